@@ -1,0 +1,99 @@
+"""The ``kgen`` command line: thin click wrappers over kgen's library calls.
+
+Every command turns kgen's exceptions into a one-line ``Error: …`` and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported by a command
+
+from kgen import __version__  # noqa: E402  (does not import TensorFlow)
+
+EXIT_INTERRUPTED = 130
+
+
+class KgenGroup(click.Group):
+    """A click group whose errors, usage errors included, are one line: ``Error: …``."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            click.echo(f"Error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("Error: interrupted.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except (ValueError, OSError) as e:
+            raise click.ClickException(_one_line(e)) from None
+        except Exception as e:  # an unexpected failure still gets one line; the traceback on request
+            if os.environ.get("KGEN_DEBUG"):
+                traceback.print_exc()
+            raise click.ClickException(
+                f"unexpected {type(e).__name__}: {_one_line(e)} (set KGEN_DEBUG=1 to see the traceback)"
+            ) from None
+
+
+def _one_line(error):
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+@click.group(cls=KgenGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kgen")
+def cli():
+    """kgen: train, sample and compare deep generative image models (GAN, VAE, VAE-GAN).
+
+    \b
+    Typical use:
+      kgen fit --model gan --arch dcgan --data fashion_mnist --epochs 5
+      kgen sample --n 64
+      tensorboard --logdir saved_models
+    """
+    import_tensorflow_quietly()
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow with the native log lines of its start-up (oneDNN, CUDA probing) hidden.
+
+    TF_CPP_MIN_LOG_LEVEL does not reach the lines TensorFlow's C++ core prints before its logging is
+    initialised, so the process's stderr is pointed at /dev/null while TensorFlow loads and looks
+    for devices. Python-level errors are unaffected: they are raised after stderr is restored.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(null, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(null)
+        os.close(saved)
+
+
+from kgen.cli import fit_command, sample_command  # noqa: E402
+
+cli.add_command(fit_command.fit)
+cli.add_command(sample_command.sample)
+
+
+def main():
+    """Console-script entry point (``kgen``)."""
+    cli.main(prog_name="kgen")

@@ -1,0 +1,75 @@
+"""``kgen sample``: draw images from a trained model."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+MAX_GRID = 1024  # a PNG grid shows at most this many images; --npy holds all of them
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.option("--n", "n", type=int, default=64, show_default=True,
+              help="Number of images to draw (≥ 1). Large n is generated in batches and streamed to --npy.")
+@click.option("--run-dir", type=click.Path(),
+              help="Run directory to sample from (default: the most recent run under saved_models/).")
+@click.option("--model", "model_file", type=click.Path(), help="A .keras model file to sample from instead of a run dir.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent vectors: same seed, same images.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="PNG grid to write (default: <run-dir>/samples/sample_n<N>_seed<S>.png).")
+@click.option("--npy", type=click.Path(dir_okay=False), help="Also write the images as a uint8 array (n, H, W, C).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images generated per batch.")
+@click.option("--scale", type=click.IntRange(1, 16), default=2, show_default=True, help="Upscaling factor of the PNG grid.")
+def sample(n, run_dir, model_file, seed, out, npy, batch_size, scale):
+    """Draw N images from a trained model into a PNG grid (√N × √N) and optionally a .npy array.
+
+    \b
+    Example:
+      kgen sample --n 64 --run-dir saved_models/dcgan --seed 1 --npy samples.npy
+    """
+    import numpy as np
+    import keras
+
+    from kgen import images, runs
+
+    if n < 1:
+        raise click.UsageError(f"--n must be a positive number of images; got {n}.")
+    if run_dir and model_file:
+        raise click.UsageError("give either --run-dir or --model, not both.")
+    source = model_file or run_dir or runs.latest_run()
+    model = runs.load_model(source)
+    out_dir = os.path.dirname(source) if model_file else source
+    out = out or os.path.join(out_dir, runs.SAMPLES_DIR, f"sample_n{n}_seed{seed}.png")
+
+    shape = (n,) + model.image_shape
+    array = None
+    if npy:
+        os.makedirs(os.path.dirname(os.path.abspath(npy)), exist_ok=True)
+        tmp_npy = f"{npy}.tmp-{os.getpid()}.npy"
+        array = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=shape)
+    grid_images = []
+    progress = keras.utils.Progbar(n, unit_name="image") if n >= 4096 else None
+    done = 0
+    try:
+        for batch in model.sample_batches(n, seed=seed, batch_size=batch_size):
+            batch = images.to_uint8(batch, model.output_range)
+            if array is not None:
+                array[done:done + len(batch)] = batch
+            if done < MAX_GRID:
+                grid_images.append(batch[: MAX_GRID - done])
+            done += len(batch)
+            if progress:
+                progress.update(done)
+    except BaseException:
+        if array is not None:
+            del array
+            os.remove(tmp_npy)
+        raise
+    images.write_grid(out, np.concatenate(grid_images), scale=scale)
+    click.echo(f"Wrote a grid of {min(n, MAX_GRID)} of {n} images from {source} (seed {seed}) to {out}")
+    if array is not None:
+        array.flush()
+        del array
+        os.replace(tmp_npy, npy)
+        click.echo(f"Wrote uint8 array {shape} to {npy}")

@@ -1,0 +1,84 @@
+"""Run settings: one strict dataclass, written into every run dir so a run can be repeated."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything ``kgen fit`` needs to train a model; ``None`` means "the model's default".
+
+    Attributes:
+        model: ``gan``, ``vae`` or ``vaegan``.
+        arch: architecture (``mlp``/``dcgan`` for gan, ``mlp``/``conv`` for vae, ``dcgan`` for vaegan).
+        data: data spec (dataset name, directory or array file).
+        image_size: side of the square training images; ``None`` keeps the data's size.
+        epochs: passes over the training data.
+        batch_size: images per step.
+        latent_dim: size of z.
+        width: layer-size multiplier of every network (32 = the paper's sizes).
+        learning_rate: learning rate of every optimizer.
+        optimizer: ``adam`` or ``rmsprop``.
+        beta_1: Adam's β1 (the model's default: 0.5 for the adversarial models, 0.9 for the VAE).
+        seed: seed of weights, noise and shuffling.
+        run_dir: output directory.
+        model_options: extra constructor arguments of the model (e.g. ``beta``, ``gamma``,
+            ``reconstruction_loss``, ``feature_layer``).
+        translate: random-translation augmentation, as a fraction of the image size.
+        limit: use only the first ``limit`` training examples.
+        jit_compile: compile each training step with XLA (faster on CPU for these models).
+        validate: report the losses on the test split after each epoch, when the data has one.
+        grid_size: images in the per-epoch sample grid.
+    """
+
+    model: str = "gan"
+    arch: str | None = None
+    data: str = "fashion_mnist"
+    image_size: int | None = None
+    epochs: int = 1
+    batch_size: int = 128
+    latent_dim: int | None = None
+    width: int = 32
+    learning_rate: float | None = None
+    optimizer: str = "adam"
+    beta_1: float | None = None
+    seed: int = 0
+    run_dir: str | None = None
+    model_options: dict = dataclasses.field(default_factory=dict)
+    translate: float = 0.0
+    limit: int | None = None
+    jit_compile: bool = True
+    validate: bool = True
+    grid_size: int = 64
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "width", "grid_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not 0.0 <= float(self.translate) < 0.5:
+            raise ValueError(f"translate must be a fraction in [0, 0.5); got {self.translate!r}.")
+        if self.learning_rate is not None and not float(self.learning_rate) > 0:
+            raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}.")
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from a dict; unknown keys are an error (a typo must not be silently ignored)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown run setting(s) {', '.join(unknown)}; expected some of {', '.join(sorted(known))}.")
+        return cls(**values)
+
+    def to_dict(self):
+        """A JSON-serialisable dict of every field."""
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        return cls.from_dict(json.loads(text))

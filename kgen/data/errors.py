@@ -1,0 +1,8 @@
+"""The exception kgen's data layer raises for bad or missing data."""
+
+
+class DataError(ValueError):
+    """A data spec that cannot be turned into images: missing, empty, corrupt or malformed.
+
+    The message names the file or directory and says what was expected and what was found.
+    """

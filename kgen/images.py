@@ -1,0 +1,97 @@
+"""Image helpers: value-range conversion to uint8, grids, and PNG writing (no plotting library)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import tensorflow as tf
+
+
+def to_uint8(images, value_range=(-1.0, 1.0)):
+    """Quantise float images in ``value_range`` to uint8 [0, 255] (rounding, clipping).
+
+    Args:
+        images: array ``[..., H, W, C]`` of floats.
+        value_range: ``(low, high)`` of the input values.
+
+    Returns:
+        uint8 NumPy array of the same shape.
+
+    Example:
+        >>> to_uint8(np.array([-1.0, 0.0, 1.0]), (-1, 1)).tolist()
+        [0, 128, 255]
+    """
+    low, high = value_range
+    scaled = (np.asarray(images, dtype="float32") - low) / (high - low) * 255.0
+    return np.clip(np.rint(scaled), 0, 255).astype("uint8")
+
+
+def make_grid(images, cols=None, pad=2, pad_value=255):
+    """Tile uint8 images ``[n, H, W, C]`` into one image, ``ceil(sqrt(n))`` columns by default.
+
+    Args:
+        images: uint8 array ``[n, H, W, C]`` (C = 1 or 3).
+        cols: number of columns; default ``ceil(sqrt(n))``.
+        pad: pixels between tiles and around the border.
+        pad_value: grey level of the padding.
+
+    Returns:
+        uint8 array ``[rows·(H+pad)+pad, cols·(W+pad)+pad, C]``.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[0] == 0:
+        raise ValueError(f"make_grid expects a non-empty batch [n, H, W, C]; got shape {images.shape}.")
+    n, h, w, c = images.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), pad_value, dtype=np.uint8)
+    for i, image in enumerate(images):
+        r, k = divmod(i, cols)
+        top, left = pad + r * (h + pad), pad + k * (w + pad)
+        grid[top:top + h, left:left + w] = image
+    return grid
+
+
+def write_png(path, image):
+    """Write a uint8 image ``[H, W, C]`` (C = 1 or 3) to ``path`` atomically (temp file + rename)."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"write_png expects uint8 [H, W, 1|3|4]; got {image.dtype} {image.shape}.")
+    data = tf.io.encode_png(image).numpy()
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def save_grid(path, images, value_range=(-1.0, 1.0), cols=None, scale=1):
+    """Quantise, tile and write float images as one PNG grid.
+
+    Args:
+        path: output ``.png`` path.
+        images: float array ``[n, H, W, C]`` in ``value_range``.
+        value_range: ``(low, high)`` of ``images``.
+        cols: columns of the grid (default √n).
+        scale: integer upscaling factor (nearest neighbour), for small images.
+
+    Returns:
+        The uint8 grid that was written.
+    """
+    return write_grid(path, to_uint8(images, value_range), cols=cols, scale=scale)
+
+
+def write_grid(path, images_uint8, cols=None, scale=1):
+    """Tile uint8 images ``[n, H, W, C]`` (see :func:`make_grid`), upscale by ``scale``, write a PNG.
+
+    Returns:
+        The uint8 grid that was written.
+    """
+    grid = make_grid(images_uint8, cols=cols)
+    if scale > 1:
+        grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    write_png(path, grid)
+    return grid

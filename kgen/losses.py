@@ -1,0 +1,120 @@
+"""Loss functions of kgen's models: pure functions of tensors, no model state.
+
+Conventions: every function returns a scalar averaged over the batch (sum over the other axes where
+the quantity is a per-example log-likelihood or divergence, e.g. the KL and the reconstruction
+error), computed in float32 whatever the inputs' dtype.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+
+def _f32(x):
+    return ops.cast(x, "float32")
+
+
+def bce_with_logits(labels, logits):
+    """Mean binary cross-entropy of ``sigmoid(logits)`` against ``labels``, numerically stable.
+
+    Uses ``max(l, 0) - l·y + log(1 + exp(-|l|))``, which never overflows.
+
+    Args:
+        labels: targets in [0, 1], broadcastable to ``logits``.
+        logits: raw scores.
+
+    Returns:
+        Scalar mean over all elements.
+    """
+    logits = _f32(logits)
+    labels = ops.broadcast_to(_f32(labels), ops.shape(logits))
+    per_element = ops.relu(logits) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits)))
+    return ops.mean(per_element)
+
+
+def discriminator_loss(real_logits, *fake_logits):
+    """Discriminator BCE: real logits labelled 1, each batch of fake logits labelled 0, summed.
+
+    Args:
+        real_logits: D's logits on real images.
+        *fake_logits: D's logits on one or more batches of generated images (the GAN passes one;
+            VAE-GAN passes reconstructions and prior samples, as in Larsen et al.).
+
+    Returns:
+        Scalar: ``BCE(real, 1) + Σ BCE(fake_i, 0)``.
+    """
+    loss = bce_with_logits(1.0, real_logits)
+    for logits in fake_logits:
+        loss = loss + bce_with_logits(0.0, logits)
+    return loss
+
+
+def generator_loss(*fake_logits):
+    """Non-saturating generator loss: ``Σ BCE(fake_i, 1)`` = ``-Σ mean log D(G(z))``.
+
+    Args:
+        *fake_logits: D's logits on one or more batches of generated images.
+
+    Returns:
+        Scalar loss of the generator.
+    """
+    loss = 0.0
+    for logits in fake_logits:
+        loss = loss + bce_with_logits(1.0, logits)
+    return loss
+
+
+def kl_divergence(z_mean, z_log_var):
+    """KL(N(mean, exp(log_var)) ‖ N(0, I)), summed over latent dimensions, averaged over the batch.
+
+    Args:
+        z_mean: ``[batch, latent]`` means of q(z|x).
+        z_log_var: ``[batch, latent]`` log-variances of q(z|x).
+
+    Returns:
+        Scalar ``mean_b  -½ Σ_j (1 + log σ² - μ² - σ²)``.
+    """
+    z_mean, z_log_var = _f32(z_mean), _f32(z_log_var)
+    per_example = -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+    return ops.mean(per_example)
+
+
+def _sum_per_example(x):
+    return ops.sum(ops.reshape(x, (ops.shape(x)[0], -1)), axis=-1)
+
+
+def reconstruction_bce(images, reconstructions, eps=1e-7):
+    """Bernoulli negative log-likelihood of ``images`` in [0, 1] under ``reconstructions`` in (0, 1).
+
+    Summed over pixels, averaged over the batch (so it is on the scale of the KL term).
+
+    Args:
+        images: targets in [0, 1].
+        reconstructions: decoder outputs (probabilities) in [0, 1]; clipped to ``[eps, 1 - eps]``.
+        eps: clipping bound that keeps the logarithms finite.
+
+    Returns:
+        Scalar loss.
+    """
+    x, p = _f32(images), ops.clip(_f32(reconstructions), eps, 1.0 - eps)
+    nll = -(x * ops.log(p) + (1.0 - x) * ops.log(1.0 - p))
+    return ops.mean(_sum_per_example(nll))
+
+
+def reconstruction_mse(images, reconstructions):
+    """Squared error summed over pixels (or features), averaged over the batch.
+
+    Up to constants, the Gaussian negative log-likelihood with unit variance; VAE-GAN uses it on the
+    discriminator's features (L_like of Larsen et al.).
+
+    Args:
+        images: targets, any shape ``[batch, ...]``.
+        reconstructions: same shape as ``images``.
+
+    Returns:
+        Scalar loss.
+    """
+    return ops.mean(_sum_per_example(ops.square(_f32(images) - _f32(reconstructions))))
+
+
+RECONSTRUCTION_LOSSES = {"bce": reconstruction_bce, "mse": reconstruction_mse}

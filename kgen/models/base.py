@@ -1,0 +1,214 @@
+"""What every kgen model shares: image and latent shapes, seeded noise, sampling, and compiling with
+one optimizer per sub-network in a way that survives ``model.save`` / ``keras.saving.load_model``."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+SAMPLE_CHUNK = 256  # latent vectors are drawn in chunks of this size, each from (seed, chunk index)
+
+
+class GenerativeModel(keras.Model):
+    """Base class of kgen's models: a generator of images from a latent space.
+
+    Subclasses set the class attributes below, build their sub-networks in ``__init__`` and implement
+    ``train_step``, ``test_step`` and ``generate``.
+
+    Class attributes:
+        optimizer_roles: mapping of ``compile`` keyword (e.g. ``"d_optimizer"``) to the attribute
+            names of the sub-networks that optimizer trains (e.g. ``("discriminator",)``).
+        archs: architecture names the model accepts.
+        output_range: ``(low, high)`` of the pixel values the generator produces; the data pipeline
+            scales real images to the same range.
+        default_latent_dim, default_learning_rate, default_beta_1: defaults used by ``kgen fit``.
+    """
+
+    optimizer_roles: dict = {}
+    archs: tuple = ()
+    output_range = (-1.0, 1.0)
+    default_latent_dim = 100
+    default_learning_rate = 2e-4
+    default_beta_1 = 0.5
+
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch=None, width=32, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        arch = arch or self.archs[0]
+        if arch not in self.archs:
+            raise ValueError(
+                f"Unknown architecture {arch!r} for {type(self).__name__}: expected one of "
+                f"{', '.join(self.archs)}."
+            )
+        if width is None or int(width) < 1:
+            raise ValueError(f"width must be a positive integer; got {width!r}.")
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.latent_dim = int(latent_dim or self.default_latent_dim)
+        self.arch = arch
+        self.width = int(width)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    # ----------------------------------------------------------------------------- configuration
+    def get_config(self):
+        """The constructor arguments; ``type(model).from_config(model.get_config())`` rebuilds it."""
+        config = super().get_config()
+        config.update(
+            image_shape=list(self.image_shape),
+            latent_dim=self.latent_dim,
+            arch=self.arch,
+            width=self.width,
+            seed=self.seed,
+        )
+        return config
+
+    # --------------------------------------------------------------------------------- compiling
+    def _compile_roles(self, optimizers, **kwargs):
+        """Compile with one optimizer per sub-network; ``None`` entries get the model's default."""
+        # optimizer=None: Keras would otherwise create an unused RMSprop as `self.optimizer`.
+        super().compile(optimizer=None, **kwargs)
+        for role in self.optimizer_roles:
+            optimizer = optimizers.get(role)
+            if optimizer is None:
+                optimizer = self.default_optimizer()
+            setattr(self, role, keras.optimizers.get(optimizer))
+        self._kgen_compile_kwargs = dict(kwargs)
+
+    def default_optimizer(self):
+        """The optimizer used for a sub-network when ``compile`` is given none."""
+        return keras.optimizers.Adam(self.default_learning_rate, beta_1=self.default_beta_1)
+
+    def get_compile_config(self):
+        """Serialised optimizers (and compile options), so a loaded model is compiled the same way."""
+        if not self.compiled:
+            return {}
+        config = {role: keras.saving.serialize_keras_object(getattr(self, role)) for role in self.optimizer_roles}
+        config.update(getattr(self, "_kgen_compile_kwargs", {}))
+        return config
+
+    def compile_from_config(self, config):
+        """Compile from ``get_compile_config()`` and build every optimizer, so its state can load."""
+        config = dict(config)
+        optimizers = {role: keras.saving.deserialize_keras_object(config.pop(role)) for role in self.optimizer_roles if role in config}
+        self.compile(**optimizers, **config)
+        self.build_optimizers()
+
+    def build_optimizers(self):
+        """Create every optimizer's slot variables for the weights it trains."""
+        for role in self.optimizer_roles:
+            optimizer = getattr(self, role)
+            if not optimizer.built:
+                optimizer.build(self.role_variables(role))
+
+    def role_variables(self, role):
+        """The trainable variables of the sub-networks that the optimizer ``role`` trains."""
+        return [v for name in self.optimizer_roles[role] for v in getattr(self, name).trainable_variables]
+
+    def apply_gradients(self, role, tape, loss):
+        """One optimizer step of a sub-network: gradients of ``loss`` w.r.t. its trainable weights.
+
+        Args:
+            role: the ``compile`` keyword of the optimizer (a key of ``optimizer_roles``).
+            tape: the ``tf.GradientTape`` that recorded ``loss``.
+            loss: scalar loss tensor.
+        """
+        variables = self.role_variables(role)
+        grads = tape.gradient(loss, variables)
+        getattr(self, role).apply_gradients(zip(grads, variables))
+
+    # ------------------------------------------------------------------------------- generating
+    def generate(self, z, training=False):
+        """Decode latent vectors ``z`` ``[batch, latent_dim]`` into images in ``output_range``."""
+        raise NotImplementedError
+
+    def latent_batch(self, n, seed=0, offset=0):
+        """Deterministic standard-normal latent vectors.
+
+        Vectors are drawn in chunks of ``SAMPLE_CHUNK``, chunk ``k`` from the stateless seed
+        ``(seed, k)``, so the i-th vector of a seed is the same whatever ``n`` or the batch size.
+
+        Args:
+            n: number of vectors.
+            seed: integer seed.
+            offset: index of the first vector (a multiple of ``SAMPLE_CHUNK``).
+
+        Returns:
+            float32 tensor ``[n, latent_dim]``.
+        """
+        if offset % SAMPLE_CHUNK:
+            raise ValueError(f"offset must be a multiple of {SAMPLE_CHUNK}; got {offset}.")
+        chunks = []
+        first = offset // SAMPLE_CHUNK
+        for k in range(first, first + -(-n // SAMPLE_CHUNK)):
+            chunks.append(tf.random.stateless_normal((SAMPLE_CHUNK, self.latent_dim), seed=(seed, k)))
+        return tf.concat(chunks, axis=0)[:n]
+
+    def sample_batches(self, n, seed=0, batch_size=SAMPLE_CHUNK):
+        """Yield ``n`` generated images as float32 NumPy batches, streaming (memory ∝ batch size).
+
+        Args:
+            n: total number of images (> 0).
+            seed: integer seed; the same seed gives the same images.
+            batch_size: images per yielded batch; rounded up to a multiple of ``SAMPLE_CHUNK``.
+
+        Yields:
+            float32 arrays ``[b, H, W, C]`` in ``output_range``.
+        """
+        if int(n) < 1:
+            raise ValueError(f"The number of samples must be a positive integer; got {n}.")
+        step = max(SAMPLE_CHUNK, -(-batch_size // SAMPLE_CHUNK) * SAMPLE_CHUNK)
+        for start in range(0, n, step):
+            z = self.latent_batch(min(step, n - start), seed=seed, offset=start)
+            yield np.asarray(self._generate_fn(z), dtype="float32")
+
+    def sample(self, n, seed=0):
+        """``n`` generated images, float32 NumPy ``[n, H, W, C]`` in ``output_range``.
+
+        Example:
+            >>> images = model.sample(64, seed=1)  # doctest: +SKIP
+        """
+        return np.concatenate(list(self.sample_batches(n, seed=seed)), axis=0)
+
+    @property
+    def _generate_fn(self):
+        if getattr(self, "_generate_compiled", None) is None:
+            self._generate_compiled = tf.function(lambda z: self.generate(z, training=False), reduce_retracing=True)
+        return self._generate_compiled
+
+
+def batch_images(data):
+    """The images of a batch that may be ``images`` or ``(images, labels[, ...])``."""
+    return data[0] if isinstance(data, (tuple, list)) else data
+
+
+class AutoencodingModel(GenerativeModel):
+    """Base of the models with an encoder q(z|x) and a decoder (VAE and VAE-GAN).
+
+    Subclasses build ``self.encoder`` (images → ``(z_mean, z_log_var)``) and ``self.decoder``
+    (z → images).
+    """
+
+    def encode(self, images, training=False):
+        """``(z_mean, z_log_var)`` of q(z|x) for a batch of images in ``output_range``."""
+        return self.encoder(images, training=training)
+
+    def decode(self, z, training=False):
+        """Images (in ``output_range``) decoded from latent vectors ``z``."""
+        return self.decoder(z, training=training)
+
+    def generate(self, z, training=False):
+        return self.decode(z, training=training)
+
+    def reconstruct(self, images, training=False):
+        """Decode the posterior mean of each image: a deterministic reconstruction."""
+        z_mean, _ = self.encode(images, training=training)
+        return self.decode(z_mean, training=training)
+
+    def call(self, inputs, training=False):
+        """Reconstructions of a batch of images (or of an ``(images, labels)`` pair)."""
+        return self.reconstruct(batch_images(inputs), training=training)
+
+    def reparameterize(self, z_mean, z_log_var):
+        """Draw z = mean + σ·ε with ε ~ N(0, I) from the model's seed generator."""
+        eps = keras.random.normal(tf.shape(z_mean), seed=self.seed_generator)
+        return z_mean + tf.exp(0.5 * z_log_var) * eps

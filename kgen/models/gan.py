@@ -1,0 +1,111 @@
+"""The GAN of Goodfellow et al. (2014) with the non-saturating generator loss, in the MLP and DCGAN
+architectures of the reference comparison (Banerjee, "GAN vs VAE")."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from kgen import losses
+from kgen.models import networks
+from kgen.models.base import GenerativeModel, batch_images
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class GAN(GenerativeModel):
+    """Generative adversarial network: a generator G(z) and a discriminator D(x) → logit.
+
+    Each training step follows the paper's algorithm: draw noise, generate, update D on a real batch
+    and a fake batch, then update G on fresh noise (non-saturating loss ``-log D(G(z))``).
+
+    Args:
+        image_shape: ``(height, width, channels)`` of the images.
+        latent_dim: size of z (default 100).
+        arch: ``"mlp"`` or ``"dcgan"``.
+        width: layer-size multiplier; 32 gives the paper's sizes.
+        seed: seed of the noise drawn in training (``None`` for a random one).
+
+    Example:
+        >>> gan = GAN(image_shape=(28, 28, 1), arch="dcgan")  # doctest: +SKIP
+        >>> gan.compile()  # Adam(2e-4, beta_1=0.5) for both networks
+        >>> gan.fit(images_dataset, epochs=5)
+        >>> images = gan.sample(64, seed=0)
+    """
+
+    optimizer_roles = {"d_optimizer": ("discriminator",), "g_optimizer": ("generator",)}
+    archs = ("dcgan", "mlp")
+    output_range = (-1.0, 1.0)
+    default_latent_dim = 100
+    default_learning_rate = 2e-4
+    default_beta_1 = 0.5
+
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, seed=None, **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, **kwargs)
+        self.generator = networks.build_generator(self.image_shape, arch, self.latent_dim, self.width, "tanh")
+        self.discriminator = networks.build_discriminator(self.image_shape, arch, self.width)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.built = True  # every sub-network is a functional model, built on creation
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Configure training: one optimizer each for D and G (default Adam(2e-4, beta_1=0.5)).
+
+        Args:
+            d_optimizer: optimizer (instance or name) of the discriminator.
+            g_optimizer: optimizer (instance or name) of the generator.
+            **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``, ``run_eagerly``).
+        """
+        self._compile_roles({"d_optimizer": d_optimizer, "g_optimizer": g_optimizer}, **kwargs)
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+    def call(self, inputs, training=False):
+        """The discriminator's logits for a batch of images (or an ``(images, labels)`` pair)."""
+        return self.discriminator(batch_images(inputs), training=training)
+
+    def generate(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def train_step(self, data):
+        real = batch_images(data)
+        batch = tf.shape(real)[0]
+
+        # Discriminator: real batch labelled 1, a fresh fake batch labelled 0.
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=True)
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+        self.apply_gradients("d_optimizer", tape, d_loss)
+
+        # Generator: fresh noise, non-saturating loss.
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            g_logits = self.discriminator(self.generator(z, training=True), training=True)
+            g_loss = losses.generator_loss(g_logits)
+        self.apply_gradients("g_optimizer", tape, g_loss)
+
+        return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
+
+    def test_step(self, data):
+        real = batch_images(data)
+        z = keras.random.normal((tf.shape(real)[0], self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(z, training=False)
+        real_logits = self.discriminator(real, training=False)
+        fake_logits = self.discriminator(fake, training=False)
+        d_loss = losses.discriminator_loss(real_logits, fake_logits)
+        g_loss = losses.generator_loss(fake_logits)
+        return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
+
+    def _update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        # Mean D(x) on real and fake images: the usual health signal of GAN training.
+        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
+        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
+        return {m.name: m.result() for m in self.metrics}

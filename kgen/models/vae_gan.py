@@ -1,0 +1,136 @@
+"""VAE-GAN of Larsen et al. (2016), "Autoencoding beyond pixels using a learned similarity metric"."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from kgen import losses
+from kgen.models import networks
+from kgen.models.base import AutoencodingModel, batch_images
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class VAEGAN(AutoencodingModel):
+    """A VAE whose decoder is also a GAN generator, with reconstruction measured in the features of
+    the discriminator's ``feature_layer``-th layer instead of in pixels.
+
+    Networks: the ``conv`` encoder, the ``dcgan`` generator as decoder (tanh, images in [-1, 1]) and
+    the ``dcgan`` discriminator, from the same builders as GAN and VAE. Per training step
+    (Algorithm 1 of the paper, signs made explicit):
+
+    * ``L_prior = KL(q(z|x) ‖ N(0, I))``;
+    * ``L_like`` = squared error between ``Dis_l(x)`` and ``Dis_l(x̃)`` for reconstructions
+      ``x̃ = Dec(z)``, with the features taken without dropout;
+    * the discriminator sees real images, reconstructions and samples ``Dec(z_p)``, ``z_p ~ N(0, I)``.
+
+    Updates, all from the same forward pass: encoder ← ∇(L_prior + L_like); decoder ←
+    ∇(γ·L_like + non-saturating loss of fooling D on reconstructions and samples); discriminator ←
+    ∇(BCE of real vs both fakes). L_like does not update the discriminator.
+
+    Args:
+        image_shape: ``(height, width, channels)``.
+        latent_dim: size of z (default 100, as the GAN's).
+        arch: ``"dcgan"`` (the only one; kept for a uniform interface).
+        width: layer-size multiplier; 32 gives the paper's sizes.
+        gamma: weight of L_like in the decoder's loss.
+        feature_layer: 1-based index of the discriminator layer whose features define L_like.
+        seed: seed of the noise drawn in training.
+    """
+
+    optimizer_roles = {"e_optimizer": ("encoder",), "g_optimizer": ("decoder",), "d_optimizer": ("discriminator",)}
+    archs = ("dcgan",)
+    output_range = (-1.0, 1.0)
+    default_latent_dim = 100
+    default_learning_rate = 3e-4
+    default_beta_1 = 0.5
+
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, gamma=1e-2,
+                 feature_layer=3, seed=None, **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, **kwargs)
+        if float(gamma) < 0:
+            raise ValueError(f"gamma must be ≥ 0; got {gamma}.")
+        self.gamma = float(gamma)
+        self.feature_layer = int(feature_layer)
+        self.encoder = networks.build_encoder(self.image_shape, "conv", self.latent_dim, self.width)
+        self.decoder = networks.build_generator(self.image_shape, "dcgan", self.latent_dim, self.width, "tanh")
+        self.discriminator = networks.build_discriminator(
+            self.image_shape, "dcgan", self.width, feature_layer=self.feature_layer
+        )
+        self.prior_tracker = keras.metrics.Mean(name="prior_loss")
+        self.like_tracker = keras.metrics.Mean(name="like_loss")
+        self.gan_tracker = keras.metrics.Mean(name="gan_loss")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.built = True  # every sub-network is a functional model, built on creation
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(gamma=self.gamma, feature_layer=self.feature_layer)
+        return config
+
+    def compile(self, e_optimizer=None, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Configure training with one optimizer per network (default Adam(3e-4, beta_1=0.5); the
+        paper used RMSprop(3e-4), which ``kgen fit --optimizer rmsprop`` selects).
+
+        Args:
+            e_optimizer: optimizer of the encoder.
+            g_optimizer: optimizer of the decoder (generator).
+            d_optimizer: optimizer of the discriminator.
+            **kwargs: passed to ``keras.Model.compile``.
+        """
+        self._compile_roles(
+            {"e_optimizer": e_optimizer, "g_optimizer": g_optimizer, "d_optimizer": d_optimizer}, **kwargs
+        )
+
+    @property
+    def metrics(self):
+        return [self.prior_tracker, self.like_tracker, self.gan_tracker, self.d_loss_tracker]
+
+    def compute_losses(self, images, training):
+        """All four losses of one step: ``(prior, like, gan, d)`` — see the class docstring."""
+        batch = tf.shape(images)[0]
+        z_mean, z_log_var = self.encode(images, training=training)
+        z = self.reparameterize(z_mean, z_log_var)
+        reconstructions = self.decode(z, training=training)
+        z_prior = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        prior_samples = self.decode(z_prior, training=training)
+
+        # One adversarial pass over real images, reconstructions and prior samples.
+        logits, _ = self.discriminator(
+            tf.concat([images, tf.cast(reconstructions, images.dtype), tf.cast(prior_samples, images.dtype)], 0),
+            training=training,
+        )
+        real_logits, rec_logits, prior_logits = tf.split(logits, 3)
+        # The learned similarity metric: layer-l features without dropout noise.
+        _, features = self.discriminator(tf.concat([images, tf.cast(reconstructions, images.dtype)], 0), training=False)
+        real_features, rec_features = tf.split(features, 2)
+
+        prior_loss = losses.kl_divergence(z_mean, z_log_var)
+        like_loss = losses.reconstruction_mse(tf.stop_gradient(real_features), rec_features)
+        gan_loss = losses.generator_loss(rec_logits, prior_logits)
+        d_loss = losses.discriminator_loss(real_logits, rec_logits, prior_logits)
+        return prior_loss, like_loss, gan_loss, d_loss
+
+    def train_step(self, data):
+        images = batch_images(data)
+        with tf.GradientTape(persistent=True) as tape:
+            prior_loss, like_loss, gan_loss, d_loss = self.compute_losses(images, training=True)
+            encoder_loss = prior_loss + like_loss
+            decoder_loss = self.gamma * like_loss + gan_loss
+        # Every gradient comes from the same forward pass, before any network is updated.
+        grads = {
+            role: tape.gradient(loss, self.role_variables(role))
+            for role, loss in (("e_optimizer", encoder_loss), ("g_optimizer", decoder_loss), ("d_optimizer", d_loss))
+        }
+        del tape
+        for role, role_grads in grads.items():
+            getattr(self, role).apply_gradients(zip(role_grads, self.role_variables(role)))
+        return self._update_trackers(prior_loss, like_loss, gan_loss, d_loss)
+
+    def test_step(self, data):
+        return self._update_trackers(*self.compute_losses(batch_images(data), training=False))
+
+    def _update_trackers(self, prior_loss, like_loss, gan_loss, d_loss):
+        for tracker, value in zip(self.metrics, (prior_loss, like_loss, gan_loss, d_loss)):
+            tracker.update_state(value)
+        return {m.name: m.result() for m in self.metrics}

@@ -1,0 +1,70 @@
+"""Run directories: their layout, finding the latest one, and loading a trained model safely."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+
+import keras
+
+DEFAULT_ROOT = "saved_models"
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
+LOSSES_FILE = "losses.png"
+SAMPLES_DIR = "samples"
+LOGS_DIR = "logs"
+
+
+class RunError(ValueError):
+    """A run directory or model file that cannot be used; the message says why."""
+
+
+def latest_run(root=DEFAULT_ROOT):
+    """The most recently modified run directory under ``root`` that holds a ``model.keras``.
+
+    Raises:
+        RunError: there is none.
+    """
+    found = []
+    if os.path.isdir(root):
+        for dirpath, _, files in os.walk(root):
+            if MODEL_FILE in files:
+                found.append((os.path.getmtime(os.path.join(dirpath, MODEL_FILE)), dirpath))
+    if not found:
+        raise RunError(f"No trained run under {root}/: expected a run dir holding {MODEL_FILE}; train one with `kgen fit`.")
+    return max(found)[1]
+
+
+def load_model(path):
+    """Load a kgen model from a run directory or a ``.keras`` file, in Keras safe mode.
+
+    Args:
+        path: a run dir (holding ``model.keras``) or a ``.keras`` file.
+
+    Returns:
+        The model (a :class:`kgen.models.GenerativeModel`), compiled as it was saved.
+
+    Raises:
+        RunError: the path does not exist, holds no model, the file is not a valid ``.keras`` archive,
+            or it is not a kgen model.
+    """
+    from kgen.models import GenerativeModel
+
+    if os.path.isdir(path):
+        file = os.path.join(path, MODEL_FILE)
+        if not os.path.isfile(file):
+            raise RunError(f"Run dir {path} has no {MODEL_FILE}: expected a directory written by `kgen fit`.")
+    elif os.path.isfile(path):
+        file = path
+    else:
+        raise RunError(f"{path} does not exist: expected a run dir or a .keras file.")
+    if not zipfile.is_zipfile(file):
+        raise RunError(f"{file} is not a valid .keras file (truncated or not a Keras archive).")
+    try:
+        model = keras.saving.load_model(file, safe_mode=True)
+    except Exception as e:  # Keras raises many types for malformed archives
+        raise RunError(f"Cannot load {file}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    if not isinstance(model, GenerativeModel):
+        raise RunError(f"{file} holds a {type(model).__name__}, not a kgen model.")
+    return model

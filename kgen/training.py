@@ -1,0 +1,163 @@
+"""What ``kgen fit`` does: data → model → compile → fit with callbacks → run directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import shutil
+import sys
+
+import keras
+
+from kgen import registry, runs
+from kgen.callbacks import EpochHistory, SampleGrid, write_json
+from kgen.config import RunConfig
+from kgen.data import DataError, load_dataset
+from kgen.plots import plot_history
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used (it holds an earlier run and overwriting was not asked)."""
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What a finished ``fit`` produced.
+
+    Attributes:
+        run_dir: the run directory.
+        model: the trained model.
+        history: ``{name: [value per epoch]}`` including ``epoch_seconds``.
+        grid_paths: PNG sample grid of each epoch.
+    """
+
+    run_dir: str
+    model: keras.Model
+    history: dict
+    grid_paths: list
+
+
+def default_run_dir(config, root=runs.DEFAULT_ROOT):
+    """``saved_models/<model>-<arch>-<YYYYmmdd-HHMMSS>``."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return os.path.join(root, f"{config.model}-{config.arch or 'default'}-{stamp}")
+
+
+def build_model(config, image_shape):
+    """The model a config asks for, on images of ``image_shape``, compiled with its optimizers."""
+    cls = registry.model_class(config.model)
+    model = cls(
+        image_shape=image_shape,
+        latent_dim=config.latent_dim,
+        arch=config.arch or cls.archs[0],
+        width=config.width,
+        seed=config.seed,
+        **config.model_options,
+    )
+    learning_rate = config.learning_rate or cls.default_learning_rate
+    beta_1 = cls.default_beta_1 if config.beta_1 is None else config.beta_1
+    optimizers = {
+        role: registry.make_optimizer(config.optimizer, learning_rate, beta_1) for role in cls.optimizer_roles
+    }
+    model.compile(**optimizers, jit_compile=config.jit_compile)
+    return model
+
+
+def _prepare_run_dir(path, overwrite):
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RunDirError(f"Run dir {path} exists and is a file: expected a directory.")
+    if os.path.isdir(path) and os.listdir(path):
+        if not overwrite:
+            raise RunDirError(
+                f"Run dir {path} already holds a run: choose another --run-dir, or pass --overwrite to replace it."
+            )
+        shutil.rmtree(path)
+    os.makedirs(path, exist_ok=True)
+
+
+def fit(config, overwrite=False, verbose=None):
+    """Train the model a :class:`RunConfig` describes and write its run directory.
+
+    Everything that can be checked is checked before the run dir is created, so bad input leaves
+    nothing behind. The run dir receives ``config.json`` (the settings, the model's full config and
+    the data description), a sample grid per epoch in ``samples/``, ``history.json`` after every
+    epoch, TensorBoard logs in ``logs/``, and at the end ``model.keras`` and ``losses.png``. If
+    training is interrupted (Ctrl-C), the model as trained so far is saved before re-raising.
+
+    Args:
+        config: the run settings.
+        overwrite: replace an existing run in ``config.run_dir``.
+        verbose: Keras progress (1 = bar, 2 = a line per epoch, 0 = silent); default: a bar on a
+            terminal, lines otherwise.
+
+    Returns:
+        A :class:`FitResult`.
+
+    Example:
+        >>> result = fit(RunConfig(model="gan", arch="dcgan", data="fashion_mnist", epochs=1))  # doctest: +SKIP
+        >>> result.grid_paths[-1]
+        'saved_models/gan-dcgan-…/samples/epoch_001.png'
+    """
+    cls = registry.model_class(config.model)  # fail fast on unknown names
+    if config.arch is not None and config.arch not in cls.archs:
+        raise ValueError(f"Unknown architecture {config.arch!r} for {config.model}: expected one of {', '.join(cls.archs)}.")
+    config = dataclasses.replace(config, arch=config.arch or cls.archs[0])
+    run_dir = config.run_dir or default_run_dir(config)
+    config = dataclasses.replace(config, run_dir=run_dir)
+
+    train, info = load_dataset(
+        config.data, config.batch_size, cls.output_range, config.image_size, "train", config.seed,
+        translate=config.translate, limit=config.limit,
+    )
+    validation = None
+    if config.validate:
+        try:
+            validation, _ = load_dataset(
+                config.data, config.batch_size, cls.output_range, info.image_shape[0], "test", config.seed,
+                shuffle=False, translate=config.translate,
+            )
+        except DataError:
+            validation = None  # the source has no test split (e.g. an image folder)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config, info.image_shape)
+
+    _prepare_run_dir(run_dir, overwrite)
+    record = {
+        "kgen_run": config.to_dict(),
+        "model_config": model.get_config(),
+        "data": dataclasses.asdict(info),
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        "status": "running",
+    }
+    config_path = os.path.join(run_dir, runs.CONFIG_FILE)
+    write_json(config_path, record)
+
+    logs_dir = os.path.join(run_dir, runs.LOGS_DIR)
+    grid = SampleGrid(os.path.join(run_dir, runs.SAMPLES_DIR), n=config.grid_size, seed=config.seed, log_dir=logs_dir)
+    history = EpochHistory(os.path.join(run_dir, runs.HISTORY_FILE))
+    callbacks = [history, grid, keras.callbacks.TensorBoard(log_dir=logs_dir, update_freq="epoch", write_graph=False)]
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    try:
+        model.fit(train, epochs=config.epochs, validation_data=validation, callbacks=callbacks, verbose=verbose,
+                  shuffle=False)  # the pipeline shuffles
+        record["status"] = "finished"
+    except KeyboardInterrupt:
+        record["status"] = "interrupted"
+        raise
+    finally:
+        if history.history["epoch_seconds"]:
+            save_model(model, os.path.join(run_dir, runs.MODEL_FILE))
+            plot_history(history.history, os.path.join(run_dir, runs.LOSSES_FILE), title=f"{config.model}/{config.arch}")
+        record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+        record["epochs_completed"] = len(history.history["epoch_seconds"])
+        write_json(config_path, record)
+    return FitResult(run_dir, model, history.history, grid.paths)
+
+
+def save_model(model, path):
+    """``model.save(path)`` atomically: write a temporary ``.keras`` beside it, then rename."""
+    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    model.save(tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,57 @@
+"""Sub-network builders: shapes for the supported image sizes and clear errors for the others."""
+
+import pytest
+
+from kgen.models import networks
+
+
+@pytest.mark.parametrize("shape, stages", [((28, 28, 1), (2, 7)), ((32, 32, 3), (2, 8)), ((64, 64, 3), (3, 8)),
+                                           ((16, 16, 1), (2, 4)), ((128, 128, 3), (4, 8))])
+def test_upsampling_stages_follow_image_size(shape, stages):
+    assert networks.upsampling_stages(shape) == stages
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_networks_build_for_each_supported_size(shape, arch):
+    generator = networks.build_generator(shape, arch, latent_dim=8, width=4)
+    discriminator = networks.build_discriminator(shape, arch, width=4)
+    encoder = networks.build_encoder(shape, arch, latent_dim=8, width=4)
+    assert generator.output_shape == (None,) + shape
+    assert discriminator.output_shape == (None, 1)
+    assert [s for s in encoder.output_shape] == [(None, 8), (None, 8)]
+
+
+def test_dcgan_matches_the_reference_architecture():
+    # Generator 100→7·7·256 then 128, 64, 32, 1; discriminator 32, 64, 128, 256 (paper sizes, width 32).
+    generator = networks.build_generator((28, 28, 1), "dcgan", latent_dim=100)
+    discriminator = networks.build_discriminator((28, 28, 1), "dcgan")
+    assert generator.count_params() == 1_654_529
+    assert discriminator.count_params() == 387_840 + 12_545
+
+
+def test_mlp_matches_the_reference_architecture():
+    generator = networks.build_generator((28, 28, 1), "mlp", latent_dim=100)
+    units = [layer.units for layer in generator.layers if hasattr(layer, "units")]
+    assert units == [128, 256, 512, 784]
+
+
+def test_discriminator_feature_layer_output():
+    model = networks.build_discriminator((28, 28, 1), "dcgan", width=4, feature_layer=3)
+    assert model.output_shape == [(None, 1), (None, 14, 14, 16)]
+    with pytest.raises(ValueError, match="feature_layer must be between 1 and 4"):
+        networks.build_discriminator((28, 28, 1), "dcgan", width=4, feature_layer=5)
+
+
+@pytest.mark.parametrize("shape, message", [((30, 30, 1), "divisible by 4"), ((28, 32, 1), "square"),
+                                            ((28, 28), "height, width, channels")])
+def test_unbuildable_image_sizes_are_clear_errors(shape, message):
+    with pytest.raises(ValueError, match=message):
+        networks.build_generator(shape, "dcgan", latent_dim=4)
+
+
+def test_unknown_arch_and_bad_latent_dim():
+    with pytest.raises(ValueError, match="Unknown architecture 'resnet'"):
+        networks.build_generator((28, 28, 1), "resnet", latent_dim=4)
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
+        networks.build_generator((28, 28, 1), "mlp", latent_dim=0)
