@@ -28,7 +28,8 @@ class RunConfig:
             ``reconstruction_loss``, ``feature_layer``).
         translate: random-translation augmentation, as a fraction of the image size.
         limit: use only the first ``limit`` training examples.
-        jit_compile: compile each training step with XLA (faster on CPU for these models).
+        jit_compile: compile each training step with XLA (off by default: on this CPU it makes the
+            VAE and VAE-GAN steps slower; see the README).
         validate: report the losses on the test split after each epoch, when the data has one.
         grid_size: images in the per-epoch sample grid.
     """
@@ -49,7 +50,7 @@ class RunConfig:
     model_options: dict = dataclasses.field(default_factory=dict)
     translate: float = 0.0
     limit: int | None = None
-    jit_compile: bool = True
+    jit_compile: bool = False
     validate: bool = True
     grid_size: int = 64
 

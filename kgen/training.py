@@ -76,20 +76,22 @@ def _prepare_run_dir(path, overwrite):
     os.makedirs(path, exist_ok=True)
 
 
-def fit(config, overwrite=False, verbose=None):
+def fit(config, overwrite=False, verbose=None, callbacks=()):
     """Train the model a :class:`RunConfig` describes and write its run directory.
 
     Everything that can be checked is checked before the run dir is created, so bad input leaves
     nothing behind. The run dir receives ``config.json`` (the settings, the model's full config and
     the data description), a sample grid per epoch in ``samples/``, ``history.json`` after every
     epoch, TensorBoard logs in ``logs/``, and at the end ``model.keras`` and ``losses.png``. If
-    training is interrupted (Ctrl-C), the model as trained so far is saved before re-raising.
+    training is interrupted (Ctrl-C) or fails after the first epoch, the model as trained so far is
+    saved and ``config.json`` records the status before the exception propagates.
 
     Args:
         config: the run settings.
         overwrite: replace an existing run in ``config.run_dir``.
         verbose: Keras progress (1 = bar, 2 = a line per epoch, 0 = silent); default: a bar on a
             terminal, lines otherwise.
+        callbacks: extra Keras callbacks, run after kgen's own.
 
     Returns:
         A :class:`FitResult`.
@@ -136,15 +138,19 @@ def fit(config, overwrite=False, verbose=None):
     logs_dir = os.path.join(run_dir, runs.LOGS_DIR)
     grid = SampleGrid(os.path.join(run_dir, runs.SAMPLES_DIR), n=config.grid_size, seed=config.seed, log_dir=logs_dir)
     history = EpochHistory(os.path.join(run_dir, runs.HISTORY_FILE))
-    callbacks = [history, grid, keras.callbacks.TensorBoard(log_dir=logs_dir, update_freq="epoch", write_graph=False)]
+    tensorboard = keras.callbacks.TensorBoard(log_dir=logs_dir, update_freq="epoch", write_graph=False)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     try:
-        model.fit(train, epochs=config.epochs, validation_data=validation, callbacks=callbacks, verbose=verbose,
+        model.fit(train, epochs=config.epochs, validation_data=validation,
+                  callbacks=[history, grid, tensorboard, *callbacks], verbose=verbose,
                   shuffle=False)  # the pipeline shuffles
         record["status"] = "finished"
     except KeyboardInterrupt:
         record["status"] = "interrupted"
+        raise
+    except Exception as e:
+        record["status"] = f"failed: {type(e).__name__}: {e}"
         raise
     finally:
         if history.history["epoch_seconds"]:

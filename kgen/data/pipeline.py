@@ -74,10 +74,10 @@ def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None,
             raise DataError(f"limit must be a positive integer; got {limit}.")
         dataset, num_examples = dataset.take(int(limit)), min(num_examples, int(limit))
     shape = raw.image_shape
-    if image_size is not None or shape is None or shape[0] != shape[1]:
+    if image_size is not None or raw.files is not None or shape[0] != shape[1]:
         size = int(image_size or min(shape[:2]))
         dataset = dataset.map(lambda x, y: (_square_resize(x, size), y), num_parallel_calls=tf.data.AUTOTUNE)
-        shape = (size, size, raw.image_shape[-1] if raw.image_shape else 3)
+        shape = (size, size, shape[-1])
     steps = num_examples // batch_size if drop_remainder else -(-num_examples // batch_size)
     if steps == 0:
         raise DataError(
@@ -85,7 +85,8 @@ def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None,
             "use a smaller --batch-size."
         )
     dataset = dataset.cache()
-    _check_decodable(dataset, raw)
+    if raw.files is not None:
+        _fill_cache(dataset, raw.files)
     if shuffle:
         dataset = dataset.shuffle(min(num_examples, 60_000), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
@@ -114,14 +115,14 @@ def _square_resize(image, size):
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
-def _check_decodable(cached, raw):
-    """Fill the cache once so a corrupt image file is reported now, by name, not mid-training."""
-    if not raw.description.startswith("image folder"):
-        return
+def _fill_cache(cached, files):
+    """Decode every image file once, into the cache, so that a corrupt file is reported now and by
+    name rather than as a TensorFlow error in the middle of training."""
     try:
         for _ in cached.batch(1024).prefetch(2):
             pass
-    except tf.errors.OpError:
-        directory = raw.description.split(" ")[2]
-        bad = sources.find_corrupt_image(sources.list_images(directory))
-        raise DataError(f"Image file {bad or directory} is corrupt or not an image.") from None
+    except tf.errors.OpError as e:
+        bad = sources.find_corrupt_image(files)
+        if bad is None:
+            raise DataError(f"Cannot read the image files: {e.message}") from None
+        raise DataError(f"Image file {bad} is corrupt or not an image.") from None

@@ -46,16 +46,19 @@ class RawData:
     Attributes:
         dataset: ``tf.data.Dataset`` of ``(image uint8 [H, W, C], label int64)``.
         num_examples: number of examples.
-        image_shape: ``(H, W, C)`` of the images, or ``None`` when they differ (image folders).
+        image_shape: ``(H, W, C)`` of the (first) image.
         has_labels: whether the labels are real (else all -1).
         description: where the data came from, for logs and run records.
+        files: the image files, for sources whose images are files of possibly different sizes
+            (image folders); ``None`` for sources whose images all have ``image_shape``.
     """
 
     dataset: tf.data.Dataset
     num_examples: int
-    image_shape: tuple | None
+    image_shape: tuple
     has_labels: bool
     description: str
+    files: list | None = None
 
 
 def local_dataset_dir(name):
@@ -215,7 +218,7 @@ def from_image_folder(directory):
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     shape = (first.shape[0], first.shape[1], channels)
-    return RawData(dataset, len(paths), shape, False, f"image folder {directory} ({len(paths)} files)")
+    return RawData(dataset, len(paths), shape, False, f"image folder {directory} ({len(paths)} files)", paths)
 
 
 def _decode(contents, channels):

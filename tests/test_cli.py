@@ -1,0 +1,146 @@
+"""The CLI end to end through click's CliRunner, in a temporary directory: fit, sample, errors."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kgen.cli.main import cli
+
+from conftest import TINY
+
+FAST = ["--latent-dim", "4", "--width", "4", "--batch-size", "8", "--no-jit"]
+
+
+def run(args, cwd):
+    """Invoke kgen in ``cwd``; return the result (exit code, stdout, stderr)."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, args, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny GAN run, fitted through the CLI: (working dir, run dir)."""
+    from conftest import tiny_images
+
+    work = tmp_path_factory.mktemp("work")
+    np.savez(work / "tiny.npz", x_train=tiny_images(32), y_train=np.arange(32) % 10,
+             x_test=tiny_images(8, seed=2), y_test=np.arange(8) % 10)
+    result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--epochs", "2",
+                  "--run-dir", "saved_models/tiny", *FAST], work)
+    assert result.exit_code == 0, result.output + result.stderr
+    return work, work / "saved_models" / "tiny", result
+
+
+def test_fit_writes_the_run_dir(trained):
+    work, run_dir, result = trained
+    for name in ("model.keras", "config.json", "history.json", "losses.png", "samples/epoch_001.png",
+                 "samples/epoch_002.png"):
+        assert (run_dir / name).is_file(), name
+    assert any(p.name.startswith("events.out.tfevents") for p in (run_dir / "logs").rglob("*"))
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["status"] == "finished" and record["epochs_completed"] == 2
+    assert record["kgen_run"]["model"] == "gan" and record["kgen_run"]["arch"] == "mlp"
+    assert record["model_config"]["latent_dim"] == 4
+    history = json.loads((run_dir / "history.json").read_text())
+    assert len(history["d_loss"]) == 2 and len(history["val_g_loss"]) == 2
+    assert "Run dir:" in result.output
+
+
+def test_run_record_repeats_the_run(trained, tmp_path):
+    from kgen.config import RunConfig
+
+    _, run_dir, _ = trained
+    config = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text())["kgen_run"])
+    assert config.epochs == 2 and config.batch_size == 8 and config.jit_compile is False
+
+
+def test_sample_grid_and_npy_are_deterministic(trained, tmp_path):
+    work, run_dir, _ = trained
+    outs = []
+    for name in ("a", "b"):
+        result = run(["sample", "--n", "10", "--run-dir", str(run_dir), "--seed", "5",
+                      "--out", str(tmp_path / f"{name}.png"), "--npy", str(tmp_path / f"{name}.npy")], work)
+        assert result.exit_code == 0, result.stderr
+        outs.append(np.load(tmp_path / f"{name}.npy"))
+    assert outs[0].shape == (10, TINY, TINY, 1) and outs[0].dtype == np.uint8
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+def test_sample_defaults_to_the_latest_run(trained):
+    work, run_dir, _ = trained
+    result = run(["sample", "--n", "4"], work)
+    assert result.exit_code == 0, result.stderr
+    assert (run_dir / "samples" / "sample_n4_seed0.png").is_file()
+
+
+def test_sample_from_a_keras_file(trained, tmp_path):
+    work, run_dir, _ = trained
+    result = run(["sample", "--n", "3", "--model", str(run_dir / "model.keras"), "--npy", str(tmp_path / "x.npy")], work)
+    assert result.exit_code == 0, result.stderr
+    assert np.load(tmp_path / "x.npy").shape == (3, TINY, TINY, 1)
+
+
+def test_help_explains_every_option():
+    for name, command in cli.commands.items():
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0 and command.help.split()[0] in result.output
+        for param in command.params:
+            assert param.help and len(param.help) > 15, f"kgen {name} {param.name} has no help text"
+            assert param.opts[0] in result.output
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and "kgen, version" in result.output
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["fit", "--model", "diffusion"], ["'diffusion' is not one of"]),
+    (["fit", "--model", "vae", "--arch", "dcgan", "--data", "tiny.npz"], ["Unknown architecture 'dcgan' for vae", "mlp, conv"]),
+    (["fit", "--model", "vae", "--gamma", "1"], ["--gamma applies to --model vaegan only"]),
+    (["fit", "--data", "no/such/dir"], ["does not exist"]),
+    (["fit", "--data", "empty"], ["is empty"]),
+    (["fit", "--data", "texts"], ["No images in texts"]),
+    (["fit", "--data", "tiny.npz", "--image-size", "30", "--arch", "dcgan"], ["divisible by 4"]),
+    (["sample", "--n", "0"], ["--n must be a positive"]),
+    (["sample", "--n", "-3"], ["--n must be a positive"]),
+    (["sample", "--run-dir", "empty"], ["has no model.keras"]),
+    (["sample", "--model", "bogus.keras"], ["not a valid .keras file"]),
+])
+def test_bad_input_is_one_line_error_and_writes_nothing(trained, args, fragments):
+    work, _, _ = trained
+    (work / "empty").mkdir(exist_ok=True)
+    (work / "texts").mkdir(exist_ok=True)
+    (work / "texts" / "a.txt").write_text("not an image")
+    (work / "bogus.keras").write_bytes(b"this is not a zip archive")
+    before = sorted(str(p) for p in work.rglob("*"))
+    result = run([*args, *(FAST if args[0] == "fit" else [])], work)
+    assert_one_line_error(result, *fragments)
+    assert sorted(str(p) for p in work.rglob("*")) == before, "a failed command must write nothing"
+
+
+def test_existing_run_dir_is_not_overwritten_silently(trained):
+    work, run_dir, _ = trained
+    before = (run_dir / "model.keras").stat().st_mtime_ns
+    result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--run-dir", str(run_dir), *FAST], work)
+    assert_one_line_error(result, "already holds a run", "--overwrite")
+    assert (run_dir / "model.keras").stat().st_mtime_ns == before
+
+
+def test_sample_without_any_run(tmp_path):
+    result = run(["sample"], tmp_path)
+    assert_one_line_error(result, "No trained run under saved_models/")

@@ -1,0 +1,54 @@
+"""kgen.training.fit from Python: the run record, and nothing lost on Ctrl-C."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from kgen.config import RunConfig
+from kgen.runs import load_model
+from kgen.training import RunDirError, fit
+
+
+def tiny_config(npz_file, run_dir, **overrides):
+    values = dict(model="vae", arch="conv", data=str(npz_file), epochs=3, batch_size=8, latent_dim=4, width=4,
+                  run_dir=str(run_dir), grid_size=9)
+    values.update(overrides)
+    return RunConfig(**values)
+
+
+class InterruptAfter(keras.callbacks.Callback):
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise KeyboardInterrupt
+
+
+def test_fit_returns_history_and_grids(npz_file, tmp_path):
+    result = fit(tiny_config(npz_file, tmp_path / "run", epochs=2), verbose=0)
+    assert len(result.history["epoch_seconds"]) == 2 and len(result.grid_paths) == 2
+    assert set(result.history) >= {"loss", "kl_loss", "reconstruction_loss", "val_loss"}
+    reloaded = load_model(result.run_dir)
+    np.testing.assert_array_equal(reloaded.sample(4, seed=1), result.model.sample(4, seed=1))
+
+
+def test_ctrl_c_keeps_the_model_and_records_the_status(npz_file, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_config(npz_file, tmp_path / "run"), verbose=0, callbacks=[InterruptAfter(2)])
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["status"] == "interrupted" and record["epochs_completed"] == 2
+    assert load_model(tmp_path / "run").sample(2).shape == (2, 16, 16, 1)
+
+
+def test_overwrite_replaces_an_existing_run(npz_file, tmp_path):
+    fit(tiny_config(npz_file, tmp_path / "run", epochs=1), verbose=0)
+    with pytest.raises(RunDirError, match="already holds a run"):
+        fit(tiny_config(npz_file, tmp_path / "run", epochs=1), verbose=0)
+    (tmp_path / "run" / "stale.txt").write_text("old")
+    fit(tiny_config(npz_file, tmp_path / "run", epochs=1, model="gan", arch="mlp"), overwrite=True, verbose=0)
+    assert not (tmp_path / "run" / "stale.txt").exists()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["kgen_run"]["model"] == "gan"
