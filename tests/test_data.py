@@ -181,3 +181,20 @@ def test_network_probe_answers_quickly_for_an_unroutable_address():
     start = time.monotonic()
     assert sources.network_reachable(("127.0.0.1", 9), timeout=1.0) is False
     assert time.monotonic() - start < 3
+
+
+@pytest.mark.parametrize("name, size, shape, labelled", [("cifar10", None, (32, 32, 3), True),
+                                                          ("celeb_a", 64, (64, 64, 3), False)])
+def test_tensorflow_datasets_path_without_download(name, size, shape, labelled, tmp_path, monkeypatch):
+    """The tfds branch on tfds' own mock data (no files, no network): shapes, labels, resizing."""
+    import tensorflow_datasets as tfds
+
+    monkeypatch.setenv("KGEN_DATA_DIR", str(tmp_path))  # no local copy
+    monkeypatch.setattr(sources, "SYSTEM_DATA_DIR", str(tmp_path / "none"))
+    monkeypatch.setattr(sources, "network_reachable", lambda *a, **k: True)
+    with tfds.testing.mock_data(num_examples=12):
+        dataset, info = load_dataset(name, batch_size=4, image_size=size, labels=True)
+        x, y = next(iter(dataset))
+    assert info.image_shape == shape and x.shape == (4,) + shape and info.has_labels == labelled
+    assert info.num_examples == 12 and "tensorflow-datasets" in info.description
+    assert float(x.numpy().min()) >= -1.0 and float(x.numpy().max()) <= 1.0

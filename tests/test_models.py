@@ -117,3 +117,15 @@ def test_vae_gan_likeness_loss_does_not_train_the_discriminator():
 def test_bad_constructor_arguments_are_clear_errors(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):
         cls(image_shape=(TINY, TINY, 1), latent_dim=4, width=4, **kwargs)
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (64, 64, 3)])
+@pytest.mark.parametrize("name, arch", [("gan", "dcgan"), ("gan", "mlp"), ("vae", "conv"), ("vaegan", "dcgan")])
+def test_models_train_on_colour_images_of_other_sizes(name, arch, shape):
+    model = registry.model_class(name)(image_shape=shape, latent_dim=4, arch=arch, width=2, seed=0)
+    model.compile()
+    low, high = model.output_range
+    x = np.random.RandomState(0).uniform(low, high, (4,) + shape).astype("float32")
+    history = model.fit(x, batch_size=4, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    assert model.sample(2).shape == (2,) + shape

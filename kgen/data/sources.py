@@ -276,11 +276,14 @@ def from_tfds(name, split="train"):
         )
     if not prepared:
         builder.download_and_prepare()
-    tfds_split = split if split in builder.info.splits else "train"
     info = builder.info
+    tfds_split = split if split in info.splits or not info.splits else "train"
     has_labels = "label" in info.features
     dataset = builder.as_dataset(split=tfds_split).map(
         lambda ex: (ex["image"], ex["label"] if has_labels else tf.constant(NO_LABEL, tf.int64))
     )
+    num_examples = int(dataset.cardinality())
+    if num_examples < 0:  # unknown cardinality: trust the dataset's metadata
+        num_examples = int(info.splits[tfds_split].num_examples)
     shape = tuple(info.features["image"].shape)
-    return RawData(dataset, int(info.splits[tfds_split].num_examples), shape, has_labels, f"tensorflow-datasets {name}:{tfds_split}")
+    return RawData(dataset, num_examples, shape, has_labels, f"tensorflow-datasets {name}:{tfds_split}")
