@@ -21,6 +21,7 @@ def plot_history(history, path, title=None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = [k for k in history if not k.startswith("val_") and k != "epoch_seconds"]
     cols = min(len(names), 4) or 1
@@ -33,6 +34,7 @@ def plot_history(history, path, title=None):
             ax.plot(range(1, len(history[f"val_{name}"]) + 1), history[f"val_{name}"], marker="o", label="validation")
         ax.set_title(name)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize="small")
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")

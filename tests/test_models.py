@@ -113,10 +113,12 @@ def test_vae_gan_likeness_loss_does_not_train_the_discriminator():
     (VAE, {"reconstruction_loss": "l1"}, "Unknown reconstruction_loss 'l1'"),
     (VAE, {"beta": -1}, "beta must be"),
     (VAEGAN, {"gamma": -1}, "gamma must be"),
+    (GAN, {"latent_dim": 0}, "latent_dim must be a positive integer"),
+    (VAE, {"latent_dim": 2.5}, "latent_dim must be a positive integer"),
 ])
 def test_bad_constructor_arguments_are_clear_errors(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        cls(image_shape=(TINY, TINY, 1), latent_dim=4, width=4, **kwargs)
+        cls(image_shape=(TINY, TINY, 1), **{"latent_dim": 4, "width": 4, **kwargs})
 
 
 @pytest.mark.parametrize("shape", [(32, 32, 3), (64, 64, 3)])

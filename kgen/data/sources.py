@@ -14,8 +14,10 @@ Labels are -1 where the source has none.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
+import logging
 import os
 import socket
 import threading
@@ -259,14 +261,26 @@ def network_reachable(address=TFDS_HOST, timeout=3.0):
     return bool(result and result[0])
 
 
+@contextlib.contextmanager
+def _quiet_absl():
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def from_tfds(name, split="train"):
     """A named dataset through tensorflow-datasets: prepared copies load offline; otherwise it is
     downloaded if the network is reachable, and a clear :class:`DataError` says where to put the files
     if it is not."""
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder(name)
-    prepared = builder.is_prepared()
+    with _quiet_absl():  # tfds warns about half-downloaded folders it then ignores
+        builder = tfds.builder(name)
+        prepared = builder.is_prepared()
     if not prepared and not network_reachable():
         raise DataError(
             f"No local copy of {name!r} and no network to download it: put its files (IDX files, a .npz "

@@ -43,7 +43,7 @@ class GenerativeModel(keras.Model):
         if width is None or int(width) < 1:
             raise ValueError(f"width must be a positive integer; got {width!r}.")
         self.image_shape = tuple(int(d) for d in image_shape)
-        self.latent_dim = int(latent_dim or self.default_latent_dim)
+        self.latent_dim = self.default_latent_dim if latent_dim is None else latent_dim
         self.arch = arch
         self.width = int(width)
         self.seed = seed
