@@ -88,10 +88,11 @@ def import_tensorflow_quietly():
         os.close(saved)
 
 
-from kgen.cli import fit_command, sample_command  # noqa: E402
+from kgen.cli import export_command, fit_command, sample_command  # noqa: E402
 
 cli.add_command(fit_command.fit)
 cli.add_command(sample_command.sample)
+cli.add_command(export_command.export)
 
 
 def main():

@@ -13,11 +13,13 @@ MAX_GRID = 1024  # a PNG grid shows at most this many images; --npy holds all of
 @click.option("--n", "n", type=int, default=64, show_default=True,
               help="Number of images to draw (≥ 1). Large n is generated in batches and streamed to --npy.")
 @click.option("--run-dir", type=click.Path(),
-              help="Run directory to sample from (default: the most recent run under saved_models/).")
+              help="Run directory, or SavedModel version directory written by `kgen export`, to sample from "
+                   "(default: the most recent run under saved_models/).")
 @click.option("--model", "model_file", type=click.Path(), help="A .keras model file to sample from instead of a run dir.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent vectors: same seed, same images.")
 @click.option("--out", type=click.Path(dir_okay=False),
-              help="PNG grid to write (default: <run-dir>/samples/sample_n<N>_seed<S>.png).")
+              help="PNG grid to write (default: <run-dir>/samples/sample_n<N>_seed<S>.png; for an exported "
+                   "SavedModel, which is never written into, sample_n<N>_seed<S>.png in the current directory).")
 @click.option("--npy", type=click.Path(dir_okay=False), help="Also write the images as a uint8 array (n, H, W, C).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images generated per batch.")
 @click.option("--scale", type=click.IntRange(1, 16), default=2, show_default=True, help="Upscaling factor of the PNG grid.")
@@ -32,6 +34,7 @@ def sample(n, run_dir, model_file, seed, out, npy, batch_size, scale):
     import keras
 
     from kgen import images, runs
+    from kgen.models import GenerativeModel
 
     if n < 1:
         raise click.UsageError(f"--n must be a positive number of images; got {n}.")
@@ -39,8 +42,13 @@ def sample(n, run_dir, model_file, seed, out, npy, batch_size, scale):
         raise click.UsageError("give either --run-dir or --model, not both.")
     source = model_file or run_dir or runs.latest_run()
     model = runs.load_model(source)
-    out_dir = os.path.dirname(source) if model_file else source
-    out = out or os.path.join(out_dir, runs.SAMPLES_DIR, f"sample_n{n}_seed{seed}.png")
+    default_name = f"sample_n{n}_seed{seed}.png"
+    if model_file:
+        out = out or os.path.join(os.path.dirname(source), runs.SAMPLES_DIR, default_name)
+    elif isinstance(model, GenerativeModel):
+        out = out or os.path.join(source, runs.SAMPLES_DIR, default_name)
+    else:  # an exported SavedModel stays exactly as exported
+        out = out or default_name
 
     shape = (n,) + model.image_shape
     array = None

@@ -37,20 +37,31 @@ def latest_run(root=DEFAULT_ROOT):
 
 
 def load_model(path):
-    """Load a kgen model from a run directory or a ``.keras`` file, in Keras safe mode.
+    """Load a kgen model from a run directory, a ``.keras`` file (in Keras safe mode) or a
+    SavedModel version directory written by ``kgen export``.
 
     Args:
-        path: a run dir (holding ``model.keras``) or a ``.keras`` file.
+        path: a run dir (holding ``model.keras``), a ``.keras`` file or an export directory.
 
     Returns:
-        The model (a :class:`kgen.models.GenerativeModel`), compiled as it was saved.
+        The model — a :class:`kgen.models.GenerativeModel` compiled as it was saved, or a
+        :class:`kgen.export.ExportedModel` for a SavedModel (it samples the same way).
 
     Raises:
         RunError: the path does not exist, holds no model, the file is not a valid ``.keras`` archive,
             or it is not a kgen model.
     """
+    from kgen.export import ExportedModel, is_export
     from kgen.models import GenerativeModel
 
+    path = str(path)
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb")):
+        if not is_export(path):
+            raise RunError(f"{path} is a SavedModel, but not one exported by `kgen export`.")
+        try:
+            return ExportedModel(path)
+        except Exception as e:  # TensorFlow raises several types for damaged SavedModels
+            raise RunError(f"Cannot load the SavedModel {path}: {_first_line(e)}") from None
     if os.path.isdir(path):
         file = os.path.join(path, MODEL_FILE)
         if not os.path.isfile(file):
@@ -64,7 +75,12 @@ def load_model(path):
     try:
         model = keras.saving.load_model(file, safe_mode=True)
     except Exception as e:  # Keras raises many types for malformed archives
-        raise RunError(f"Cannot load {file}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise RunError(f"Cannot load {file}: {_first_line(e)}") from None
     if not isinstance(model, GenerativeModel):
         raise RunError(f"{file} holds a {type(model).__name__}, not a kgen model.")
     return model
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

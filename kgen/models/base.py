@@ -10,7 +10,72 @@ import tensorflow as tf
 SAMPLE_CHUNK = 256  # latent vectors are drawn in chunks of this size, each from (seed, chunk index)
 
 
-class GenerativeModel(keras.Model):
+def latent_vectors(n, latent_dim, seed=0, offset=0):
+    """Deterministic standard-normal latent vectors.
+
+    Vectors are drawn in chunks of ``SAMPLE_CHUNK``, chunk ``k`` from the stateless seed
+    ``(seed, k)``, so the i-th vector of a seed is the same whatever ``n`` or the batch size — in
+    kgen and in its exported SavedModels alike.
+
+    Args:
+        n: number of vectors.
+        latent_dim: size of each vector.
+        seed: integer seed.
+        offset: index of the first vector (a multiple of ``SAMPLE_CHUNK``).
+
+    Returns:
+        float32 tensor ``[n, latent_dim]``.
+    """
+    if offset % SAMPLE_CHUNK:
+        raise ValueError(f"offset must be a multiple of {SAMPLE_CHUNK}; got {offset}.")
+    first = offset // SAMPLE_CHUNK
+    chunks = [
+        tf.random.stateless_normal((SAMPLE_CHUNK, latent_dim), seed=tf.constant([seed, k], tf.int64))
+        for k in range(first, first + -(-n // SAMPLE_CHUNK))
+    ]
+    return tf.concat(chunks, axis=0)[:n]
+
+
+class LatentSampler:
+    """Deterministic, streamed sampling for anything with ``latent_dim``, ``output_range`` and
+    ``generate(z)``: kgen's Keras models and their exported SavedModels alike."""
+
+    def latent_batch(self, n, seed=0, offset=0):
+        """Deterministic standard-normal latent vectors: :func:`latent_vectors` for this model."""
+        return latent_vectors(n, self.latent_dim, seed=seed, offset=offset)
+
+    def sample_batches(self, n, seed=0, batch_size=SAMPLE_CHUNK):
+        """Yield ``n`` generated images as float32 NumPy batches, streaming (memory ∝ batch size).
+
+        Args:
+            n: total number of images (> 0).
+            seed: integer seed; the same seed gives the same images.
+            batch_size: images per yielded batch; rounded up to a multiple of ``SAMPLE_CHUNK``.
+
+        Yields:
+            float32 arrays ``[b, H, W, C]`` in ``output_range``.
+        """
+        if int(n) < 1:
+            raise ValueError(f"The number of samples must be a positive integer; got {n}.")
+        step = max(SAMPLE_CHUNK, -(-batch_size // SAMPLE_CHUNK) * SAMPLE_CHUNK)
+        for start in range(0, n, step):
+            z = self.latent_batch(min(step, n - start), seed=seed, offset=start)
+            yield np.asarray(self._generate_batch(z), dtype="float32")
+
+    def sample(self, n, seed=0):
+        """``n`` generated images, float32 NumPy ``[n, H, W, C]`` in ``output_range``.
+
+        Example:
+            >>> images = model.sample(64, seed=1)  # doctest: +SKIP
+        """
+        return np.concatenate(list(self.sample_batches(n, seed=seed)), axis=0)
+
+    def _generate_batch(self, z):
+        return self.generate(z, training=False)
+
+
+
+class GenerativeModel(LatentSampler, keras.Model):
     """Base class of kgen's models: a generator of images from a latent space.
 
     Subclasses set the class attributes below, build their sub-networks in ``__init__`` and implement
@@ -121,59 +186,14 @@ class GenerativeModel(keras.Model):
         """Decode latent vectors ``z`` ``[batch, latent_dim]`` into images in ``output_range``."""
         raise NotImplementedError
 
-    def latent_batch(self, n, seed=0, offset=0):
-        """Deterministic standard-normal latent vectors.
-
-        Vectors are drawn in chunks of ``SAMPLE_CHUNK``, chunk ``k`` from the stateless seed
-        ``(seed, k)``, so the i-th vector of a seed is the same whatever ``n`` or the batch size.
-
-        Args:
-            n: number of vectors.
-            seed: integer seed.
-            offset: index of the first vector (a multiple of ``SAMPLE_CHUNK``).
-
-        Returns:
-            float32 tensor ``[n, latent_dim]``.
-        """
-        if offset % SAMPLE_CHUNK:
-            raise ValueError(f"offset must be a multiple of {SAMPLE_CHUNK}; got {offset}.")
-        chunks = []
-        first = offset // SAMPLE_CHUNK
-        for k in range(first, first + -(-n // SAMPLE_CHUNK)):
-            chunks.append(tf.random.stateless_normal((SAMPLE_CHUNK, self.latent_dim), seed=(seed, k)))
-        return tf.concat(chunks, axis=0)[:n]
-
-    def sample_batches(self, n, seed=0, batch_size=SAMPLE_CHUNK):
-        """Yield ``n`` generated images as float32 NumPy batches, streaming (memory ∝ batch size).
-
-        Args:
-            n: total number of images (> 0).
-            seed: integer seed; the same seed gives the same images.
-            batch_size: images per yielded batch; rounded up to a multiple of ``SAMPLE_CHUNK``.
-
-        Yields:
-            float32 arrays ``[b, H, W, C]`` in ``output_range``.
-        """
-        if int(n) < 1:
-            raise ValueError(f"The number of samples must be a positive integer; got {n}.")
-        step = max(SAMPLE_CHUNK, -(-batch_size // SAMPLE_CHUNK) * SAMPLE_CHUNK)
-        for start in range(0, n, step):
-            z = self.latent_batch(min(step, n - start), seed=seed, offset=start)
-            yield np.asarray(self._generate_fn(z), dtype="float32")
-
-    def sample(self, n, seed=0):
-        """``n`` generated images, float32 NumPy ``[n, H, W, C]`` in ``output_range``.
-
-        Example:
-            >>> images = model.sample(64, seed=1)  # doctest: +SKIP
-        """
-        return np.concatenate(list(self.sample_batches(n, seed=seed)), axis=0)
-
-    @property
-    def _generate_fn(self):
+    def _generate_batch(self, z):
+        # One traced function per model for sampling (eager calls of a big generator are slow).
         if getattr(self, "_generate_compiled", None) is None:
-            self._generate_compiled = tf.function(lambda z: self.generate(z, training=False), reduce_retracing=True)
-        return self._generate_compiled
+            self._generate_compiled = tf.function(
+                lambda z: self.generate(z, training=False),
+                input_signature=[tf.TensorSpec((None, self.latent_dim), tf.float32)],
+            )
+        return self._generate_compiled(z)
 
 
 def batch_images(data):

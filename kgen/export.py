@@ -1,0 +1,201 @@
+"""SavedModel export for TF Serving: versioned, self-contained, with sampling signatures.
+
+A kgen export is a TensorFlow SavedModel at ``<base>/<name>/<version>/`` — the layout TF Serving
+loads — that needs neither kgen nor Keras custom objects to run. Its signatures:
+
+* ``serving_default``: ``z`` float32 ``[batch, latent]`` → ``images`` uint8 ``[batch, H, W, C]``
+  and ``float_images`` float32 in the model's output range;
+* ``sample``: scalars ``n`` (int32, 1 ≤ n ≤ ``MAX_SAMPLE_N``) and ``seed`` (int64) → ``n`` images,
+  the same images ``model.sample(n, seed)`` gives in kgen;
+* VAE and VAE-GAN also: ``encode`` (uint8 ``images`` → ``z_mean``, ``z_log_var``), ``decode``
+  (``z`` → images, as ``serving_default``) and ``reconstruct`` (uint8 ``images`` → images).
+
+``assets.extra/kgen.json`` records what kgen needs to use the export again (model family, shapes,
+output range); TF Serving ignores that folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import keras
+import tensorflow as tf
+
+from kgen import __version__
+from kgen.models.base import SAMPLE_CHUNK, AutoencodingModel, LatentSampler
+
+MAX_SAMPLE_N = 4096  # images per `sample` request; larger requests are refused with a clear error
+INFO_FILE = os.path.join("assets.extra", "kgen.json")
+
+
+class ExportError(ValueError):
+    """An export that cannot be written where asked (the version exists, the name is invalid)."""
+
+
+def _to_uint8(images, value_range):
+    low, high = value_range
+    scaled = (tf.cast(images, tf.float32) - low) * (255.0 / (high - low))
+    return tf.cast(tf.clip_by_value(tf.round(scaled), 0.0, 255.0), tf.uint8)
+
+
+def _from_uint8(images, value_range):
+    low, high = value_range
+    return tf.cast(images, tf.float32) * ((high - low) / 255.0) + low
+
+
+def serving_functions(model):
+    """The functions an export serves, keyed by signature name, each with its input signature.
+
+    Args:
+        model: a kgen model.
+
+    Returns:
+        ``{name: (function, input_signature)}``.
+    """
+    value_range = model.output_range
+    latent = model.latent_dim
+    generator = model.generator if hasattr(model, "generator") else model.decoder
+
+    def images_from(z):
+        float_images = tf.cast(generator(z, training=False), tf.float32)
+        return {"images": _to_uint8(float_images, value_range), "float_images": float_images}
+
+    def sample(n, seed):
+        checks = [
+            tf.debugging.assert_greater_equal(n, 1, message="n must be at least 1"),
+            tf.debugging.assert_less_equal(n, MAX_SAMPLE_N, message=f"n must be at most {MAX_SAMPLE_N}"),
+        ]
+        with tf.control_dependencies(checks):
+            chunks = tf.range((tf.cast(n, tf.int64) + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK)
+        # Chunk k of 256 vectors from the stateless seed (seed, k): kgen.models.base.latent_vectors.
+        z = tf.map_fn(
+            lambda k: tf.random.stateless_normal((SAMPLE_CHUNK, latent), seed=tf.stack([seed, k])),
+            chunks,
+            fn_output_signature=tf.float32,
+        )
+        return images_from(tf.reshape(z, (-1, latent))[:n])
+
+    z_spec = [tf.TensorSpec((None, latent), tf.float32, name="z")]
+    functions = {
+        "serving_default": (images_from, z_spec),
+        "sample": (sample, [tf.TensorSpec((), tf.int32, name="n"), tf.TensorSpec((), tf.int64, name="seed")]),
+    }
+    if isinstance(model, AutoencodingModel):
+        image_spec = [tf.TensorSpec((None,) + model.image_shape, tf.uint8, name="images")]
+
+        def encode(images):
+            z_mean, z_log_var = model.encoder(_from_uint8(images, value_range), training=False)
+            return {"z_mean": tf.cast(z_mean, tf.float32), "z_log_var": tf.cast(z_log_var, tf.float32)}
+
+        def reconstruct(images):
+            return images_from(encode(images)["z_mean"])
+
+        functions.update(encode=(encode, image_spec), decode=(images_from, z_spec), reconstruct=(reconstruct, image_spec))
+    return functions
+
+
+def export_info(model):
+    """What ``assets.extra/kgen.json`` records about an exported model."""
+    return {
+        "kgen_version": __version__,
+        "model": type(model).__name__,
+        "arch": model.arch,
+        "image_shape": list(model.image_shape),
+        "latent_dim": model.latent_dim,
+        "output_range": list(model.output_range),
+        "max_sample_n": MAX_SAMPLE_N,
+        "signatures": sorted(serving_functions(model)),
+    }
+
+
+def next_version(model_dir):
+    """1 + the largest integer-named version directory in ``model_dir`` (1 if there is none)."""
+    versions = [int(d) for d in os.listdir(model_dir) if d.isdigit()] if os.path.isdir(model_dir) else []
+    return max(versions, default=0) + 1
+
+
+def export_model(model, base_dir="saved_models", name=None, version=None, replace=False):
+    """Write ``model`` as a SavedModel at ``<base_dir>/<name>/<version>/``, atomically.
+
+    The SavedModel is written to a hidden temporary directory beside the target and renamed into
+    place only when complete, so a failed export leaves no partial version behind.
+
+    Args:
+        model: a kgen model.
+        base_dir: the TF Serving model base directory's parent.
+        name: the model name (default ``<family>_<arch>``, e.g. ``gan_dcgan``).
+        version: positive integer version; default: the next free one.
+        replace: replace an existing version directory (default: refuse).
+
+    Returns:
+        The path of the version directory.
+
+    Raises:
+        ExportError: the name or version is invalid, or the version exists and ``replace`` is false.
+    """
+    name = name or f"{type(model).__name__.lower()}_{model.arch}"
+    if not name or os.sep in name or name.startswith("."):
+        raise ExportError(f"Export name {name!r} must be a plain directory name.")
+    model_dir = os.path.join(base_dir, name)
+    version = next_version(model_dir) if version is None else version
+    if not isinstance(version, int) or version < 1:
+        raise ExportError(f"Export version must be a positive integer; got {version!r}.")
+    target = os.path.join(model_dir, str(version))
+    if os.path.exists(target) and not replace:
+        raise ExportError(f"{target} already exists: choose another --version, or pass --replace to replace it.")
+
+    os.makedirs(model_dir, exist_ok=True)
+    tmp = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        for signature, (function, spec) in serving_functions(model).items():
+            archive.add_endpoint(signature, function, input_signature=spec)
+        archive.write_out(tmp, verbose=False)
+        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+        with open(os.path.join(tmp, INFO_FILE), "w") as f:
+            json.dump(export_info(model), f, indent=2)
+        if os.path.exists(target):
+            old = f"{tmp}-old"
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def is_export(path):
+    """Whether ``path`` is a directory holding a SavedModel exported by kgen."""
+    return os.path.isfile(os.path.join(path, "saved_model.pb")) and os.path.isfile(os.path.join(path, INFO_FILE))
+
+
+class ExportedModel(LatentSampler):
+    """A kgen SavedModel used from Python the way kgen uses its ``.keras`` models (for sampling).
+
+    Args:
+        path: a version directory written by :func:`export_model`.
+
+    Attributes:
+        image_shape, latent_dim, output_range, arch: as recorded at export.
+    """
+
+    def __init__(self, path):
+        with open(os.path.join(path, INFO_FILE)) as f:
+            info = json.load(f)
+        self.path = path
+        self.info = info
+        self.image_shape = tuple(info["image_shape"])
+        self.latent_dim = int(info["latent_dim"])
+        self.output_range = tuple(info["output_range"])
+        self.arch = info["arch"]
+        self._loaded = tf.saved_model.load(path)
+        self._generate = self._loaded.signatures["serving_default"]
+
+    def generate(self, z, training=False):
+        """Float images in ``output_range`` for latent vectors ``z``."""
+        return self._generate(z=tf.convert_to_tensor(z, tf.float32))["float_images"]
