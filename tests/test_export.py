@@ -171,3 +171,13 @@ def test_cli_export_then_sample_matches_the_run(tmp_path):
     assert sorted(os.listdir("exports/vae/1")) == sorted(["assets", "assets.extra", "fingerprint.pb", "saved_model.pb", "variables"])
     result = runner.invoke(cli, ["export", "--run-dir", "run", "--name", "vae", "--base-dir", "exports", "--version", "1"])
     assert result.exit_code != 0 and result.stderr.startswith("Error: ") and "already exists" in result.stderr
+
+
+def test_savedmodel_sampling_throughput_reports_each_batch_size(exports):
+    from kgen.bench import savedmodel_sampling_throughput
+
+    rows = savedmodel_sampling_throughput(exports["gan"][1], batch_sizes=(1, 8), min_seconds=0.05, warmup=1)
+    assert [r["batch"] for r in rows] == [1, 8]
+    for row in rows:
+        assert row["calls"] >= 3 and row["images_per_s"] > 0
+        assert row["images_per_s"] == pytest.approx(row["batch"] / (row["ms_per_call"] / 1000))
