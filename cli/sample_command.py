@@ -6,12 +6,10 @@ import os
 
 import click
 
-MAX_GRID = 1024  # a PNG grid shows at most this many images; --npy holds all of them
-
-
 @click.command(context_settings={"max_content_width": 100})
 @click.option("--n", "n", type=int, default=64, show_default=True,
-              help="Number of images to draw (≥ 1). Large n is generated in batches and streamed to --npy.")
+              help="Number of images to draw (≥ 1). Large n is generated in batches and streamed to --npy; "
+                   "the grid shows the first 1,024.")
 @click.option("--run-dir", type=click.Path(),
               help="Run directory, or SavedModel version directory written by `kgen export`, to sample from "
                    "(default: the most recent run under saved_models/).")
@@ -30,11 +28,9 @@ def sample(n, run_dir, model_file, seed, out, npy, batch_size, scale):
     Example:
       kgen sample --n 64 --run-dir saved_models/dcgan --seed 1 --npy samples.npy
     """
-    import numpy as np
-    import keras
-
-    from kgen import images, runs
+    from kgen import runs
     from kgen.models import GenerativeModel
+    from kgen.sampling import write_samples
 
     if n < 1:
         raise click.UsageError(f"--n must be a positive number of images; got {n}.")
@@ -50,34 +46,8 @@ def sample(n, run_dir, model_file, seed, out, npy, batch_size, scale):
     else:  # an exported SavedModel stays exactly as exported
         out = out or default_name
 
-    shape = (n,) + model.image_shape
-    array = None
+    shown = write_samples(model, n, out, seed=seed, npy_path=npy, batch_size=batch_size, scale=scale,
+                          progress=n >= 4096)
+    click.echo(f"Wrote a grid of {shown} of {n} images from {source} (seed {seed}) to {out}")
     if npy:
-        os.makedirs(os.path.dirname(os.path.abspath(npy)), exist_ok=True)
-        tmp_npy = f"{npy}.tmp-{os.getpid()}.npy"
-        array = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=shape)
-    grid_images = []
-    progress = keras.utils.Progbar(n, unit_name="image") if n >= 4096 else None
-    done = 0
-    try:
-        for batch in model.sample_batches(n, seed=seed, batch_size=batch_size):
-            batch = images.to_uint8(batch, model.output_range)
-            if array is not None:
-                array[done:done + len(batch)] = batch
-            if done < MAX_GRID:
-                grid_images.append(batch[: MAX_GRID - done])
-            done += len(batch)
-            if progress:
-                progress.update(done)
-    except BaseException:
-        if array is not None:
-            del array
-            os.remove(tmp_npy)
-        raise
-    images.write_grid(out, np.concatenate(grid_images), scale=scale)
-    click.echo(f"Wrote a grid of {min(n, MAX_GRID)} of {n} images from {source} (seed {seed}) to {out}")
-    if array is not None:
-        array.flush()
-        del array
-        os.replace(tmp_npy, npy)
-        click.echo(f"Wrote uint8 array {shape} to {npy}")
+        click.echo(f"Wrote uint8 array {(n,) + tuple(model.image_shape)} to {npy}")

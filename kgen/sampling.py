@@ -1,0 +1,69 @@
+"""Drawing many samples from a model to files: a PNG grid and, streamed, a uint8 ``.npy`` array."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from kgen import images
+
+MAX_GRID = 1024  # a PNG grid shows at most this many images; the .npy array holds all of them
+
+
+def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, scale=2, progress=False):
+    """Generate ``n`` images and write a PNG grid of (up to ``MAX_GRID`` of) them.
+
+    Images are generated in batches; with ``npy_path`` each batch is written into a memory-mapped
+    uint8 array ``(n, H, W, C)`` as it comes, so memory does not grow with ``n``. Files appear only
+    when complete (temporary name, then rename).
+
+    Args:
+        model: a kgen model or :class:`kgen.export.ExportedModel`.
+        n: number of images (≥ 1).
+        grid_path: PNG output path.
+        seed: latent seed; the same seed gives the same images.
+        npy_path: optional ``.npy`` output of all images as uint8.
+        batch_size: images generated per batch.
+        scale: integer upscaling of the grid.
+        progress: show a Keras progress bar.
+
+    Returns:
+        The number of images in the grid.
+
+    Example:
+        >>> write_samples(kgen.load_model("saved_models/dcgan"), 64, "grid.png", seed=1)  # doctest: +SKIP
+        64
+    """
+    if int(n) < 1:
+        raise ValueError(f"The number of samples must be a positive integer; got {n}.")
+    array = tmp_npy = None
+    if npy_path:
+        os.makedirs(os.path.dirname(os.path.abspath(npy_path)), exist_ok=True)
+        tmp_npy = f"{npy_path}.tmp-{os.getpid()}.npy"
+        array = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=(n,) + tuple(model.image_shape))
+    bar = None
+    if progress:
+        import keras
+
+        bar = keras.utils.Progbar(n, unit_name="image")
+    grid_images, done = [], 0
+    try:
+        for batch in model.sample_batches(n, seed=seed, batch_size=batch_size):
+            batch = images.to_uint8(batch, model.output_range)
+            if array is not None:
+                array[done:done + len(batch)] = batch
+            if done < MAX_GRID:
+                grid_images.append(batch[: MAX_GRID - done])
+            done += len(batch)
+            if bar:
+                bar.update(done)
+        images.write_grid(grid_path, np.concatenate(grid_images), scale=scale)
+        if array is not None:
+            array.flush()
+            del array
+            os.replace(tmp_npy, npy_path)
+    finally:
+        if tmp_npy and os.path.exists(tmp_npy):
+            os.remove(tmp_npy)
+    return min(n, MAX_GRID)
