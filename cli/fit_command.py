@@ -74,8 +74,8 @@ def model_options(model, **given):
               help="Random translation augmentation, as a fraction of height and width (Rana et al. use 0.1).")
 @click.option("--limit", type=click.IntRange(min=1), help="Train on the first N examples only (quick trials).")
 @click.option("--jit/--no-jit", "jit_compile", default=False, show_default=True,
-              help="Compile each training step with XLA (on a 2-core CPU it sped the DCGAN up by ~15% but "
-                   "slowed the VAE 2× and the VAE-GAN 5×; worth trying on a GPU).")
+              help="Compile each training step with XLA (on a 2-core CPU it slowed every model down: the DCGAN "
+                   "by 22%, the VAE 2×, the VAE-GAN 5×; worth trying on a GPU).")
 @click.option("--validate/--no-validate", default=True, show_default=True,
               help="Report the losses on the test split after each epoch (when the data has one).")
 def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):

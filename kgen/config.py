@@ -28,8 +28,8 @@ class RunConfig:
             ``reconstruction_loss``, ``feature_layer``).
         translate: random-translation augmentation, as a fraction of the image size.
         limit: use only the first ``limit`` training examples.
-        jit_compile: compile each training step with XLA (off by default: on this CPU it makes the
-            VAE and VAE-GAN steps slower; see the README).
+        jit_compile: compile each training step with XLA (off by default: on a CPU it made every
+            model's step slower; see DEVELOPERS.md).
         validate: report the losses on the test split after each epoch, when the data has one.
         grid_size: images in the per-epoch sample grid.
     """
