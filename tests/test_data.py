@@ -89,6 +89,11 @@ def test_image_folder_recursive_mixed_sizes(image_folder):
     assert np.concatenate(list(dataset)).shape == (10, 16, 16, 3)
 
 
+def test_image_folder_has_no_test_split(image_folder):
+    with pytest.raises(DataError, match="has no test split"):
+        load_dataset(str(image_folder), batch_size=5, image_size=16, split="test")
+
+
 def test_image_folder_default_size_is_the_first_image(image_folder):
     _, info = load_dataset(str(image_folder), batch_size=5)
     assert info.image_shape == (20, 20, 3)

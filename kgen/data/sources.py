@@ -110,6 +110,8 @@ def from_directory(directory, split="train"):
     arrays = sorted(e for e in entries if e.endswith((".npz", ".npy")))
     if arrays:
         return from_array_file(os.path.join(directory, arrays[0]), split)
+    if split != "train":
+        raise DataError(f"{directory} is a folder of images, which has no {split} split.")
     return from_image_folder(directory)
 
 
