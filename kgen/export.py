@@ -24,6 +24,7 @@ import keras
 import tensorflow as tf
 
 from kgen import __version__
+from kgen.images import from_uint8
 from kgen.models.base import SAMPLE_CHUNK, AutoencodingModel, LatentSampler
 
 MAX_SAMPLE_N = 4096  # images per `sample` request; larger requests are refused with a clear error
@@ -40,11 +41,6 @@ def _to_uint8(images, value_range):
     return tf.cast(tf.clip_by_value(tf.round(scaled), 0.0, 255.0), tf.uint8)
 
 
-def _from_uint8(images, value_range):
-    low, high = value_range
-    return tf.cast(images, tf.float32) * ((high - low) / 255.0) + low
-
-
 def serving_functions(model):
     """The functions an export serves, keyed by signature name, each with its input signature.
 
@@ -56,10 +52,9 @@ def serving_functions(model):
     """
     value_range = model.output_range
     latent = model.latent_dim
-    generator = model.generator if hasattr(model, "generator") else model.decoder
 
     def images_from(z):
-        float_images = tf.cast(generator(z, training=False), tf.float32)
+        float_images = tf.cast(model.generate(z, training=False), tf.float32)
         return {"images": _to_uint8(float_images, value_range), "float_images": float_images}
 
     def sample(n, seed):
@@ -86,7 +81,7 @@ def serving_functions(model):
         image_spec = [tf.TensorSpec((None,) + model.image_shape, tf.uint8, name="images")]
 
         def encode(images):
-            z_mean, z_log_var = model.encoder(_from_uint8(images, value_range), training=False)
+            z_mean, z_log_var = model.encoder(from_uint8(images, value_range), training=False)
             return {"z_mean": tf.cast(z_mean, tf.float32), "z_log_var": tf.cast(z_log_var, tf.float32)}
 
         def reconstruct(images):

@@ -28,6 +28,20 @@ def to_uint8(images, value_range=(-1.0, 1.0)):
     return np.clip(np.rint(scaled), 0, 255).astype("uint8")
 
 
+def from_uint8(images, value_range=(-1.0, 1.0)):
+    """Scale uint8 images in [0, 255] to float32 in ``value_range`` (TensorFlow ops, graph-safe).
+
+    The data pipeline and the exported ``encode``/``reconstruct`` signatures both use it, so served
+    models see pixels exactly as training did.
+
+    Example:
+        >>> from_uint8(tf.constant([0, 255], tf.uint8), (-1, 1)).numpy().tolist()
+        [-1.0, 1.0]
+    """
+    low, high = value_range
+    return tf.cast(images, tf.float32) * ((high - low) / 255.0) + low
+
+
 def make_grid(images, cols=None, pad=2, pad_value=255):
     """Tile uint8 images ``[n, H, W, C]`` into one image, ``ceil(sqrt(n))`` columns by default.
 

@@ -13,7 +13,7 @@ import keras
 from kgen import registry, runs
 from kgen.callbacks import EpochHistory, SampleGrid, write_json
 from kgen.config import RunConfig
-from kgen.data import DataError, load_dataset
+from kgen.data import NoSplitError, load_dataset
 from kgen.plots import plot_history
 
 
@@ -50,7 +50,7 @@ def build_model(config, image_shape):
     model = cls(
         image_shape=image_shape,
         latent_dim=config.latent_dim,
-        arch=config.arch or cls.archs[0],
+        arch=config.arch,
         width=config.width,
         seed=config.seed,
         **config.model_options,
@@ -101,10 +101,8 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         >>> result.grid_paths[-1]
         'saved_models/gan-dcgan-…/samples/epoch_001.png'
     """
-    cls = registry.model_class(config.model)  # fail fast on unknown names
-    if config.arch is not None and config.arch not in cls.archs:
-        raise ValueError(f"Unknown architecture {config.arch!r} for {config.model}: expected one of {', '.join(cls.archs)}.")
-    config = dataclasses.replace(config, arch=config.arch or cls.archs[0])
+    cls = registry.model_class(config.model)  # fail fast on unknown names, before loading data
+    config = dataclasses.replace(config, arch=cls.resolve_arch(config.arch))
     run_dir = config.run_dir or default_run_dir(config)
     config = dataclasses.replace(config, run_dir=run_dir)
 
@@ -119,8 +117,8 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
                 config.data, config.batch_size, cls.output_range, info.image_shape[0], "test", config.seed,
                 shuffle=False, translate=config.translate,
             )
-        except DataError:
-            validation = None  # the source has no test split (e.g. an image folder)
+        except NoSplitError:
+            validation = None  # e.g. an image folder: train without validation
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, info.image_shape)
 

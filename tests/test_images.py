@@ -34,3 +34,11 @@ def test_save_grid_writes_a_png_that_decodes_back(tmp_path):
 def test_write_png_rejects_float_images(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         images.write_png(tmp_path / "x.png", np.zeros((2, 2, 1), np.float32))
+
+
+def test_from_uint8_inverts_to_uint8():
+    x = np.arange(256, dtype=np.uint8)
+    for value_range in ((-1.0, 1.0), (0.0, 1.0)):
+        scaled = images.from_uint8(x, value_range).numpy()
+        assert scaled[0] == value_range[0] and scaled[-1] == pytest.approx(value_range[1])
+        np.testing.assert_array_equal(images.to_uint8(scaled, value_range), x)

@@ -109,7 +109,7 @@ def test_vae_gan_likeness_loss_does_not_train_the_discriminator():
 
 
 @pytest.mark.parametrize("cls, kwargs, message", [
-    (GAN, {"arch": "conv"}, "Unknown architecture 'conv' for GAN"),
+    (GAN, {"arch": "conv"}, "Unknown architecture 'conv' for gan: expected one of dcgan, mlp"),
     (VAE, {"reconstruction_loss": "l1"}, "Unknown reconstruction_loss 'l1'"),
     (VAE, {"beta": -1}, "beta must be"),
     (VAEGAN, {"gamma": -1}, "gamma must be"),

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from kgen.config import RunConfig
+from kgen.data import DataError
 from kgen.runs import load_model
 from kgen.training import RunDirError, fit
 
@@ -52,3 +53,15 @@ def test_overwrite_replaces_an_existing_run(npz_file, tmp_path):
     fit(tiny_config(npz_file, tmp_path / "run", epochs=1, model="gan", arch="mlp"), overwrite=True, verbose=0)
     assert not (tmp_path / "run" / "stale.txt").exists()
     assert json.loads((tmp_path / "run" / "config.json").read_text())["kgen_run"]["model"] == "gan"
+
+
+def test_an_image_folder_trains_without_validation(image_folder, tmp_path):
+    result = fit(tiny_config(image_folder, tmp_path / "run", epochs=1, image_size=16), verbose=0)
+    assert "loss" in result.history and "val_loss" not in result.history
+
+
+def test_a_corrupt_test_split_is_an_error_not_a_silent_skip(idx_dir, tmp_path):
+    (idx_dir / "t10k-images-idx3-ubyte.gz").write_bytes(b"not gzip")
+    with pytest.raises(DataError, match="t10k-images"):
+        fit(tiny_config(idx_dir, tmp_path / "run", epochs=1), verbose=0)
+    assert not (tmp_path / "run").exists()

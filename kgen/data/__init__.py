@@ -1,8 +1,8 @@
 """kgen's data layer: data specs (dataset names, IDX directories, image folders, array files) →
 tf.data pipelines of images scaled to a model's range."""
 
-from kgen.data.errors import DataError
+from kgen.data.errors import DataError, NoSplitError
 from kgen.data.pipeline import DataInfo, load_dataset
 from kgen.data.sources import DATASET_NAMES, RawData, resolve
 
-__all__ = ["DATASET_NAMES", "DataError", "DataInfo", "RawData", "load_dataset", "resolve"]
+__all__ = ["DATASET_NAMES", "DataError", "NoSplitError", "DataInfo", "RawData", "load_dataset", "resolve"]

@@ -6,3 +6,8 @@ class DataError(ValueError):
 
     The message names the file or directory and says what was expected and what was found.
     """
+
+
+class NoSplitError(DataError):
+    """The source exists and is readable but has no such split (e.g. an image folder has no test
+    split); training can go on without validation."""

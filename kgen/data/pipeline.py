@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from kgen.data import sources
+from kgen.images import from_uint8
 from kgen.data.errors import DataError
 
 
@@ -90,14 +91,10 @@ def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None,
     if shuffle:
         dataset = dataset.shuffle(min(num_examples, 60_000), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    low, high = value_range
-    dataset = dataset.map(
-        lambda x, y: (tf.cast(x, tf.float32) * ((high - low) / 255.0) + low, y),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    dataset = dataset.map(lambda x, y: (from_uint8(x, value_range), y), num_parallel_calls=tf.data.AUTOTUNE)
     if translate:
         shift = keras.layers.RandomTranslation(
-            translate, translate, fill_mode="constant", fill_value=low, seed=seed
+            translate, translate, fill_mode="constant", fill_value=value_range[0], seed=seed
         )
         dataset = dataset.map(lambda x, y: (shift(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     if not labels:

@@ -25,7 +25,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from kgen.data.errors import DataError
+from kgen.data.errors import DataError, NoSplitError
 from kgen.data.idx import read_idx
 
 DATASET_NAMES = ("mnist", "fashion_mnist", "cifar10", "celeb_a")
@@ -111,7 +111,7 @@ def from_directory(directory, split="train"):
     if arrays:
         return from_array_file(os.path.join(directory, arrays[0]), split)
     if split != "train":
-        raise DataError(f"{directory} is a folder of images, which has no {split} split.")
+        raise NoSplitError(f"{directory} is a folder of images, which has no {split} split.")
     return from_image_folder(directory)
 
 
@@ -129,7 +129,7 @@ def from_idx_directory(directory, split="train"):
     prefixes = IDX_SPLIT_PREFIXES[split]
     images_path = _find_idx(directory, prefixes, "images")
     if images_path is None:
-        raise DataError(
+        raise NoSplitError(
             f"No {split} images in {directory}: expected a file named "
             f"{prefixes[0]}-images-idx3-ubyte or {prefixes[0]}-images-idx3-ubyte.gz."
         )
@@ -152,12 +152,12 @@ def from_array_file(path, split="train"):
         raise DataError(f"Cannot read array file {path}: {e}") from None
     if isinstance(loaded, np.ndarray):
         if split != "train":
-            raise DataError(f"{path} is a single .npy array, which has no {split} split; use a .npz with x_{split}.")
+            raise NoSplitError(f"{path} is a single .npy array, which has no {split} split; use a .npz with x_{split}.")
         return from_arrays(loaded, None, f"array {path}")
     with loaded:
         key = next((k for k in NPZ_SPLIT_KEYS[split] if k in loaded.files), None)
         if key is None:
-            raise DataError(
+            raise (NoSplitError if split != "train" else DataError)(
                 f"{path} has no {split} images: expected one of the keys {', '.join(NPZ_SPLIT_KEYS[split])}; "
                 f"found {', '.join(loaded.files) or 'none'}."
             )
@@ -293,13 +293,14 @@ def from_tfds(name, split="train"):
     if not prepared:
         builder.download_and_prepare()
     info = builder.info
-    tfds_split = split if split in info.splits or not info.splits else "train"
+    if info.splits and split not in info.splits:
+        raise NoSplitError(f"tensorflow-datasets {name} has no {split} split; it has {', '.join(info.splits)}.")
     has_labels = "label" in info.features
-    dataset = builder.as_dataset(split=tfds_split).map(
+    dataset = builder.as_dataset(split=split).map(
         lambda ex: (ex["image"], ex["label"] if has_labels else tf.constant(NO_LABEL, tf.int64))
     )
     num_examples = int(dataset.cardinality())
     if num_examples < 0:  # unknown cardinality: trust the dataset's metadata
-        num_examples = int(info.splits[tfds_split].num_examples)
+        num_examples = int(info.splits[split].num_examples)
     shape = tuple(info.features["image"].shape)
-    return RawData(dataset, num_examples, shape, has_labels, f"tensorflow-datasets {name}:{tfds_split}")
+    return RawData(dataset, num_examples, shape, has_labels, f"tensorflow-datasets {name}:{split}")

@@ -74,7 +74,6 @@ class LatentSampler:
         return self.generate(z, training=False)
 
 
-
 class GenerativeModel(LatentSampler, keras.Model):
     """Base class of kgen's models: a generator of images from a latent space.
 
@@ -99,12 +98,7 @@ class GenerativeModel(LatentSampler, keras.Model):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch=None, width=32, seed=None, **kwargs):
         super().__init__(**kwargs)
-        arch = arch or self.archs[0]
-        if arch not in self.archs:
-            raise ValueError(
-                f"Unknown architecture {arch!r} for {type(self).__name__}: expected one of "
-                f"{', '.join(self.archs)}."
-            )
+        arch = self.resolve_arch(arch)
         if width is None or int(width) < 1:
             raise ValueError(f"width must be a positive integer; got {width!r}.")
         self.image_shape = tuple(int(d) for d in image_shape)
@@ -113,6 +107,21 @@ class GenerativeModel(LatentSampler, keras.Model):
         self.width = int(width)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+
+    @classmethod
+    def resolve_arch(cls, arch):
+        """``arch``, or the model's default architecture for ``None``.
+
+        Raises:
+            ValueError: the model has no such architecture; the message lists those it has.
+        """
+        arch = arch or cls.archs[0]
+        if arch not in cls.archs:
+            # cls.__name__.lower() is the name users type (gan, vae, vaegan; see kgen.registry).
+            raise ValueError(
+                f"Unknown architecture {arch!r} for {cls.__name__.lower()}: expected one of {', '.join(cls.archs)}."
+            )
+        return arch
 
     # ----------------------------------------------------------------------------- configuration
     def get_config(self):
