@@ -36,7 +36,8 @@ def export(run_dir, name, version, base_dir, replace):
     model = runs.load_model(source)
     if not isinstance(model, GenerativeModel):
         raise click.UsageError(f"{source} is already an export; give a run dir or a .keras file.")
-    path = export_model(model, base_dir=base_dir, name=name, version=version, replace=replace)
+    path = export_model(model, base_dir=base_dir, name=name, version=version, replace=replace,
+                        data=runs.run_data(source))
     click.echo(f"Exported {source} to {path}")
     model_dir = os.path.abspath(os.path.dirname(path))
     click.echo(f"Serve it with: tensorflow_model_server --rest_api_port=8501 "

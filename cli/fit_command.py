@@ -78,11 +78,22 @@ def model_options(model, **given):
                    "by 22%, the VAE 2×, the VAE-GAN 5×; worth trying on a GPU).")
 @click.option("--validate/--no-validate", default=True, show_default=True,
               help="Report the losses on the test split after each epoch (when the data has one).")
+@click.option("--metrics-every", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Epochs between classifier FID / IS / KID / precision-recall during training (0: off). Needs the "
+                   "data's evaluator classifier (`kgen evaluator fit --data …`); without one, a note says so.")
+@click.option("--metrics-n", type=click.IntRange(min=2), default=2000, show_default=True,
+              help="Generated images per evaluation during training.")
+@click.option("--evaluator", type=click.Path(file_okay=False),
+              help="Evaluator classifier directory for the metrics (default: the one saved for --data).")
+@click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Steps between the per-step loss scalars written to TensorBoard.")
 def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):
     """Train a generative model and write its run directory.
 
     The run dir receives model.keras, config.json (everything needed to repeat the run),
-    history.json and losses.png, a sample grid per epoch in samples/, and TensorBoard logs in logs/.
+    history.json and losses.png, a sample grid per epoch in samples/ (and reconstructions of test
+    images in reconstructions/ for vae and vaegan), classifier metrics per epoch in metrics.json, and
+    TensorBoard logs in logs/ (`tensorboard --logdir saved_models`).
 
     \b
     Example:

@@ -61,6 +61,7 @@ def cli():
     Typical use:
       kgen fit --model gan --arch dcgan --data fashion_mnist --epochs 5
       kgen sample --n 64
+      kgen evaluator fit --data fashion_mnist && kgen eval
       tensorboard --logdir saved_models
     """
     import_tensorflow_quietly()
@@ -88,11 +89,13 @@ def import_tensorflow_quietly():
         os.close(saved)
 
 
-from kgen.cli import export_command, fit_command, sample_command  # noqa: E402
+from kgen.cli import eval_command, evaluator_command, export_command, fit_command, sample_command  # noqa: E402
 
 cli.add_command(fit_command.fit)
 cli.add_command(sample_command.sample)
 cli.add_command(export_command.export)
+cli.add_command(eval_command.evaluate)
+cli.add_command(evaluator_command.evaluator)
 
 
 def main():

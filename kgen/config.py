@@ -32,6 +32,10 @@ class RunConfig:
             model's step slower; see DEVELOPERS.md).
         validate: report the losses on the test split after each epoch, when the data has one.
         grid_size: images in the per-epoch sample grid.
+        metrics_every: epochs between classifier-metric evaluations during training (0: never).
+        metrics_n: generated images per evaluation during training.
+        evaluator: directory of the evaluator classifier (default: the one saved for ``data``, if any).
+        log_every: steps between per-step loss scalars in TensorBoard.
     """
 
     model: str = "gan"
@@ -53,12 +57,18 @@ class RunConfig:
     jit_compile: bool = False
     validate: bool = True
     grid_size: int = 64
+    metrics_every: int = 1
+    metrics_n: int = 2000
+    evaluator: str | None = None
+    log_every: int = 10
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "width", "grid_size"):
+        for name in ("epochs", "batch_size", "width", "grid_size", "metrics_n", "log_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not isinstance(self.metrics_every, int) or self.metrics_every < 0:
+            raise ValueError(f"metrics_every must be a non-negative integer; got {self.metrics_every!r}.")
         if not 0.0 <= float(self.translate) < 0.5:
             raise ValueError(f"translate must be a fraction in [0, 0.5); got {self.translate!r}.")
         if self.learning_rate is not None and not float(self.learning_rate) > 0:

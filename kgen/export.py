@@ -91,9 +91,10 @@ def serving_functions(model):
     return functions
 
 
-def export_info(model):
-    """What ``assets.extra/kgen.json`` records about an exported model."""
+def export_info(model, data=None):
+    """What ``assets.extra/kgen.json`` records about an exported model (and the data spec it was trained on)."""
     return {
+        "data": data,
         "kgen_version": __version__,
         "model": type(model).__name__,
         "arch": model.arch,
@@ -111,7 +112,7 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def export_model(model, base_dir="saved_models", name=None, version=None, replace=False):
+def export_model(model, base_dir="saved_models", name=None, version=None, replace=False, data=None):
     """Write ``model`` as a SavedModel at ``<base_dir>/<name>/<version>/``, atomically.
 
     The SavedModel is written to a hidden temporary directory beside the target and renamed into
@@ -123,6 +124,7 @@ def export_model(model, base_dir="saved_models", name=None, version=None, replac
         name: the model name (default ``<family>_<arch>``, e.g. ``gan_dcgan``).
         version: positive integer version; default: the next free one.
         replace: replace an existing version directory (default: refuse).
+        data: the data spec the model was trained on, recorded for `kgen eval`.
 
     Returns:
         The path of the version directory.
@@ -151,7 +153,7 @@ def export_model(model, base_dir="saved_models", name=None, version=None, replac
         archive.write_out(tmp, verbose=False)
         os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
         with open(os.path.join(tmp, INFO_FILE), "w") as f:
-            json.dump(export_info(model), f, indent=2)
+            json.dump(export_info(model, data), f, indent=2)
         if os.path.exists(target):
             old = f"{tmp}-old"
             os.replace(target, old)
@@ -194,3 +196,17 @@ class ExportedModel(LatentSampler):
     def generate(self, z, training=False):
         """Float images in ``output_range`` for latent vectors ``z``."""
         return self._generate(z=tf.convert_to_tensor(z, tf.float32))["float_images"]
+
+    decode = generate
+
+    @property
+    def has_encoder(self):
+        """Whether the export has an ``encode`` signature (VAE and VAE-GAN)."""
+        return "encode" in self._loaded.signatures
+
+    def encode(self, images, training=False):
+        """``(z_mean, z_log_var)`` for float images in ``output_range`` (sent as uint8, as a client would)."""
+        if not self.has_encoder:
+            raise TypeError(f"The {self.info['model']} export at {self.path} has no encoder.")
+        result = self._loaded.signatures["encode"](images=_to_uint8(images, self.output_range))
+        return result["z_mean"], result["z_log_var"]

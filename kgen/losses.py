@@ -83,6 +83,21 @@ def _sum_per_example(x):
     return ops.sum(ops.reshape(x, (ops.shape(x)[0], -1)), axis=-1)
 
 
+def bernoulli_nll_per_example(images, probabilities, eps=1e-7):
+    """Bernoulli negative log-likelihood of each image in [0, 1] under pixel probabilities, in nats.
+
+    Args:
+        images: targets in [0, 1], ``[batch, ...]``.
+        probabilities: decoder outputs in [0, 1], same shape; clipped to ``[eps, 1 - eps]``.
+        eps: clipping bound that keeps the logarithms finite.
+
+    Returns:
+        ``[batch]`` float32: ``-Σ_pixels x·log p + (1 - x)·log(1 - p)``.
+    """
+    x, p = _f32(images), ops.clip(_f32(probabilities), eps, 1.0 - eps)
+    return _sum_per_example(-(x * ops.log(p) + (1.0 - x) * ops.log(1.0 - p)))
+
+
 def reconstruction_bce(images, reconstructions, eps=1e-7):
     """Bernoulli negative log-likelihood of ``images`` in [0, 1] under ``reconstructions`` in (0, 1).
 
@@ -96,9 +111,7 @@ def reconstruction_bce(images, reconstructions, eps=1e-7):
     Returns:
         Scalar loss.
     """
-    x, p = _f32(images), ops.clip(_f32(reconstructions), eps, 1.0 - eps)
-    nll = -(x * ops.log(p) + (1.0 - x) * ops.log(1.0 - p))
-    return ops.mean(_sum_per_example(nll))
+    return ops.mean(bernoulli_nll_per_example(images, reconstructions, eps))
 
 
 def reconstruction_mse(images, reconstructions):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 
@@ -14,6 +15,9 @@ HISTORY_FILE = "history.json"
 LOSSES_FILE = "losses.png"
 SAMPLES_DIR = "samples"
 LOGS_DIR = "logs"
+RECONSTRUCTIONS_DIR = "reconstructions"
+METRICS_FILE = "metrics.json"
+EVAL_DIR = "eval"
 
 
 class RunError(ValueError):
@@ -34,6 +38,17 @@ def latest_run(root=DEFAULT_ROOT):
     if not found:
         raise RunError(f"No trained run under {root}/: expected a run dir holding {MODEL_FILE}; train one with `kgen fit`.")
     return max(found)[1]
+
+
+def run_data(path):
+    """The data spec recorded in the ``config.json`` of a run dir (or of a ``.keras`` file's directory);
+    ``None`` if there is no record."""
+    directory = path if os.path.isdir(path) else os.path.dirname(path)
+    record = os.path.join(directory, CONFIG_FILE)
+    if not os.path.isfile(record):
+        return None
+    with open(record) as f:
+        return json.load(f).get("kgen_run", {}).get("data")
 
 
 def load_model(path):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import os
 import shutil
 import sys
 
 import keras
+import tensorflow as tf
 
 from kgen import registry, runs
-from kgen.callbacks import EpochHistory, SampleGrid, write_json
+from kgen.callbacks import EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, write_json
 from kgen.config import RunConfig
 from kgen.data import NoSplitError, load_dataset
+from kgen.models.base import AutoencodingModel
 from kgen.plots import plot_history
 
 
@@ -119,6 +122,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
             )
         except NoSplitError:
             validation = None  # e.g. an image folder: train without validation
+    extractor = training_extractor(config, info)
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, info.image_shape)
 
@@ -129,19 +133,29 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         "data": dataclasses.asdict(info),
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
         "status": "running",
+        "evaluator": extractor.directory if extractor else None,
     }
     config_path = os.path.join(run_dir, runs.CONFIG_FILE)
     write_json(config_path, record)
 
     logs_dir = os.path.join(run_dir, runs.LOGS_DIR)
+    write_config_summary(logs_dir, record)
     grid = SampleGrid(os.path.join(run_dir, runs.SAMPLES_DIR), n=config.grid_size, seed=config.seed, log_dir=logs_dir)
     history = EpochHistory(os.path.join(run_dir, runs.HISTORY_FILE))
-    tensorboard = keras.callbacks.TensorBoard(log_dir=logs_dir, update_freq="epoch", write_graph=False)
+    tensorboard = keras.callbacks.TensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False)
+    kgen_callbacks = [history, grid, tensorboard]
+    if extractor is not None:  # first: it adds the metric values to the logs the others read
+        kgen_callbacks.insert(0, MetricsMonitor(extractor, config.data, config.metrics_every, config.metrics_n,
+                                                seed=config.seed, path=os.path.join(run_dir, runs.METRICS_FILE),
+                                                log_dir=logs_dir))
+    if isinstance(model, AutoencodingModel):
+        kgen_callbacks.insert(-1, ReconstructionGrid(held_out_images(config.data, info.image_shape[0]),
+                                                     os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR), log_dir=logs_dir))
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     try:
         model.fit(train, epochs=config.epochs, validation_data=validation,
-                  callbacks=[history, grid, tensorboard, *callbacks], verbose=verbose,
+                  callbacks=[*kgen_callbacks, *callbacks], verbose=verbose,
                   shuffle=False)  # the pipeline shuffles
         record["status"] = "finished"
     except KeyboardInterrupt:
@@ -158,6 +172,41 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         record["epochs_completed"] = len(history.history["epoch_seconds"])
         write_json(config_path, record)
     return FitResult(run_dir, model, history.history, grid.paths)
+
+
+def training_extractor(config, info):
+    """The evaluator classifier for metrics during training, or ``None`` (metrics off, or no evaluator for
+    this data: a note says how to get one). An evaluator given explicitly must exist."""
+    from kgen.evaluation.classifier import EvaluatorError, find_evaluator
+
+    if not config.metrics_every:
+        return None
+    try:
+        return find_evaluator(config.data, config.evaluator)
+    except EvaluatorError as e:
+        if config.evaluator:
+            raise
+        if info.has_labels:
+            print(f"note: no metrics during training. {e}", file=sys.stderr)
+        return None
+
+
+def held_out_images(data, image_size, n=32):
+    """The first ``n`` test images of ``data`` as uint8 (training images if it has no test split)."""
+    from kgen.evaluation.evaluate import uint8_batches
+
+    try:
+        return next(uint8_batches(data, "test", image_size, batch_size=n, limit=n)).numpy()
+    except NoSplitError:
+        return next(uint8_batches(data, "train", image_size, batch_size=n, limit=n)).numpy()
+
+
+def write_config_summary(logs_dir, record):
+    """The run's record (settings, model config, data) as a TensorBoard text summary ``run_config``."""
+    writer = tf.summary.create_file_writer(os.path.join(logs_dir, "config"))
+    with writer.as_default():
+        tf.summary.text("run_config", "```\n" + json.dumps(record, indent=2, sort_keys=True) + "\n```", step=0)
+    writer.close()
 
 
 def save_model(model, path):

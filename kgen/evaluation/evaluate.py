@@ -1,0 +1,353 @@
+"""Evaluate a generative model: generated vs real features under one stated protocol, with the value
+real images get under the same protocol (the ceiling), and likelihood metrics for autoencoders.
+
+Protocol (every report records it):
+
+* reference: the data's test split (up to ``n_reference`` images, in order), at the model's image
+  size; without a test split, every other image of the shuffled training data;
+* generated: ``n`` images from latent seed ``seed``, quantised to uint8;
+* ceiling: ``n`` real training images drawn at random,
+  scored against the same reference exactly as the generated ones (without a test split: the other
+  images of the shuffled training data);
+* KID: 100 subsets of min(1000, n) per set; precision/recall: k = 3 on the first
+  ``min(n, n_reference)`` rows of each set; IS: 10 splits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgen import losses
+from kgen.data import NoSplitError, load_dataset
+from kgen.evaluation import likelihood, metrics as metric_math
+from kgen.images import from_uint8, to_uint8
+
+METRICS = ("fid", "is", "kid", "pr")
+DEFAULT_CACHE = os.path.join("saved_models", ".cache", "features")
+KID_SUBSETS, KID_SUBSET_SIZE, PR_K, IS_SPLITS = 100, 1000, 3, 10
+
+
+def parse_metrics(text):
+    """``"fid,is"`` → ``("fid", "is")``; unknown names raise ``ValueError`` listing the known ones."""
+    names = tuple(dict.fromkeys(m.strip().lower() for m in str(text).split(",") if m.strip()))
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        raise ValueError(f"Unknown metric(s) {', '.join(unknown) or repr(text)}: expected some of {', '.join(METRICS)}.")
+    return names
+
+
+def uint8_batches(spec, split, image_size, batch_size=500, shuffle=False, seed=0, limit=None):
+    """Yield the uint8 image batches ``[b, H, W, C]`` of one split of a data spec (resized to ``image_size``)."""
+    dataset, info = load_dataset(spec, batch_size, (0.0, 255.0), image_size, split, seed, shuffle=shuffle,
+                                 limit=limit, drop_remainder=False)
+    for batch in dataset:
+        yield tf.cast(batch, tf.uint8)
+
+
+def _extract(extractor, batches, n, progress=None):
+    features, logits, count = [], [], 0
+    for batch in batches:
+        batch = batch[: n - count]
+        f, l = extractor(batch)
+        features.append(f)
+        logits.append(l)
+        count += len(f)
+        if progress is not None:
+            progress.add(len(f))
+        if count >= n:
+            break
+    return np.concatenate(features), np.concatenate(logits)
+
+
+@dataclasses.dataclass
+class FeatureSet:
+    """Features and logits of one image set, and what the set is."""
+
+    features: np.ndarray
+    logits: np.ndarray
+    description: str
+
+    def __len__(self):
+        return len(self.features)
+
+
+def _cached(path, compute, description):
+    if path and os.path.isfile(path):
+        with np.load(path) as saved:
+            return FeatureSet(saved["features"], saved["logits"], str(saved["description"]))
+    result = FeatureSet(*compute(), description)
+    if path:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.tmp-{os.getpid()}.npz"
+        np.savez(tmp, features=result.features, logits=result.logits, description=description)
+        os.replace(tmp, path)
+    return result
+
+
+@dataclasses.dataclass
+class RealFeatures:
+    """The reference set and the ceiling set of a data spec under one extractor (cached on disk).
+
+    Use :meth:`load`; the result can score any number of models (and epochs) against the same reference.
+    """
+
+    reference: FeatureSet
+    ceiling: FeatureSet
+    data: str
+    reference_split: str
+
+    @classmethod
+    def load(cls, extractor, data, image_size, n_ceiling, n_reference=10_000, seed=0,
+             cache_dir=DEFAULT_CACHE, verbose=False):
+        """Compute (or read from the cache) the reference and ceiling features.
+
+        Args:
+            extractor: a feature extractor.
+            data: data spec.
+            image_size: the model's image side; real images are resized to it.
+            n_ceiling: real images in the ceiling set (use the number of generated images).
+            n_reference: at most this many reference images.
+            seed: seed of the random draw of the ceiling images.
+            cache_dir: where features are cached (``None`` disables caching).
+            verbose: show progress bars.
+        """
+        from kgen.evaluation.classifier import data_key
+
+        stem = None
+        if cache_dir:
+            stem = os.path.join(cache_dir, extractor.key, f"{data_key(data)}-{image_size}px")
+        progress = (lambda n, what: keras.utils.Progbar(n, unit_name=what)) if verbose else (lambda n, what: None)
+        try:
+            uint8_batches(data, "test", image_size, limit=1).__next__()
+            split = "test"
+        except NoSplitError:
+            split = None
+        if split:
+            reference = _cached(
+                stem and f"{stem}-test-{n_reference}.npz",
+                lambda: _extract(extractor, uint8_batches(data, "test", image_size, limit=n_reference), n_reference,
+                                 progress(n_reference, "reference image")),
+                f"{data} test split",
+            )
+            ceiling = _cached(
+                stem and f"{stem}-train-random{n_ceiling}-seed{seed}.npz",
+                lambda: _extract(extractor, uint8_batches(data, "train", image_size, shuffle=True, seed=seed),
+                                 n_ceiling, progress(n_ceiling, "real image")),
+                f"{data} train split, {n_ceiling} random images",
+            )
+            return cls(reference, ceiling, data, "test")
+
+        # No test split: alternate images of the shuffled training data go to the reference and the ceiling.
+        sets, limits = (([], []), ([], [])), (n_reference, n_ceiling)
+        for batch in uint8_batches(data, "train", image_size, shuffle=True, seed=seed):
+            for (features, logits), limit, half in zip(sets, limits, (batch[0::2], batch[1::2])):
+                room = limit - sum(len(f) for f in features)
+                if room > 0 and len(half):
+                    f, l = extractor(half[:room])
+                    features.append(f)
+                    logits.append(l)
+        reference, ceiling = (FeatureSet(np.concatenate(f), np.concatenate(l), f"{data}, {what}")
+                              for (f, l), what in zip(sets, ("even images of the shuffled training data",
+                                                             "odd images of the shuffled training data")))
+        return cls(reference, ceiling, data, "train (alternate images)")
+
+
+def generated_features(model, extractor, n, seed=0, batch_size=500, verbose=False):
+    """Features of ``n`` images generated from latent seed ``seed``, quantised to uint8 first."""
+    progress = keras.utils.Progbar(n, unit_name="generated image") if verbose else None
+    batches = (to_uint8(b, model.output_range) for b in model.sample_batches(n, seed=seed, batch_size=batch_size))
+    return FeatureSet(*_extract(extractor, batches, n, progress), f"{n} generated images, seed {seed}")
+
+
+def score(candidate, reference, names=METRICS, seed=0):
+    """The sample metrics of a candidate feature set against a reference set.
+
+    Args:
+        candidate, reference: :class:`FeatureSet`.
+        names: metrics among ``fid``, ``is``, ``kid``, ``pr``.
+        seed: seed of KID's subsets.
+
+    Returns:
+        ``{name: {"value": v[, "std": s]}}`` with ``precision`` and ``recall`` for ``pr``.
+    """
+    out = {}
+    if "fid" in names:
+        out["fid"] = {"value": metric_math.fid(candidate.features, reference.features)}
+    if "is" in names:
+        mean, std = metric_math.inception_score(candidate.logits, splits=min(IS_SPLITS, len(candidate)))
+        out["is"] = {"value": mean, "std": std}
+    if "kid" in names:
+        mean, std = metric_math.kid(candidate.features, reference.features, KID_SUBSETS, KID_SUBSET_SIZE, seed)
+        out["kid"] = {"value": mean, "std": std}
+    if "pr" in names:
+        m = min(len(candidate), len(reference))
+        precision, recall = metric_math.precision_recall(reference.features[:m], candidate.features[:m], k=PR_K)
+        out["precision"], out["recall"] = {"value": precision}, {"value": recall}
+    return out
+
+
+def is_autoencoder(model):
+    """Whether ``model`` has an encoder (a VAE / VAE-GAN, or an export with an ``encode`` signature)."""
+    return callable(getattr(model, "encode", None)) and getattr(model, "has_encoder", True)
+
+
+def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None, verbose=False):
+    """Reconstruction error, negative ELBO and importance-weighted NLL on held-out images.
+
+    Every term uses the same pixel model for every autoencoder, so VAE and VAE-GAN compare: images and
+    decoder outputs mapped to [0, 1], a Bernoulli likelihood per pixel (nats per image).
+
+    Args:
+        model: a VAE or VAE-GAN (or its export).
+        data: data spec; its test split is used (the training split if it has none).
+        n: number of test images.
+        samples: K, posterior samples per image for the ELBO and the importance-weighted bound.
+        seed: seed of the posterior samples.
+        batch_size: images per step (default ``max(1, 1024 // samples)``).
+        verbose: show a progress bar.
+
+    Returns:
+        ``{"n", "samples", "reconstruction_mse", "reconstruction_nll", "neg_elbo", "iw_nll"}``:
+        per-pixel squared error and Bernoulli NLL of the posterior-mean reconstruction, the negative
+        ELBO and the negative importance-weighted bound, averaged over the images.
+    """
+    low, high = model.output_range
+    batch_size = batch_size or max(1, 1024 // samples)
+    size = model.image_shape[0]
+    try:
+        batches = uint8_batches(data, "test", size, batch_size, limit=n)
+        first = next(batches)
+    except NoSplitError:
+        batches = uint8_batches(data, "train", size, batch_size, limit=n)
+        first = next(batches)
+    encode = tf.function(lambda x: model.encode(x, training=False))
+    decode = tf.function(lambda z: (tf.cast(model.decode(z, training=False), tf.float32) - low) / (high - low))
+    totals = dict.fromkeys(("reconstruction_mse", "reconstruction_nll", "neg_elbo", "iw_nll"), 0.0)
+    count = 0
+    progress = keras.utils.Progbar(n, unit_name="test image") if verbose else None
+    for step, images in enumerate(_chain(first, batches)):
+        x01 = tf.cast(images, tf.float32) / 255.0
+        mean, log_var = (tf.cast(t, tf.float32) for t in encode(from_uint8(images, (low, high))))
+        reconstruction = decode(mean)
+        totals["reconstruction_mse"] += float(tf.reduce_sum(tf.reduce_mean(tf.square(reconstruction - x01), axis=[1, 2, 3])))
+        totals["reconstruction_nll"] += float(tf.reduce_sum(losses.bernoulli_nll_per_example(x01, reconstruction)))
+        b = int(images.shape[0])
+        eps = tf.random.stateless_normal((samples, b, mean.shape[-1]), seed=tf.constant([seed, step], tf.int64))
+        z = mean[None] + tf.exp(0.5 * log_var)[None] * eps
+        decoded = decode(tf.reshape(z, (samples * b, -1)))
+        targets = tf.tile(x01, (samples, 1, 1, 1))
+        log_px = -tf.reshape(losses.bernoulli_nll_per_example(targets, decoded), (samples, b))
+        elbo, iw_bound = likelihood.elbo_and_iw_bound(likelihood.importance_log_weights(log_px, z, mean, log_var))
+        totals["neg_elbo"] -= float(tf.reduce_sum(elbo))
+        totals["iw_nll"] -= float(tf.reduce_sum(iw_bound))
+        count += b
+        if progress is not None:
+            progress.add(b)
+    return {"n": count, "samples": samples, **{k: v / count for k, v in totals.items()}}
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference=10_000, seed=0,
+             batch_size=500, autoencoder_n=1000, iw_samples=64, cache_dir=DEFAULT_CACHE, verbose=False):
+    """Evaluate a model with sample metrics (and likelihood metrics for autoencoders).
+
+    Args:
+        model: a kgen model or an :class:`kgen.export.ExportedModel`.
+        data: data spec of the reference images (the data the model was trained on).
+        metrics: names among :data:`METRICS`.
+        n: generated images (and ceiling images).
+        extractor: a feature extractor (default: the evaluator classifier saved for ``data``).
+        n_reference: at most this many reference images.
+        seed: latent seed of the generated images, and seed of the ceiling draw and KID subsets.
+        batch_size: images generated per batch.
+        autoencoder_n: test images for the autoencoder metrics (0 skips them).
+        iw_samples: K of the importance-weighted bound.
+        cache_dir: cache of real-image features (``None`` disables it).
+        verbose: progress bars.
+
+    Returns:
+        A JSON-serialisable report: ``protocol``, ``metrics`` (``{name: {"value", "std"?, "ceiling",
+        "ceiling_std"?}}``), ``autoencoder`` (or ``None``) and ``seconds``.
+    """
+    from kgen.evaluation.classifier import find_evaluator
+
+    start = time.perf_counter()
+    metrics = parse_metrics(",".join(metrics)) if not isinstance(metrics, str) else parse_metrics(metrics)
+    if int(n) < 2:
+        raise ValueError(f"n must be at least 2 generated images; got {n}.")
+    extractor = extractor or find_evaluator(data)
+    real = RealFeatures.load(extractor, data, model.image_shape[0], n, n_reference, seed, cache_dir, verbose)
+    generated = generated_features(model, extractor, n, seed, batch_size, verbose)
+    values, ceiling = score(generated, real.reference, metrics, seed), score(real.ceiling, real.reference, metrics, seed)
+    for name, entry in values.items():
+        entry["ceiling"] = ceiling[name]["value"]
+        if "std" in ceiling[name]:
+            entry["ceiling_std"] = ceiling[name]["std"]
+    report = {
+        "protocol": {
+            "extractor": extractor.describe(),
+            "extractor_key": extractor.key,
+            "data": str(data),
+            "image_size": int(model.image_shape[0]),
+            "reference": f"{real.reference.description}, {len(real.reference)} images",
+            "generated": generated.description,
+            "ceiling": f"{real.ceiling.description}, against the same reference",
+            "n_generated": len(generated),
+            "n_reference": len(real.reference),
+            "n_ceiling": len(real.ceiling),
+            "kid": f"{KID_SUBSETS} subsets of {min(KID_SUBSET_SIZE, len(generated), len(real.reference))}",
+            "precision_recall": f"k = {PR_K}, {min(len(generated), len(real.reference))} images per set",
+            "is_splits": min(IS_SPLITS, len(generated)),
+            "seed": seed,
+        },
+        "metrics": values,
+        "autoencoder": None,
+    }
+    if autoencoder_n and is_autoencoder(model):
+        report["autoencoder"] = autoencoder_metrics(model, data, autoencoder_n, iw_samples, seed, verbose=verbose)
+        report["protocol"]["autoencoder"] = (
+            f"{report['autoencoder']['n']} test images; images and decoder outputs in [0, 1], Bernoulli pixel "
+            f"likelihood (nats per image); K = {iw_samples} posterior samples"
+        )
+    report["seconds"] = time.perf_counter() - start
+    return report
+
+
+METRIC_LABELS = {"fid": "FID ↓", "is": "IS ↑", "kid": "KID ↓", "precision": "precision ↑", "recall": "recall ↑"}
+AUTOENCODER_LABELS = {
+    "reconstruction_mse": "reconstruction MSE / pixel ↓",
+    "reconstruction_nll": "reconstruction NLL (nats) ↓",
+    "neg_elbo": "negative ELBO (nats) ↓",
+    "iw_nll": "importance-weighted NLL (nats) ↓",
+}
+
+
+def _value(entry, key="value", std_key="std"):
+    text = f"{entry[key]:.4g}"
+    return f"{text} ± {entry[std_key]:.2g}" if std_key in entry else text
+
+
+def format_report(report):
+    """A plain-text table of a report from :func:`evaluate`, with its protocol."""
+    p = report["protocol"]
+    lines = [f"extractor: {p['extractor']}",
+             f"generated: {p['generated']}; reference: {p['reference']}; ceiling: {p['ceiling']}", ""]
+    lines.append(f"{'metric':<34}{'model':>22}{'real data (ceiling)':>24}")
+    for name, entry in report["metrics"].items():
+        lines.append(f"{METRIC_LABELS[name]:<34}{_value(entry):>22}{_value(entry, 'ceiling', 'ceiling_std'):>24}")
+    if report.get("autoencoder"):
+        lines += ["", f"autoencoder metrics: {p['autoencoder']}"]
+        for key, label in AUTOENCODER_LABELS.items():
+            lines.append(f"{label:<34}{report['autoencoder'][key]:>22.4f}")
+    lines.append(f"\n({report['seconds']:.1f} s)")
+    return "\n".join(lines)

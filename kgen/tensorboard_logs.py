@@ -1,0 +1,70 @@
+"""Read TensorBoard event files back: the scalars, images and texts a run wrote, per TensorBoard run.
+
+Used by the tests (to check what ``kgen fit`` logs) and by reports that plot a run's curves.
+
+Example:
+    >>> events = read_events("saved_models/dcgan/logs")  # doctest: +SKIP
+    >>> events["train"].scalars["epoch_d_loss"]
+    [(0, 0.91), (1, 0.87)]
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
+
+@dataclasses.dataclass
+class RunEvents:
+    """The summaries of one TensorBoard run (one directory of event files).
+
+    Attributes:
+        scalars: ``{tag: [(step, value), ...]}`` in file order.
+        images: ``{tag: [(step, (height, width)), ...]}``.
+        texts: ``{tag: [(step, text), ...]}``.
+    """
+
+    scalars: dict = dataclasses.field(default_factory=lambda: collections.defaultdict(list))
+    images: dict = dataclasses.field(default_factory=lambda: collections.defaultdict(list))
+    texts: dict = dataclasses.field(default_factory=lambda: collections.defaultdict(list))
+
+
+def read_events(log_dir):
+    """All summaries under ``log_dir``, keyed by run (the sub-directory holding the event files,
+    e.g. ``train``, ``validation``, ``samples``; ``.`` for files directly in ``log_dir``).
+
+    Returns:
+        ``{run: RunEvents}``.
+    """
+    runs = {}
+    for directory, _, files in sorted(os.walk(log_dir)):
+        event_files = sorted(f for f in files if ".tfevents." in f)
+        if not event_files:
+            continue
+        events = runs.setdefault(os.path.relpath(directory, log_dir), RunEvents())
+        plugins = {}  # the plugin of a tag is recorded with its first value only
+        for name in event_files:
+            for record in tf.data.TFRecordDataset(os.path.join(directory, name)):
+                event = event_pb2.Event.FromString(record.numpy())
+                for value in event.summary.value:
+                    _add(events, plugins, event.step, value)
+    return runs
+
+
+def _add(events, plugins, step, value):
+    if value.metadata.plugin_data.plugin_name:
+        plugins[value.tag] = value.metadata.plugin_data.plugin_name
+    plugin = plugins.get(value.tag)
+    if value.HasField("simple_value"):  # TF1-style scalars
+        events.scalars[value.tag].append((step, float(value.simple_value)))
+    elif plugin == "scalars":
+        events.scalars[value.tag].append((step, float(tf.make_ndarray(value.tensor))))
+    elif plugin == "images":
+        width, height = (int(v) for v in tf.make_ndarray(value.tensor)[:2])
+        events.images[value.tag].append((step, (height, width)))
+    elif plugin == "text":
+        events.texts[value.tag].append((step, tf.make_ndarray(value.tensor).item().decode()))

@@ -1,0 +1,197 @@
+"""Metric math against independent NumPy / SciPy computations on the same features."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.spatial.distance
+import scipy.special
+import scipy.stats
+
+from kgen.evaluation import likelihood, metrics
+
+RTOL = 1e-6
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def fid_reference(a, b):
+    """The classic formula with scipy.linalg.sqrtm of Σ1·Σ2 (as pytorch-fid and TF-GAN compute it)."""
+    m1, m2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = scipy.linalg.sqrtm(s1 @ s2).real
+    return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def psd_root(m):
+    w, v = scipy.linalg.eigh(m)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def fid_nuclear_reference(a, b):
+    """tr (Σ1 Σ2)^½ = ‖Σ1^½ Σ2^½‖_* (sum of singular values): exact for singular covariances too."""
+    m1, m2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    nuclear = np.linalg.svd(psd_root(s1) @ psd_root(s2), compute_uv=False).sum()
+    return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * nuclear)
+
+
+def test_feature_statistics_match_numpy_with_blocks_and_a_large_mean():
+    x = rng().normal(size=(1001, 7)) * 0.01 + 1000.0  # large mean, small spread: a round-off trap
+    mean, cov = metrics.feature_statistics(x, block=100)
+    np.testing.assert_allclose(mean, x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(cov, np.cov(x, rowvar=False), rtol=1e-6, atol=1e-14)
+
+
+def test_fid_matches_scipy_sqrtm_on_random_features():
+    a, b = rng(1).normal(size=(400, 16)), rng(2).normal(size=(300, 16)) * 1.3 + 0.2
+    assert metrics.fid(a, b) == pytest.approx(fid_reference(a, b), rel=RTOL)
+
+
+def test_fid_of_identical_sets_is_zero():
+    a = rng(3).normal(size=(200, 10))
+    assert abs(metrics.fid(a, a)) < 1e-9
+
+
+def test_fid_of_shifted_sets_is_the_squared_shift():
+    a = rng(4).normal(size=(300, 6))
+    shift = np.array([1.0, -2.0, 0.5, 0.0, 3.0, 0.25])
+    assert metrics.fid(a, a + shift) == pytest.approx(float(shift @ shift), rel=RTOL)
+
+
+def test_fid_with_rank_deficient_covariances():
+    # 5 samples in 12 dimensions, and features living in a 3-D subspace: both covariances are singular.
+    basis = rng(5).normal(size=(3, 12))
+    a = rng(6).normal(size=(5, 12))
+    b = rng(7).normal(size=(200, 3)) @ basis
+    c = rng(8).normal(size=(150, 3)) @ basis + 0.1
+    assert metrics.fid(a, b) == pytest.approx(fid_nuclear_reference(a, b), rel=RTOL)
+    assert metrics.fid(b, c) == pytest.approx(fid_nuclear_reference(b, c), rel=RTOL)
+    assert abs(metrics.fid(b, b)) < 1e-9
+
+
+def test_frechet_distance_rejects_mismatched_statistics():
+    with pytest.raises(ValueError, match="do not match"):
+        metrics.frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+
+
+def mmd2_reference(x, y):
+    d = x.shape[1]
+    k = lambda a, b: (a @ b.T / d + 1) ** 3  # noqa: E731
+    m, n = len(x), len(y)
+    kxx, kyy = k(x, x), k(y, y)
+    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+            - 2 * k(x, y).mean())
+
+
+def test_kid_matches_numpy_on_the_same_subsets():
+    a, b = rng(9).normal(size=(120, 8)), rng(10).normal(size=(90, 8)) + 0.3
+    mean, std = metrics.kid(a, b, num_subsets=5, subset_size=50, seed=3)
+    values = [mmd2_reference(a[i], b[j]) for i, j in metrics.kid_subsets(120, 90, 5, 50, seed=3)]
+    assert mean == pytest.approx(np.mean(values), rel=RTOL)
+    assert std == pytest.approx(np.std(values), rel=RTOL)
+    assert mean > 0
+
+
+def test_kid_subsets_are_without_replacement_and_capped():
+    subsets = metrics.kid_subsets(30, 20, num_subsets=3, subset_size=1000, seed=0)
+    for i, j in subsets:
+        assert len(i) == len(j) == 20 and len(set(i)) == 20 and len(set(j)) == 20
+
+
+def test_kid_of_one_distribution_is_near_zero():
+    a = rng(11).normal(size=(2000, 4))
+    mean, _ = metrics.kid(a[:1000], a[1000:], num_subsets=10, subset_size=500)
+    assert abs(mean) < 0.01
+    assert abs(metrics.mmd2_unbiased(a[:1000], a[1000:])) < 0.01
+
+
+def inception_score_reference(logits, splits):
+    p = scipy.special.softmax(logits, axis=1)
+    scores = []
+    for part in np.array_split(p, splits):
+        py = part.mean(0)
+        scores.append(np.exp(np.mean([scipy.stats.entropy(row, py) for row in part])))
+    return np.mean(scores), np.std(scores)
+
+
+def test_inception_score_matches_scipy():
+    logits = rng(12).normal(size=(103, 10)) * 3
+    mean, std = metrics.inception_score(logits, splits=4)
+    ref_mean, ref_std = inception_score_reference(logits, 4)
+    assert mean == pytest.approx(ref_mean, rel=RTOL)
+    assert std == pytest.approx(ref_std, rel=RTOL)
+
+
+def test_inception_score_bounds():
+    confident = np.eye(10)[np.arange(100) % 10] * 100.0  # one sure class each, all classes equally often
+    assert metrics.inception_score(confident, splits=1)[0] == pytest.approx(10.0, rel=1e-6)
+    same = np.tile(rng(13).normal(size=(1, 10)), (50, 1))  # every image gets the same distribution
+    assert metrics.inception_score(same, splits=2)[0] == pytest.approx(1.0, rel=1e-9)
+
+
+def precision_recall_reference(real, fake, k):
+    def radii(x):
+        d = scipy.spatial.distance.cdist(x, x)
+        return np.sort(d, axis=1)[:, k]  # column 0 is the point itself
+
+    def coverage(manifold, r, queries):
+        return float((scipy.spatial.distance.cdist(queries, manifold) <= r[None, :]).any(axis=1).mean())
+
+    return coverage(real, radii(real), fake), coverage(fake, radii(fake), real)
+
+
+@pytest.mark.parametrize("block", [7, 1024])
+def test_precision_recall_matches_scipy(block):
+    real = rng(14).normal(size=(150, 5))
+    fake = rng(15).normal(size=(120, 5)) * 0.6 + 0.8
+    got = metrics.precision_recall(real, fake, k=3, block=block)
+    expected = precision_recall_reference(real, fake, 3)
+    assert got == pytest.approx(expected, rel=RTOL)
+    assert 0 < got[0] < 1 and 0 < got[1] < 1
+
+
+def test_precision_recall_of_identical_sets_is_one():
+    a = rng(16).normal(size=(80, 4))
+    assert metrics.precision_recall(a, a, k=3) == (1.0, 1.0)
+
+
+def test_precision_recall_of_far_apart_sets_is_zero():
+    a = rng(17).normal(size=(60, 4))
+    assert metrics.precision_recall(a, a + 100.0, k=3) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("bad", [np.zeros(5), np.zeros((1, 3))])
+def test_metrics_reject_bad_shapes(bad):
+    with pytest.raises(ValueError, match="2-D|at least 2"):
+        metrics.fid(bad, np.zeros((4, 3)))
+
+
+def test_metrics_reject_different_feature_sizes():
+    with pytest.raises(ValueError, match="Feature sizes differ"):
+        metrics.kid(np.zeros((4, 3)), np.zeros((4, 2)))
+
+
+def test_gaussian_log_densities_match_scipy():
+    z, mean, log_var = rng(18).normal(size=(2, 3, 4)), rng(19).normal(size=(3, 4)), rng(20).normal(size=(3, 4))
+    expected = scipy.stats.norm.logpdf(z, mean, np.exp(0.5 * log_var)).sum(-1)
+    np.testing.assert_allclose(likelihood.gaussian_log_density(z, mean, log_var), expected, rtol=RTOL)
+    np.testing.assert_allclose(likelihood.standard_normal_log_density(z), scipy.stats.norm.logpdf(z).sum(-1), rtol=RTOL)
+
+
+def test_elbo_and_importance_weighted_bound_match_scipy():
+    k, batch, d = 6, 3, 2
+    z, mean, log_var = rng(21).normal(size=(k, batch, d)), rng(22).normal(size=(batch, d)), rng(23).normal(size=(batch, d))
+    log_px = rng(24).normal(size=(k, batch)) - 50.0
+    weights = likelihood.importance_log_weights(log_px, z, mean, log_var).numpy()
+    expected = log_px + scipy.stats.norm.logpdf(z).sum(-1) - scipy.stats.norm.logpdf(z, mean, np.exp(0.5 * log_var)).sum(-1)
+    np.testing.assert_allclose(weights, expected, rtol=RTOL)
+    elbo, bound = likelihood.elbo_and_iw_bound(weights)
+    np.testing.assert_allclose(elbo, expected.mean(0), rtol=RTOL)
+    np.testing.assert_allclose(bound, scipy.special.logsumexp(expected, axis=0) - np.log(k), rtol=RTOL)
+    assert np.all(bound.numpy() >= elbo.numpy())  # Jensen
+
+
+def test_log_mean_exp_does_not_overflow():
+    assert float(likelihood.log_mean_exp(np.array([1000.0, 1000.0]))) == pytest.approx(1000.0)
