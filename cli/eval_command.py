@@ -71,8 +71,8 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
         features = find_evaluator(data, evaluator)
     report = evaluate_model(model, data, names, n, features, n_reference, seed, batch_size, autoencoder_n,
                             iw_samples, verbose=True)
-    report["model"] = {"source": os.path.abspath(source), "family": type(model).__name__ if not exported else model.info["model"],
-                       "arch": model.arch}
+    family = model.info["model"] if exported else type(model).__name__
+    report["model"] = {"source": os.path.abspath(source), "family": family, "arch": model.arch}
     click.echo(format_report(report))
     name = f"{extractor}-n{n}-seed{seed}.json"
     if out is None and exported:
@@ -85,4 +85,3 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
         os.makedirs(os.path.dirname(out), exist_ok=True)
     write_json(out, json.loads(json.dumps(report)))
     click.echo(f"Wrote {out}")
-

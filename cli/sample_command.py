@@ -6,6 +6,7 @@ import os
 
 import click
 
+
 @click.command(context_settings={"max_content_width": 100})
 @click.option("--n", "n", type=int, default=64, show_default=True,
               help="Number of images to draw (≥ 1). Large n is generated in batches and streamed to --npy; "

@@ -24,6 +24,10 @@ _EXPORTS = {
     "DataError": "kgen.data",
     "load_model": "kgen.runs",
     "latest_run": "kgen.runs",
+    "evaluate": "kgen.evaluation.evaluate",
+    "format_report": "kgen.evaluation.evaluate",
+    "train_evaluator": "kgen.evaluation.classifier",
+    "find_evaluator": "kgen.evaluation.classifier",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -12,8 +13,44 @@ import tensorflow as tf
 
 from kgen import images
 
+METRICS_SECONDS = "metrics_seconds"  # log entry: time spent on metrics during the epoch
 
-class SampleGrid(keras.callbacks.Callback):
+
+class SummaryCallback(keras.callbacks.Callback):
+    """Base of the callbacks that write their own TensorBoard summaries into one run of ``log_dir``.
+
+    Args:
+        log_dir: TensorBoard directory (``None``: write nothing).
+        run: sub-directory, shown by TensorBoard as the run's name.
+    """
+
+    def __init__(self, log_dir=None, run="samples"):
+        super().__init__()
+        self.log_dir, self.run = log_dir, run
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        if self.log_dir:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, self.run))
+
+    @contextlib.contextmanager
+    def recording(self):
+        """Context in which ``tf.summary`` calls go to this callback's writer (no-ops without ``log_dir``)."""
+        if self._writer is None:
+            with tf.summary.record_if(False):
+                yield
+            return
+        # record_if(True): Keras' TensorBoard callback may leave its "every N steps" condition active.
+        with self._writer.as_default(), tf.summary.record_if(True):
+            yield
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+
+
+class SampleGrid(SummaryCallback):
     """After every epoch, decode a fixed latent batch and write the grid as PNG (and to TensorBoard).
 
     The same latent vectors are used every epoch, so the grids show how the same samples evolve.
@@ -27,34 +64,25 @@ class SampleGrid(keras.callbacks.Callback):
     """
 
     def __init__(self, directory, n=64, seed=0, log_dir=None, scale=2):
-        super().__init__()
+        super().__init__(log_dir, "samples")
         self.directory, self.n, self.seed, self.scale = directory, n, seed, scale
-        self.log_dir = log_dir
         self._z = None
-        self._writer = None
         self.paths = []
 
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         self._z = self.model.latent_batch(self.n, seed=self.seed)
-        if self.log_dir:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
         fake = np.asarray(self.model.generate(self._z, training=False), dtype="float32")
         path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
         grid = images.save_grid(path, fake, self.model.output_range, scale=self.scale)
         self.paths.append(path)
-        if self._writer is not None:
-            with self._writer.as_default():
-                tf.summary.image("samples", grid[None], step=epoch + 1)
-            self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
+        with self.recording():
+            tf.summary.image("samples", grid[None], step=epoch + 1)
 
 
-class ReconstructionGrid(keras.callbacks.Callback):
+class ReconstructionGrid(SummaryCallback):
     """After every epoch, reconstruct fixed held-out images (VAE, VAE-GAN) and write the pairs as PNG
     (and to TensorBoard): rows alternate between originals and their reconstructions.
 
@@ -67,15 +95,10 @@ class ReconstructionGrid(keras.callbacks.Callback):
     """
 
     def __init__(self, images, directory, log_dir=None, cols=8, scale=2):
-        super().__init__()
+        super().__init__(log_dir, "reconstructions")
         self.images = np.asarray(images)
-        self.directory, self.log_dir, self.cols, self.scale = directory, log_dir, cols, scale
-        self._writer = None
+        self.directory, self.cols, self.scale = directory, cols, scale
         self.paths = []
-
-    def on_train_begin(self, logs=None):
-        if self.log_dir:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "reconstructions"))
 
     def on_epoch_end(self, epoch, logs=None):
         low, high = self.model.output_range
@@ -86,19 +109,14 @@ class ReconstructionGrid(keras.callbacks.Callback):
         path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
         grid = images.write_grid(path, np.concatenate(rows), cols=self.cols, scale=self.scale)
         self.paths.append(path)
-        if self._writer is not None:
-            with self._writer.as_default():
-                tf.summary.image("reconstructions", grid[None], step=epoch + 1)
-            self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
+        with self.recording():
+            tf.summary.image("reconstructions", grid[None], step=epoch + 1)
 
 
-class MetricsMonitor(keras.callbacks.Callback):
+class MetricsMonitor(SummaryCallback):
     """Every ``every`` epochs, score ``n`` generated images against the real data and add the values to
-    the epoch's logs (so ``history.json``, the progress bar and TensorBoard's ``epoch_<name>`` get them).
+    the epoch's logs (so ``history.json``, the progress bar and TensorBoard's ``epoch_<name>`` get them),
+    with the time they took as ``metrics_seconds``.
 
     The real-data features and the ceiling are computed once, at the start of training; the ceiling
     is written to TensorBoard under the same tags in the run ``ceiling``, so each curve shows its
@@ -119,19 +137,19 @@ class MetricsMonitor(keras.callbacks.Callback):
 
     def __init__(self, extractor, data, every=1, n=2000, metrics=("fid", "is", "kid", "pr"), seed=0, path=None,
                  log_dir=None):
-        super().__init__()
+        super().__init__(log_dir, "ceiling")
         self.extractor, self.data, self.every, self.n, self.seed = extractor, data, every, n, seed
-        self.metrics, self.path, self.log_dir = tuple(metrics), path, log_dir
+        self.metrics, self.path = tuple(metrics), path
         self.prefix = extractor.name
         self.real = None
         self.record = {}
-        self._writer = None
 
     def on_train_begin(self, logs=None):
         from kgen.evaluation.evaluate import RealFeatures, score
 
+        super().on_train_begin(logs)
         self.real = RealFeatures.load(self.extractor, self.data, self.model.image_shape[0], self.n, seed=self.seed)
-        ceiling = {f"{self.prefix}_{k}": v["value"] for k, v in score(self.real.ceiling, self.real.reference, self.metrics, self.seed).items()}
+        ceiling = self._named(score(self.real.ceiling, self.real.reference, self.metrics, self.seed))
         self.record = {
             "protocol": {"extractor": self.extractor.describe(), "n_generated": self.n,
                          "reference": f"{self.real.reference.description}, {len(self.real.reference)} images",
@@ -139,34 +157,47 @@ class MetricsMonitor(keras.callbacks.Callback):
             "ceiling": ceiling,
             "epochs": [],
         }
-        if self.log_dir:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "ceiling"))
+
+    def _named(self, scores):
+        return {f"{self.prefix}_{name}": entry["value"] for name, entry in scores.items()}
 
     def on_epoch_end(self, epoch, logs=None):
         from kgen.evaluation.evaluate import generated_features, score
 
         if (epoch + 1) % self.every:
             return
+        start = time.perf_counter()
         generated = generated_features(self.model, self.extractor, self.n, self.seed)
-        values = {f"{self.prefix}_{k}": v["value"] for k, v in score(generated, self.real.reference, self.metrics, self.seed).items()}
+        values = self._named(score(generated, self.real.reference, self.metrics, self.seed))
         if logs is not None:
             logs.update(values)
+            logs[METRICS_SECONDS] = time.perf_counter() - start
         self.record["epochs"].append({"epoch": epoch + 1, **values})
         if self.path:
             write_json(self.path, self.record)
-        if self._writer is not None:
-            with self._writer.as_default():
-                for name, value in self.record["ceiling"].items():
-                    tf.summary.scalar(f"epoch_{name}", value, step=epoch)
-            self._writer.flush()
+        with self.recording():
+            for name, value in self.record["ceiling"].items():
+                tf.summary.scalar(f"epoch_{name}", value, step=epoch)
 
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
+
+class TensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback that always writes the epoch summaries.
+
+    With an integer ``update_freq``, Keras 3 leaves the last batch's "record every N steps" condition
+    in force at the end of the epoch, so the epoch scalars (losses, validation, metrics) were dropped
+    whenever the epoch's step count was not a multiple of N.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        with tf.summary.record_if(True):
+            super().on_epoch_end(epoch, logs)
 
 
 class EpochHistory(keras.callbacks.Callback):
     """Record each epoch's logs and wall time, and rewrite ``history.json`` after every epoch.
+
+    ``epoch_seconds`` is the time of training and validation: the time of the metrics computed by a
+    :class:`MetricsMonitor` (``metrics_seconds`` in the logs) is recorded apart, not included.
 
     Args:
         path: JSON file written atomically after each epoch: ``{"epoch_seconds": [...], name: [...]}``.
@@ -182,7 +213,8 @@ class EpochHistory(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.history["epoch_seconds"].append(time.perf_counter() - self._start)
+        elapsed = time.perf_counter() - self._start
+        self.history["epoch_seconds"].append(elapsed - (logs or {}).get(METRICS_SECONDS, 0.0))
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(float(value))
         write_json(self.path, self.history)

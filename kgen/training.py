@@ -13,8 +13,7 @@ import keras
 import tensorflow as tf
 
 from kgen import registry, runs
-from kgen.callbacks import EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, write_json
-from kgen.config import RunConfig
+from kgen.callbacks import EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard, write_json
 from kgen.data import NoSplitError, load_dataset
 from kgen.models.base import AutoencodingModel
 from kgen.plots import plot_history
@@ -122,7 +121,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
             )
         except NoSplitError:
             validation = None  # e.g. an image folder: train without validation
-    extractor = training_extractor(config, info)
+    extractor, note = training_extractor(config, info)
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, info.image_shape)
 
@@ -142,7 +141,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     write_config_summary(logs_dir, record)
     grid = SampleGrid(os.path.join(run_dir, runs.SAMPLES_DIR), n=config.grid_size, seed=config.seed, log_dir=logs_dir)
     history = EpochHistory(os.path.join(run_dir, runs.HISTORY_FILE))
-    tensorboard = keras.callbacks.TensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False)
+    tensorboard = TensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False)
     kgen_callbacks = [history, grid, tensorboard]
     if extractor is not None:  # first: it adds the metric values to the logs the others read
         kgen_callbacks.insert(0, MetricsMonitor(extractor, config.data, config.metrics_every, config.metrics_n,
@@ -153,6 +152,8 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
                                                      os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR), log_dir=logs_dir))
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
+    if note and verbose:
+        print(f"note: {note}", file=sys.stderr)
     try:
         model.fit(train, epochs=config.epochs, validation_data=validation,
                   callbacks=[*kgen_callbacks, *callbacks], verbose=verbose,
@@ -175,20 +176,25 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
 
 
 def training_extractor(config, info):
-    """The evaluator classifier for metrics during training, or ``None`` (metrics off, or no evaluator for
-    this data: a note says how to get one). An evaluator given explicitly must exist."""
+    """The evaluator classifier for metrics during training, and a note for the user.
+
+    Returns:
+        ``(extractor, None)``, or ``(None, note)`` when metrics are off or there is no evaluator for
+        this data (the note says how to get one; ``None`` for unlabelled data, which can have none).
+
+    Raises:
+        EvaluatorError: an evaluator given explicitly does not exist.
+    """
     from kgen.evaluation.classifier import EvaluatorError, find_evaluator
 
     if not config.metrics_every:
-        return None
+        return None, None
     try:
-        return find_evaluator(config.data, config.evaluator)
+        return find_evaluator(config.data, config.evaluator), None
     except EvaluatorError as e:
         if config.evaluator:
             raise
-        if info.has_labels:
-            print(f"note: no metrics during training. {e}", file=sys.stderr)
-        return None
+        return None, (f"no metrics during training. {e}" if info.has_labels else None)
 
 
 def held_out_images(data, image_size, n=32):

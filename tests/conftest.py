@@ -9,6 +9,31 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 TINY = 16  # image side used throughout the tests
+FAST = ["--latent-dim", "4", "--width", "4", "--batch-size", "8", "--no-jit"]  # tiny `kgen fit` settings
+
+
+def run(args, cwd):
+    """Invoke the kgen CLI in ``cwd`` through click's CliRunner; return the result (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from kgen.cli.main import cli
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, args, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def assert_one_line_error(result, *fragments):
+    """The command failed with exactly one ``Error: …`` line holding each fragment, and no traceback."""
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
 
 
 def idx_bytes(array, type_code=0x08):

@@ -142,12 +142,13 @@ def test_unknown_metric_names_are_rejected():
 
 def test_training_logs_metrics_reconstructions_and_tensorboard(labelled_npz, evaluator, tmp_path):
     config = RunConfig(model="vae", arch="conv", data=labelled_npz, epochs=2, batch_size=8, latent_dim=4, width=4,
-                       run_dir=str(tmp_path / "run"), grid_size=4, metrics_n=20, evaluator=evaluator, log_every=2)
+                       run_dir=str(tmp_path / "run"), grid_size=4, metrics_n=20, evaluator=evaluator, log_every=3)
     result = fit(config, verbose=0)
     run = tmp_path / "run"
     names = ("classifier_fid", "classifier_is", "classifier_kid", "classifier_precision", "classifier_recall")
     for name in names:
         assert len(result.history[name]) == 2 and np.isfinite(result.history[name]).all()
+    assert len(result.history["metrics_seconds"]) == 2 and min(result.history["metrics_seconds"]) > 0
     record = json.loads((run / "metrics.json").read_text())
     assert [e["epoch"] for e in record["epochs"]] == [1, 2] and set(record["ceiling"]) == set(names)
     assert sorted(os.listdir(run / "reconstructions")) == ["epoch_001.png", "epoch_002.png"]
@@ -157,7 +158,7 @@ def test_training_logs_metrics_reconstructions_and_tensorboard(labelled_npz, eva
     assert len(train.scalars["epoch_loss"]) == 2
     assert train.scalars["epoch_classifier_fid"] == [(0, pytest.approx(result.history["classifier_fid"][0], rel=1e-5)),
                                                      (1, pytest.approx(result.history["classifier_fid"][1], rel=1e-5))]
-    assert [step for step, _ in train.scalars["batch_loss"]] == list(range(2, 17, 2))  # 8 steps per epoch, every 2nd
+    assert [step for step, _ in train.scalars["batch_loss"]] == list(range(3, 17, 3))  # 8 steps per epoch, every 3rd
     assert len(events["validation"].scalars["epoch_loss"]) == 2  # val_loss, in the validation run
     assert events["ceiling"].scalars["epoch_classifier_fid"][0][1] == pytest.approx(record["ceiling"]["classifier_fid"], rel=1e-5)
     assert [step for step, _ in events["samples"].images["samples"]] == [1, 2]

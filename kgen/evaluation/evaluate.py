@@ -38,7 +38,8 @@ def parse_metrics(text):
     names = tuple(dict.fromkeys(m.strip().lower() for m in str(text).split(",") if m.strip()))
     unknown = [m for m in names if m not in METRICS]
     if unknown or not names:
-        raise ValueError(f"Unknown metric(s) {', '.join(unknown) or repr(text)}: expected some of {', '.join(METRICS)}.")
+        given = ", ".join(unknown) or repr(text)
+        raise ValueError(f"Unknown metric(s) {given}: expected some of {', '.join(METRICS)}.")
     return names
 
 
@@ -54,12 +55,12 @@ def _extract(extractor, batches, n, progress=None):
     features, logits, count = [], [], 0
     for batch in batches:
         batch = batch[: n - count]
-        f, l = extractor(batch)
-        features.append(f)
-        logits.append(l)
-        count += len(f)
+        batch_features, batch_logits = extractor(batch)
+        features.append(batch_features)
+        logits.append(batch_logits)
+        count += len(batch_features)
         if progress is not None:
-            progress.add(len(f))
+            progress.add(len(batch_features))
         if count >= n:
             break
     return np.concatenate(features), np.concatenate(logits)
@@ -149,12 +150,12 @@ class RealFeatures:
             for (features, logits), limit, half in zip(sets, limits, (batch[0::2], batch[1::2])):
                 room = limit - sum(len(f) for f in features)
                 if room > 0 and len(half):
-                    f, l = extractor(half[:room])
-                    features.append(f)
-                    logits.append(l)
-        reference, ceiling = (FeatureSet(np.concatenate(f), np.concatenate(l), f"{data}, {what}")
-                              for (f, l), what in zip(sets, ("even images of the shuffled training data",
-                                                             "odd images of the shuffled training data")))
+                    half_features, half_logits = extractor(half[:room])
+                    features.append(half_features)
+                    logits.append(half_logits)
+        halves = ("even images of the shuffled training data", "odd images of the shuffled training data")
+        reference, ceiling = (FeatureSet(np.concatenate(features), np.concatenate(logits), f"{data}, {what}")
+                              for (features, logits), what in zip(sets, halves))
         return cls(reference, ceiling, data, "train (alternate images)")
 
 
@@ -235,7 +236,8 @@ def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None
         x01 = tf.cast(images, tf.float32) / 255.0
         mean, log_var = (tf.cast(t, tf.float32) for t in encode(from_uint8(images, (low, high))))
         reconstruction = decode(mean)
-        totals["reconstruction_mse"] += float(tf.reduce_sum(tf.reduce_mean(tf.square(reconstruction - x01), axis=[1, 2, 3])))
+        squared_error = tf.reduce_mean(tf.square(reconstruction - x01), axis=[1, 2, 3])
+        totals["reconstruction_mse"] += float(tf.reduce_sum(squared_error))
         totals["reconstruction_nll"] += float(tf.reduce_sum(losses.bernoulli_nll_per_example(x01, reconstruction)))
         b = int(images.shape[0])
         eps = tf.random.stateless_normal((samples, b, mean.shape[-1]), seed=tf.constant([seed, step], tf.int64))
@@ -288,7 +290,8 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
     extractor = extractor or find_evaluator(data)
     real = RealFeatures.load(extractor, data, model.image_shape[0], n, n_reference, seed, cache_dir, verbose)
     generated = generated_features(model, extractor, n, seed, batch_size, verbose)
-    values, ceiling = score(generated, real.reference, metrics, seed), score(real.ceiling, real.reference, metrics, seed)
+    values = score(generated, real.reference, metrics, seed)
+    ceiling = score(real.ceiling, real.reference, metrics, seed)
     for name, entry in values.items():
         entry["ceiling"] = ceiling[name]["value"]
         if "std" in ceiling[name]:

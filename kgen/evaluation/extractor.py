@@ -33,7 +33,9 @@ class FeatureExtractor:
         """
         images = tf.convert_to_tensor(images)
         if images.dtype != tf.uint8 or images.shape.rank != 4:
-            raise ValueError(f"The extractor takes uint8 images [n, H, W, C]; got {images.dtype.name} {tuple(images.shape)}.")
+            raise ValueError(
+                f"The extractor takes uint8 images [n, H, W, C]; got {images.dtype.name} {tuple(images.shape)}."
+            )
         self.check_images(images)
         outputs = [self._features_and_logits(images[i:i + self.batch_size])
                    for i in range(0, int(images.shape[0]), self.batch_size)]

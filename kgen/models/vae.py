@@ -106,4 +106,3 @@ class VAE(AutoencodingModel):
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
         return {m.name: m.result() for m in self.metrics}
-
