@@ -193,6 +193,28 @@ class TensorBoard(keras.callbacks.TensorBoard):
             super().on_epoch_end(epoch, logs)
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once ``minutes`` of training have passed, at the end of a step.
+
+    Keras then finishes the epoch as usual (validation, end-of-epoch callbacks), so a budget-limited
+    run has the same outputs as any other; ``stopped_early`` says whether the budget ended it.
+    """
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = float(minutes) * 60.0
+        self.stopped_early = False
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self._start >= self.seconds:
+            self.model.stop_training = True
+            self.stopped_early = True
+
+
 class EpochHistory(keras.callbacks.Callback):
     """Record each epoch's logs and wall time, and rewrite ``history.json`` after every epoch.
 

@@ -36,6 +36,8 @@ class RunConfig:
         metrics_n: generated images per evaluation during training.
         evaluator: directory of the evaluator classifier (default: the one saved for ``data``, if any).
         log_every: steps between per-step loss scalars in TensorBoard.
+        max_minutes: stop training after this many minutes (at the end of a step; the epoch's
+            validation, grids and metrics still run); ``None``: train all ``epochs``.
     """
 
     model: str = "gan"
@@ -61,6 +63,7 @@ class RunConfig:
     metrics_n: int = 2000
     evaluator: str | None = None
     log_every: int = 10
+    max_minutes: float | None = None
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "width", "grid_size", "metrics_n", "log_every"):
@@ -71,6 +74,8 @@ class RunConfig:
             raise ValueError(f"metrics_every must be a non-negative integer; got {self.metrics_every!r}.")
         if not 0.0 <= float(self.translate) < 0.5:
             raise ValueError(f"translate must be a fraction in [0, 0.5); got {self.translate!r}.")
+        if self.max_minutes is not None and not float(self.max_minutes) > 0:
+            raise ValueError(f"max_minutes must be positive; got {self.max_minutes!r}.")
         if self.learning_rate is not None and not float(self.learning_rate) > 0:
             raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}.")
 

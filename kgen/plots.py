@@ -10,7 +10,7 @@ def plot_history(history, path, title=None):
 
     Args:
         history: ``{name: [value per epoch]}``; ``val_<name>`` entries are drawn on ``<name>``'s panel,
-            and ``epoch_seconds`` is skipped.
+            and timings (``*_seconds``) are skipped.
         path: PNG output path.
         title: figure title.
 
@@ -23,7 +23,7 @@ def plot_history(history, path, title=None):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    names = [k for k in history if not k.startswith("val_") and k != "epoch_seconds"]
+    names = [k for k in history if not k.startswith("val_") and not k.endswith("_seconds")]
     cols = min(len(names), 4) or 1
     rows = -(-len(names) // cols) or 1
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False)

@@ -13,7 +13,8 @@ import keras
 import tensorflow as tf
 
 from kgen import registry, runs
-from kgen.callbacks import EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard, write_json
+from kgen.callbacks import (EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard, TimeBudget,
+                            write_json)
 from kgen.data import NoSplitError, load_dataset
 from kgen.models.base import AutoencodingModel
 from kgen.plots import plot_history
@@ -150,6 +151,9 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     if isinstance(model, AutoencodingModel):
         kgen_callbacks.insert(-1, ReconstructionGrid(held_out_images(config.data, info.image_shape[0]),
                                                      os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR), log_dir=logs_dir))
+    budget = TimeBudget(config.max_minutes) if config.max_minutes else None
+    if budget is not None:
+        kgen_callbacks.append(budget)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     if note and verbose:
@@ -159,6 +163,8 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
                   callbacks=[*kgen_callbacks, *callbacks], verbose=verbose,
                   shuffle=False)  # the pipeline shuffles
         record["status"] = "finished"
+        if budget is not None and budget.stopped_early:
+            record["stopped"] = f"time budget of {config.max_minutes:g} minutes"
     except KeyboardInterrupt:
         record["status"] = "interrupted"
         raise

@@ -337,7 +337,7 @@ AUTOENCODER_LABELS = {
 
 def _value(entry, key="value", std_key="std"):
     text = f"{entry[key]:.4g}"
-    return f"{text} ± {entry[std_key]:.2g}" if std_key in entry else text
+    return f"{text} ± {entry[std_key]:.3g}" if std_key in entry else text
 
 
 def format_report(report):

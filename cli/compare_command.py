@@ -1,0 +1,46 @@
+"""``kgen compare``: train, evaluate and compare several models on the same data, with a report."""
+
+from __future__ import annotations
+
+import click
+
+from kgen.compare import DEFAULT_MODELS
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.option("--data", default="fashion_mnist", show_default=True, help="Data spec shared by every run (see kgen fit).")
+@click.option("--models", default=DEFAULT_MODELS, show_default=True,
+              help="Comma-separated model[:arch] entries to compare, e.g. gan:dcgan,vae:conv,vaegan.")
+@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Epochs of every run (with --budget-minutes: the most a run may take).")
+@click.option("--seeds", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Seeds per model (0, 1, …); tables give mean ± std over them.")
+@click.option("--study-dir", required=True, type=click.Path(file_okay=False),
+              help="Study directory, e.g. saved_models/studies/NAME. Re-running the same command there continues "
+                   "the study: finished runs are not retrained, finished evaluations not redone.")
+@click.option("--budget-minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Match wall-clock time instead of epochs: each run trains for this many minutes.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True, help="Batch size of every run.")
+@click.option("--eval-n", type=click.IntRange(min=2), default=10_000, show_default=True,
+              help="Generated images per evaluation (and real images for the ceiling).")
+def compare(data, models, epochs, seeds, study_dir, budget_minutes, batch_size, eval_n):
+    """Train every model × seed on the same data with matched settings, evaluate each with the same
+    protocol (classifier metrics; Inception metrics when its weights are available), and write
+    report.md and report.html with tables and figures into the study dir.
+
+    Needs the data's evaluator classifier (`kgen evaluator fit --data SPEC`).
+
+    \b
+    Example:
+      kgen compare --data fashion_mnist --models gan:dcgan,vae:conv,vaegan --epochs 3 --seeds 2 \\
+          --study-dir saved_models/studies/fmnist
+    """
+    from kgen.compare.report import write_report
+    from kgen.compare.study import StudyPlan, run_study
+
+    plan = StudyPlan(data=data, models=models.split(","), seeds=seeds, epochs=epochs, batch_size=batch_size,
+                     budget_minutes=budget_minutes, eval_n=eval_n)
+    run_list = run_study(plan, study_dir, echo=click.echo)
+    click.echo("Writing the report…")
+    path = write_report(plan, study_dir, run_list)
+    click.echo(f"Report: {path} (and report.html)")

@@ -1,0 +1,215 @@
+"""A comparison study: every model × seed trained on the same data with the same settings, evaluated
+with the same protocol, in one study directory that an interrupted run continues.
+
+Layout of a study dir::
+
+    study.json                       the plan (re-running needs the same plan)
+    runs/<model>-<arch>-seed<S>/     ordinary `kgen fit` run dirs, each with eval/<report>.json
+    report.md, report.html, *.png    written by kgen.compare.report
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from kgen import registry, runs
+from kgen.callbacks import write_json
+from kgen.config import RunConfig
+
+from kgen.compare import DEFAULT_MODELS
+
+STUDY_FILE = "study.json"
+RUNS_DIR = "runs"
+
+
+class StudyError(ValueError):
+    """A study that cannot run as asked (bad model list, or the study dir holds another plan)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One entry of ``--models``: a model family and its architecture (``gan:dcgan``)."""
+
+    model: str
+    arch: str
+
+    @property
+    def name(self):
+        return f"{self.model}:{self.arch}"
+
+
+def parse_models(text):
+    """``"gan:dcgan,vae"`` → ``[ModelSpec("gan", "dcgan"), ModelSpec("vae", "mlp")]`` (default archs filled in).
+
+    Raises:
+        StudyError: an unknown model or architecture, or a repeated entry.
+    """
+    specs = []
+    for item in (part.strip() for part in str(text).split(",")):
+        if not item:
+            continue
+        model, _, arch = item.partition(":")
+        try:
+            arch = registry.model_class(model).resolve_arch(arch or None)
+        except ValueError as e:
+            raise StudyError(f"In --models {item!r}: {e}") from None
+        spec = ModelSpec(model, arch)
+        if spec in specs:
+            raise StudyError(f"--models names {spec.name} twice.")
+        specs.append(spec)
+    if not specs:
+        raise StudyError(f"--models lists no model; expected e.g. {DEFAULT_MODELS}.")
+    return specs
+
+
+@dataclasses.dataclass
+class StudyPlan:
+    """What a study trains and how it evaluates.
+
+    Attributes:
+        data: data spec shared by every run.
+        models: model entries, e.g. ``["gan:dcgan", "vae:conv"]``.
+        seeds: number of seeds per model (0, 1, …).
+        epochs: epochs of every run (with ``budget_minutes``: the most epochs a run may take).
+        batch_size: shared batch size.
+        budget_minutes: matched wall-clock budget per run instead of matched epochs (``None``: off).
+        eval_n: generated images per evaluation (classifier metrics; Inception when available).
+        settings: other :class:`RunConfig` fields shared by every run (e.g. ``learning_rate``).
+    """
+
+    data: str
+    models: list
+    seeds: int = 2
+    epochs: int = 5
+    batch_size: int = 128
+    budget_minutes: float | None = None
+    eval_n: int = 10_000
+    settings: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        self.models = [spec.name for spec in parse_models(",".join(self.models))]
+        if int(self.seeds) < 1:
+            raise StudyError(f"seeds must be at least 1; got {self.seeds}.")
+        if self.budget_minutes is not None and not float(self.budget_minutes) > 0:
+            raise StudyError(f"budget_minutes must be positive; got {self.budget_minutes}.")
+        unknown = set(self.settings) - {f.name for f in dataclasses.fields(RunConfig)}
+        if unknown:
+            raise StudyError(f"Unknown run setting(s) {', '.join(sorted(unknown))} in the study plan.")
+
+    def specs(self):
+        """The :class:`ModelSpec` of each model entry."""
+        return parse_models(",".join(self.models))
+
+    def run_configs(self, study_dir):
+        """``[(spec, seed, RunConfig)]`` for every model × seed, in training order (seed-major)."""
+        out = []
+        for seed in range(self.seeds):
+            for spec in self.specs():
+                run_dir = os.path.join(study_dir, RUNS_DIR, f"{spec.model}-{spec.arch}-seed{seed}")
+                values = dict(self.settings, model=spec.model, arch=spec.arch, data=self.data, epochs=self.epochs,
+                              batch_size=self.batch_size, seed=seed, run_dir=run_dir,
+                              max_minutes=self.budget_minutes)
+                out.append((spec, seed, RunConfig.from_dict(values)))
+        return out
+
+
+def load_or_create_plan(study_dir, plan):
+    """Record ``plan`` in a new study dir, or check that an existing study has the same plan.
+
+    Raises:
+        StudyError: the study dir holds a study with a different plan.
+    """
+    path = os.path.join(study_dir, STUDY_FILE)
+    wanted = dataclasses.asdict(plan)
+    if os.path.isfile(path):
+        with open(path) as f:
+            recorded = json.load(f)
+        if recorded != wanted:
+            changed = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
+            raise StudyError(
+                f"{study_dir} holds a study with a different plan (differs in: {', '.join(changed)}); "
+                "re-run it with the same options to continue it, or choose another --study-dir."
+            )
+        return plan
+    os.makedirs(study_dir, exist_ok=True)
+    write_json(path, wanted)
+    return plan
+
+
+def run_status(run_dir):
+    """``"finished"``, ``"missing"`` or the recorded status (``interrupted``, ``failed: …``, ``running``)."""
+    record = os.path.join(run_dir, runs.CONFIG_FILE)
+    if not os.path.isfile(record) or not os.path.isfile(os.path.join(run_dir, runs.MODEL_FILE)):
+        return "missing"
+    with open(record) as f:
+        return json.load(f).get("status", "missing")
+
+
+def eval_path(run_dir, extractor_name, n, seed=0):
+    """Where the study keeps a run's evaluation report: the file `kgen eval` writes with the same options."""
+    return os.path.join(run_dir, runs.EVAL_DIR, f"{extractor_name}-n{n}-seed{seed}.json")
+
+
+def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=None, evaluate=None):
+    """Train every run of ``plan`` that is not finished, evaluate every run not yet evaluated.
+
+    Finished runs are never retrained, so re-running the same command after an interruption goes on
+    where it stopped; a run that was interrupted or failed is trained again from the start.
+
+    Args:
+        plan: a :class:`StudyPlan`.
+        study_dir: the study directory.
+        extractors: feature extractors to evaluate with (default: the data's evaluator classifier,
+            plus InceptionV3 when its weights are available).
+        verbose: Keras progress for training (see :func:`kgen.training.fit`).
+        echo: where progress lines go.
+        fit, evaluate: the training and evaluation functions (injectable for tests).
+
+    Returns:
+        ``[(spec, seed, run_dir)]`` of every run.
+    """
+    from kgen.evaluation.evaluate import evaluate as evaluate_model
+    from kgen.training import fit as fit_run
+
+    fit, evaluate = fit or fit_run, evaluate or evaluate_model
+    load_or_create_plan(study_dir, plan)
+    extractors = default_extractors(plan.data, echo) if extractors is None else extractors
+    configs = plan.run_configs(study_dir)
+    classifier = next((e for e in extractors if e.name == "classifier"), None)
+    if classifier is not None:  # the same evaluator for the metrics during training
+        configs = [(spec, seed, dataclasses.replace(c, evaluator=c.evaluator or classifier.directory))
+                   for spec, seed, c in configs]
+    done = []
+    for i, (spec, seed, config) in enumerate(configs, 1):
+        status = run_status(config.run_dir)
+        label = f"[{i}/{len(configs)}] {spec.name} seed {seed}"
+        if status == "finished":
+            echo(f"{label}: finished earlier, not retrained")
+        else:
+            echo(f"{label}: training" + ("" if status == "missing" else f" again (it was {status})"))
+            fit(config, overwrite=True, verbose=verbose)
+        for extractor in extractors:
+            path = eval_path(config.run_dir, extractor.name, plan.eval_n)
+            if os.path.isfile(path):
+                continue
+            echo(f"{label}: evaluating with the {extractor.name} extractor ({plan.eval_n} images)")
+            report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            write_json(path, report)
+        done.append((spec, seed, config.run_dir))
+    return done
+
+
+def default_extractors(data, echo=print):
+    """The evaluator classifier of ``data`` (required), and InceptionV3 when its weights can be had."""
+    from kgen.evaluation.classifier import find_evaluator
+    from kgen.evaluation.inception import ExtractorUnavailable, InceptionExtractor
+
+    extractors = [find_evaluator(data)]
+    try:
+        extractors.append(InceptionExtractor())
+    except ExtractorUnavailable as e:
+        echo(f"note: no Inception metrics: {e}")
+    return extractors

@@ -1,0 +1,121 @@
+"""Study bookkeeping (plan, skipping, resume), table assembly and the report, on tiny models."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, run, tiny_images
+from kgen.compare import report as rp
+from kgen.compare.study import StudyError, StudyPlan, load_or_create_plan, parse_models, run_study
+from kgen.config import RunConfig
+from kgen.evaluation.classifier import ClassifierExtractor, train_evaluator
+from kgen.training import fit
+
+TINY_SETTINGS = {"latent_dim": 4, "width": 4, "grid_size": 4, "metrics_n": 16}
+
+
+@pytest.fixture(scope="module")
+def data_and_evaluator(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study-data")
+    data = str(root / "tiny.npz")
+    np.savez(data, x_train=tiny_images(32), y_train=np.arange(32) % 3, x_test=tiny_images(16, seed=3),
+             y_test=np.arange(16) % 3)
+    directory, _ = train_evaluator(data, epochs=1, batch_size=16, directory=str(root / "evaluator"), verbose=0)
+    return data, directory
+
+
+def tiny_plan(data, **overrides):
+    values = dict(data=data, models=["gan:mlp", "vae"], seeds=2, epochs=1, batch_size=8, eval_n=20,
+                  settings=dict(TINY_SETTINGS))
+    values.update(overrides)
+    return StudyPlan(**values)
+
+
+def test_parse_models_fills_default_architectures():
+    assert [s.name for s in parse_models("gan, vae:conv,vaegan")] == ["gan:dcgan", "vae:conv", "vaegan:dcgan"]
+    with pytest.raises(StudyError, match="Unknown architecture 'conv' for gan"):
+        parse_models("gan:conv")
+    with pytest.raises(StudyError, match="Unknown model 'diffusion'"):
+        parse_models("diffusion")
+    with pytest.raises(StudyError, match="twice"):
+        parse_models("vae,vae:mlp")
+
+
+def test_a_study_dir_keeps_its_plan(tmp_path):
+    load_or_create_plan(str(tmp_path), tiny_plan("a.npz"))
+    load_or_create_plan(str(tmp_path), tiny_plan("a.npz"))  # same plan: fine
+    with pytest.raises(StudyError, match="different plan.*epochs"):
+        load_or_create_plan(str(tmp_path), tiny_plan("a.npz", epochs=2))
+
+
+def test_study_trains_evaluates_skips_and_resumes(data_and_evaluator, tmp_path):
+    data, evaluator_dir = data_and_evaluator
+    extractors = [ClassifierExtractor(evaluator_dir)]
+    calls = []
+
+    def counting_fit(config, **kwargs):
+        calls.append(os.path.basename(config.run_dir))
+        return fit(config, **kwargs)
+
+    plan, study = tiny_plan(data), str(tmp_path / "study")
+    run_list = run_study(plan, study, extractors, verbose=0, echo=lambda *a: None, fit=counting_fit)
+    assert calls == ["gan-mlp-seed0", "vae-mlp-seed0", "gan-mlp-seed1", "vae-mlp-seed1"]
+    for _, _, run_dir in run_list:
+        assert os.path.isfile(os.path.join(run_dir, "eval", "classifier-n20-seed0.json"))
+
+    # Re-running finishes nothing twice; an interrupted run is trained again.
+    record_path = os.path.join(study, "runs", "vae-mlp-seed1", "config.json")
+    record = json.loads(open(record_path).read())
+    record["status"] = "interrupted"
+    open(record_path, "w").write(json.dumps(record))
+    os.remove(os.path.join(study, "runs", "gan-mlp-seed0", "eval", "classifier-n20-seed0.json"))
+    calls.clear()
+    lines = []
+    run_study(plan, study, extractors, verbose=0, echo=lines.append, fit=counting_fit)
+    assert calls == ["vae-mlp-seed1"]
+    assert any("finished earlier, not retrained" in line for line in lines)
+    assert any("gan:mlp seed 0: evaluating" in line for line in lines)
+
+    path = rp.write_report(plan, study, run_list, extractor_names=("classifier",))
+    text = open(path).read()
+    assert "| gan:mlp | 2 |" in text and "| vae:mlp | 2 |" in text and "| real data (ceiling) |" in text
+    assert "negative ELBO" in text and "Size, training time and final losses" in text
+    for figure in ("samples", "epochs", "losses", "metrics_epoch", "metrics_time", "interpolations", "latent",
+                   "reconstructions"):
+        assert os.path.getsize(os.path.join(study, "figures", f"{figure}.png")) > 1000, figure
+        assert f"figures/{figure}.png" in text
+    assert "<table>" in open(os.path.join(study, "report.html")).read()
+
+
+def fake_record(name, seed, fid, ceiling=1.0):
+    report = {"protocol": {}, "metrics": {"fid": {"value": fid, "ceiling": ceiling}}, "autoencoder": None}
+    return rp.RunRecord(name, seed, "", {}, {}, {"classifier": report})
+
+
+def test_quality_table_gives_mean_and_std_over_seeds_and_the_ceiling():
+    grouped = rp.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("vae:conv", 0, 30.0),
+                             fake_record("gan:dcgan", 1, 14.0)])
+    header, rows, _ = rp.sample_quality_table(grouped, "classifier")
+    assert header[:3] == ["model", "seeds", "FID ↓"]
+    assert rows[0][:3] == ["gan:dcgan", "2", f"12 ± {np.std([10.0, 14.0], ddof=1):.2g}"]
+    assert rows[1][:3] == ["vae:conv", "1", "30"]
+    assert rows[2][:3] == ["real data (ceiling)", "–", "1"]
+    assert rows[0][3] == "–"  # IS was not measured
+
+
+def test_time_budget_stops_training_early(data_and_evaluator, tmp_path):
+    data, _ = data_and_evaluator
+    config = RunConfig(model="gan", arch="mlp", data=data, epochs=50, batch_size=8, run_dir=str(tmp_path / "run"),
+                       max_minutes=1e-4, metrics_every=0, **{k: v for k, v in TINY_SETTINGS.items() if k != "metrics_n"})
+    result = fit(config, verbose=0)
+    assert len(result.history["epoch_seconds"]) == 1
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["status"] == "finished" and "time budget" in record["stopped"]
+
+
+def test_compare_cli_errors_are_one_line(tmp_path):
+    result = run(["compare", "--models", "gan:conv", "--study-dir", "s"], tmp_path)
+    assert_one_line_error(result, "Unknown architecture 'conv' for gan")
+    assert not (tmp_path / "s").exists()
