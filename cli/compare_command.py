@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import click
 
-from kgen.compare import DEFAULT_MODELS
+from kgen.compare import DEFAULT_MODELS, PRESETS
 
 
 @click.command(context_settings={"max_content_width": 100})
 @click.option("--data", default="fashion_mnist", show_default=True, help="Data spec shared by every run (see kgen fit).")
 @click.option("--models", default=DEFAULT_MODELS, show_default=True,
-              help="Comma-separated model[:arch] entries to compare, e.g. gan:dcgan,vae:conv,vaegan.")
+              help="Comma-separated model[:arch][@setting=value;…] entries to compare, e.g. gan:dcgan,vae:conv,vaegan "
+                   "or vae:conv@latent_dim=2,vae:conv@latent_dim=16 (settings as in config.json).")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)),
+              help="A preset experiment instead of --models: " + "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items())
+                   + ".")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs of every run (with --budget-minutes: the most a run may take).")
 @click.option("--seeds", type=click.IntRange(min=1), default=2, show_default=True,
@@ -23,7 +27,8 @@ from kgen.compare import DEFAULT_MODELS
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True, help="Batch size of every run.")
 @click.option("--eval-n", type=click.IntRange(min=2), default=10_000, show_default=True,
               help="Generated images per evaluation (and real images for the ceiling).")
-def compare(data, models, epochs, seeds, study_dir, budget_minutes, batch_size, eval_n):
+@click.pass_context
+def compare(ctx, data, models, preset, epochs, seeds, study_dir, budget_minutes, batch_size, eval_n):
     """Train every model × seed on the same data with matched settings, evaluate each with the same
     protocol (classifier metrics; Inception metrics when its weights are available), and write
     report.md and report.html with tables and figures into the study dir.
@@ -36,10 +41,15 @@ def compare(data, models, epochs, seeds, study_dir, budget_minutes, batch_size, 
           --study-dir saved_models/studies/fmnist
     """
     from kgen.compare.report import write_report
-    from kgen.compare.study import StudyPlan, run_study
+    from kgen.compare.study import StudyPlan, preset_models, run_study
 
+    description = ""
+    if preset:
+        if ctx.get_parameter_source("models").name != "DEFAULT":
+            raise click.UsageError("give either --preset or --models, not both.")
+        models, description = preset_models(preset)
     plan = StudyPlan(data=data, models=models.split(","), seeds=seeds, epochs=epochs, batch_size=batch_size,
-                     budget_minutes=budget_minutes, eval_n=eval_n)
+                     budget_minutes=budget_minutes, eval_n=eval_n, description=description)
     run_list = run_study(plan, study_dir, echo=click.echo)
     click.echo("Writing the report…")
     path = write_report(plan, study_dir, run_list)

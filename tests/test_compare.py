@@ -119,3 +119,45 @@ def test_compare_cli_errors_are_one_line(tmp_path):
     result = run(["compare", "--models", "gan:conv", "--study-dir", "s"], tmp_path)
     assert_one_line_error(result, "Unknown architecture 'conv' for gan")
     assert not (tmp_path / "s").exists()
+
+
+def test_entries_can_carry_their_own_run_settings():
+    specs = parse_models("vaegan@learning_rate=0.00015;optimizer=rmsprop,vae:conv@latent_dim=2")
+    assert specs[0].settings == (("learning_rate", 0.00015), ("optimizer", "rmsprop"))
+    assert specs[0].slug == "vaegan-dcgan-learning_rate0.00015-optimizerrmsprop"
+    assert specs[1].name == "vae:conv@latent_dim=2"
+    plan = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=2)
+    configs = plan.run_configs("study")
+    assert configs[0][2].learning_rate == 0.00015 and configs[0][2].optimizer == "rmsprop"
+    assert configs[1][2].latent_dim == 2 and configs[1][2].run_dir == os.path.join("study", "runs", "vae-conv-latent_dim2-seed0")
+    with pytest.raises(StudyError, match="'colour=red' is not key=value with a run setting"):
+        parse_models("vae@colour=red")
+    with pytest.raises(StudyError, match="learning_rate must be positive"):
+        StudyPlan(data="d", models=["vae@learning_rate=-1"])
+
+
+@pytest.mark.parametrize("preset", ["lr-sensitivity", "optimizers", "translation", "latent-size", "architecture"])
+def test_presets_are_valid_plans(preset):
+    from kgen.compare.study import preset_models
+
+    models, description = preset_models(preset)
+    plan = StudyPlan(data="d", models=models.split(","), description=description)
+    assert len(plan.run_configs("s")) == 2 * len(plan.models) and description
+
+
+def test_unknown_preset_is_one_line_error(tmp_path):
+    result = run(["compare", "--preset", "colours", "--study-dir", "s"], tmp_path)
+    assert_one_line_error(result, "'colours' is not one of")
+    result = run(["compare", "--preset", "optimizers", "--models", "vae", "--study-dir", "s"], tmp_path)
+    assert_one_line_error(result, "either --preset or --models")
+
+
+def test_translated_reference_features_are_cached_apart(data_and_evaluator, tmp_path):
+    from kgen.evaluation.evaluate import RealFeatures
+
+    data, evaluator_dir = data_and_evaluator
+    extractor = ClassifierExtractor(evaluator_dir)
+    plain = RealFeatures.load(extractor, data, 16, 10, cache_dir=str(tmp_path))
+    shifted = RealFeatures.load(extractor, data, 16, 10, cache_dir=str(tmp_path), translate=0.2)
+    assert not np.allclose(plain.reference.features, shifted.reference.features)
+    assert len(list((tmp_path / extractor.key).iterdir())) == 4

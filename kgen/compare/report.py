@@ -401,6 +401,8 @@ def write_report(plan, study_dir, run_list, extractor_names=("classifier", "ince
     autoencoders = {name: m for name, m in models.items() if hasattr(m, "encode")}
     budget = f"a budget of {plan.budget_minutes:g} minutes each" if plan.budget_minutes else f"{plan.epochs} epochs each"
     doc = Document(title or f"kgen comparison on {plan.data}")
+    if plan.description:
+        doc.paragraph(plan.description + ".")
     doc.paragraph(f"Models {', '.join(plan.models)}; {plan.seeds} seed(s) per model; batch {plan.batch_size}; "
                   f"{budget}. Metrics are mean ± standard deviation over seeds; the last row of each quality "
                   "table is real data under the same protocol (the ceiling).")

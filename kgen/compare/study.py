@@ -18,7 +18,7 @@ from kgen import registry, runs
 from kgen.callbacks import write_json
 from kgen.config import RunConfig
 
-from kgen.compare import DEFAULT_MODELS
+from kgen.compare import DEFAULT_MODELS, PRESETS  # noqa: F401  (DEFAULT_MODELS: part of this module's API)
 
 STUDY_FILE = "study.json"
 RUNS_DIR = "runs"
@@ -30,32 +30,59 @@ class StudyError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """One entry of ``--models``: a model family and its architecture (``gan:dcgan``)."""
+    """One entry of ``--models``: a model family, its architecture and optional run settings of this
+    entry only (``gan:dcgan``, ``vaegan:dcgan@learning_rate=0.00015;optimizer=rmsprop``)."""
 
     model: str
     arch: str
+    settings: tuple = ()
 
     @property
     def name(self):
-        return f"{self.model}:{self.arch}"
+        extra = ";".join(f"{k}={v}" for k, v in self.settings)
+        return f"{self.model}:{self.arch}" + (f"@{extra}" if extra else "")
+
+    @property
+    def slug(self):
+        """The entry as a directory name: ``vaegan-dcgan-learning_rate0.00015``."""
+        return "-".join([self.model, self.arch] + [f"{k}{v}" for k, v in self.settings])
+
+
+def _setting_value(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def parse_models(text):
     """``"gan:dcgan,vae"`` → ``[ModelSpec("gan", "dcgan"), ModelSpec("vae", "mlp")]`` (default archs filled in).
 
+    An entry may end with ``@key=value;key=value``: :class:`RunConfig` settings for that entry alone
+    (e.g. ``vae:conv@latent_dim=2``); numbers are read as numbers.
+
     Raises:
-        StudyError: an unknown model or architecture, or a repeated entry.
+        StudyError: an unknown model, architecture or setting, or a repeated entry.
     """
+    fields = {f.name for f in dataclasses.fields(RunConfig)} - {"model", "arch", "data", "seed", "run_dir"}
     specs = []
     for item in (part.strip() for part in str(text).split(",")):
         if not item:
             continue
-        model, _, arch = item.partition(":")
+        head, _, extra = item.partition("@")
+        model, _, arch = head.partition(":")
         try:
             arch = registry.model_class(model).resolve_arch(arch or None)
         except ValueError as e:
             raise StudyError(f"In --models {item!r}: {e}") from None
-        spec = ModelSpec(model, arch)
+        settings = []
+        for pair in filter(None, extra.split(";")):
+            key, sep, value = pair.partition("=")
+            if not sep or key not in fields:
+                raise StudyError(f"In --models {item!r}: {pair!r} is not key=value with a run setting among "
+                                 f"{', '.join(sorted(fields))}.")
+            settings.append((key, _setting_value(value)))
+        spec = ModelSpec(model, arch, tuple(settings))
         if spec in specs:
             raise StudyError(f"--models names {spec.name} twice.")
         specs.append(spec)
@@ -77,6 +104,7 @@ class StudyPlan:
         budget_minutes: matched wall-clock budget per run instead of matched epochs (``None``: off).
         eval_n: generated images per evaluation (classifier metrics; Inception when available).
         settings: other :class:`RunConfig` fields shared by every run (e.g. ``learning_rate``).
+        description: what the study is about (the report's introduction).
     """
 
     data: str
@@ -87,9 +115,11 @@ class StudyPlan:
     budget_minutes: float | None = None
     eval_n: int = 10_000
     settings: dict = dataclasses.field(default_factory=dict)
+    description: str = ""
 
     def __post_init__(self):
         self.models = [spec.name for spec in parse_models(",".join(self.models))]
+        self.run_configs("")  # every entry must make a valid run config
         if int(self.seeds) < 1:
             raise StudyError(f"seeds must be at least 1; got {self.seeds}.")
         if self.budget_minutes is not None and not float(self.budget_minutes) > 0:
@@ -107,12 +137,28 @@ class StudyPlan:
         out = []
         for seed in range(self.seeds):
             for spec in self.specs():
-                run_dir = os.path.join(study_dir, RUNS_DIR, f"{spec.model}-{spec.arch}-seed{seed}")
-                values = dict(self.settings, model=spec.model, arch=spec.arch, data=self.data, epochs=self.epochs,
-                              batch_size=self.batch_size, seed=seed, run_dir=run_dir,
+                run_dir = os.path.join(study_dir, RUNS_DIR, f"{spec.slug}-seed{seed}")
+                values = dict(self.settings, epochs=self.epochs, batch_size=self.batch_size,
                               max_minutes=self.budget_minutes)
-                out.append((spec, seed, RunConfig.from_dict(values)))
+                values.update(spec.settings)
+                values.update(model=spec.model, arch=spec.arch, data=self.data, seed=seed, run_dir=run_dir)
+                try:
+                    out.append((spec, seed, RunConfig.from_dict(values)))
+                except ValueError as e:
+                    raise StudyError(f"Entry {spec.name}: {e}") from None
         return out
+
+
+def preset_models(name):
+    """The ``--models`` list of a preset experiment, and its description.
+
+    Raises:
+        StudyError: no such preset; the message lists them.
+    """
+    if name not in PRESETS:
+        raise StudyError(f"Unknown preset {name!r}: expected one of {', '.join(PRESETS)}.")
+    description, models = PRESETS[name]
+    return models, description
 
 
 def load_or_create_plan(study_dir, plan):
@@ -195,7 +241,8 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
             if os.path.isfile(path):
                 continue
             echo(f"{label}: evaluating with the {extractor.name} extractor ({plan.eval_n} images)")
-            report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor)
+            report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
+                              translate=config.translate)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_json(path, report)
         done.append((spec, seed, config.run_dir))

@@ -43,12 +43,13 @@ def parse_metrics(text):
     return names
 
 
-def uint8_batches(spec, split, image_size, batch_size=500, shuffle=False, seed=0, limit=None):
-    """Yield the uint8 image batches ``[b, H, W, C]`` of one split of a data spec (resized to ``image_size``)."""
+def uint8_batches(spec, split, image_size, batch_size=500, shuffle=False, seed=0, limit=None, translate=0.0):
+    """Yield the uint8 image batches ``[b, H, W, C]`` of one split of a data spec (resized to ``image_size``,
+    randomly shifted by up to ``translate`` of the size when asked, as in training)."""
     dataset, info = load_dataset(spec, batch_size, (0.0, 255.0), image_size, split, seed, shuffle=shuffle,
-                                 limit=limit, drop_remainder=False)
+                                 limit=limit, drop_remainder=False, translate=translate)
     for batch in dataset:
-        yield tf.cast(batch, tf.uint8)
+        yield tf.cast(tf.clip_by_value(tf.round(batch), 0.0, 255.0), tf.uint8)
 
 
 def _extract(extractor, batches, n, progress=None):
@@ -105,7 +106,7 @@ class RealFeatures:
 
     @classmethod
     def load(cls, extractor, data, image_size, n_ceiling, n_reference=10_000, seed=0,
-             cache_dir=DEFAULT_CACHE, verbose=False):
+             cache_dir=DEFAULT_CACHE, verbose=False, translate=0.0):
         """Compute (or read from the cache) the reference and ceiling features.
 
         Args:
@@ -117,12 +118,14 @@ class RealFeatures:
             seed: seed of the random draw of the ceiling images.
             cache_dir: where features are cached (``None`` disables caching).
             verbose: show progress bars.
+            translate: shift the real images randomly by up to this fraction (for models trained so).
         """
         from kgen.evaluation.classifier import data_key
 
         stem = None
         if cache_dir:
-            stem = os.path.join(cache_dir, extractor.key, f"{data_key(data)}-{image_size}px")
+            shifted = f"-shift{translate:g}" if translate else ""
+            stem = os.path.join(cache_dir, extractor.key, f"{data_key(data)}-{image_size}px{shifted}")
         progress = (lambda n, what: keras.utils.Progbar(n, unit_name=what)) if verbose else (lambda n, what: None)
         try:
             uint8_batches(data, "test", image_size, limit=1).__next__()
@@ -132,13 +135,15 @@ class RealFeatures:
         if split:
             reference = _cached(
                 stem and f"{stem}-test-{n_reference}.npz",
-                lambda: _extract(extractor, uint8_batches(data, "test", image_size, limit=n_reference), n_reference,
+                lambda: _extract(extractor, uint8_batches(data, "test", image_size, limit=n_reference, translate=translate),
+                                 n_reference,
                                  progress(n_reference, "reference image")),
                 f"{data} test split",
             )
             ceiling = _cached(
                 stem and f"{stem}-train-random{n_ceiling}-seed{seed}.npz",
-                lambda: _extract(extractor, uint8_batches(data, "train", image_size, shuffle=True, seed=seed),
+                lambda: _extract(extractor, uint8_batches(data, "train", image_size, shuffle=True, seed=seed,
+                                                          translate=translate),
                                  n_ceiling, progress(n_ceiling, "real image")),
                 f"{data} train split, {n_ceiling} random images",
             )
@@ -146,7 +151,7 @@ class RealFeatures:
 
         # No test split: alternate images of the shuffled training data go to the reference and the ceiling.
         sets, limits = (([], []), ([], [])), (n_reference, n_ceiling)
-        for batch in uint8_batches(data, "train", image_size, shuffle=True, seed=seed):
+        for batch in uint8_batches(data, "train", image_size, shuffle=True, seed=seed, translate=translate):
             for (features, logits), limit, half in zip(sets, limits, (batch[0::2], batch[1::2])):
                 room = limit - sum(len(f) for f in features)
                 if room > 0 and len(half):
@@ -198,7 +203,7 @@ def is_autoencoder(model):
     return callable(getattr(model, "encode", None)) and getattr(model, "has_encoder", True)
 
 
-def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None, verbose=False):
+def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None, verbose=False, translate=0.0):
     """Reconstruction error, negative ELBO and importance-weighted NLL on held-out images.
 
     Every term uses the same pixel model for every autoencoder, so VAE and VAE-GAN compare: images and
@@ -212,6 +217,7 @@ def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None
         seed: seed of the posterior samples.
         batch_size: images per step (default ``max(1, 1024 // samples)``).
         verbose: show a progress bar.
+        translate: shift the test images randomly by up to this fraction of their size.
 
     Returns:
         ``{"n", "samples", "reconstruction_mse", "reconstruction_nll", "neg_elbo", "iw_nll"}``:
@@ -222,10 +228,10 @@ def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None
     batch_size = batch_size or max(1, 1024 // samples)
     size = model.image_shape[0]
     try:
-        batches = uint8_batches(data, "test", size, batch_size, limit=n)
+        batches = uint8_batches(data, "test", size, batch_size, limit=n, translate=translate)
         first = next(batches)
     except NoSplitError:
-        batches = uint8_batches(data, "train", size, batch_size, limit=n)
+        batches = uint8_batches(data, "train", size, batch_size, limit=n, translate=translate)
         first = next(batches)
     encode = tf.function(lambda x: model.encode(x, training=False))
     decode = tf.function(lambda z: (tf.cast(model.decode(z, training=False), tf.float32) - low) / (high - low))
@@ -260,7 +266,7 @@ def _chain(first, rest):
 
 
 def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference=10_000, seed=0,
-             batch_size=500, autoencoder_n=1000, iw_samples=64, cache_dir=DEFAULT_CACHE, verbose=False):
+             batch_size=500, autoencoder_n=1000, iw_samples=64, cache_dir=DEFAULT_CACHE, verbose=False, translate=0.0):
     """Evaluate a model with sample metrics (and likelihood metrics for autoencoders).
 
     Args:
@@ -276,6 +282,8 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
         iw_samples: K of the importance-weighted bound.
         cache_dir: cache of real-image features (``None`` disables it).
         verbose: progress bars.
+        translate: evaluate against real images shifted randomly by up to this fraction of their size
+            (for models trained with ``translate``); 0 uses the images as they are.
 
     Returns:
         A JSON-serialisable report: ``protocol``, ``metrics`` (``{name: {"value", "std"?, "ceiling",
@@ -288,7 +296,7 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
     if int(n) < 2:
         raise ValueError(f"n must be at least 2 generated images; got {n}.")
     extractor = extractor or find_evaluator(data)
-    real = RealFeatures.load(extractor, data, model.image_shape[0], n, n_reference, seed, cache_dir, verbose)
+    real = RealFeatures.load(extractor, data, model.image_shape[0], n, n_reference, seed, cache_dir, verbose, translate)
     generated = generated_features(model, extractor, n, seed, batch_size, verbose)
     values = score(generated, real.reference, metrics, seed)
     ceiling = score(real.ceiling, real.reference, metrics, seed)
@@ -312,12 +320,14 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
             "precision_recall": f"k = {PR_K}, {min(len(generated), len(real.reference))} images per set",
             "is_splits": min(IS_SPLITS, len(generated)),
             "seed": seed,
+            "translate": translate,
         },
         "metrics": values,
         "autoencoder": None,
     }
     if autoencoder_n and is_autoencoder(model):
-        report["autoencoder"] = autoencoder_metrics(model, data, autoencoder_n, iw_samples, seed, verbose=verbose)
+        report["autoencoder"] = autoencoder_metrics(model, data, autoencoder_n, iw_samples, seed, verbose=verbose,
+                                                    translate=translate)
         report["protocol"]["autoencoder"] = (
             f"{report['autoencoder']['n']} test images; images and decoder outputs in [0, 1], Bernoulli pixel "
             f"likelihood (nats per image); K = {iw_samples} posterior samples"
