@@ -17,6 +17,19 @@ MODEL_OPTIONS = {
 }
 
 
+def parse_classes(ctx, param, value):
+    """``"0,1,2"`` → ``[0, 1, 2]`` (click callback); ``None`` stays ``None``."""
+    if value is None:
+        return None
+    try:
+        classes = sorted({int(c) for c in value.split(",") if c.strip()})
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated class numbers such as 0,2,5; got {value!r}.") from None
+    if not classes:
+        raise click.BadParameter("expected at least one class number.")
+    return classes
+
+
 def model_options(model, **given):
     """The constructor arguments from the model-specific options the user gave.
 
@@ -85,6 +98,9 @@ def model_options(model, **given):
               help="Generated images per evaluation during training.")
 @click.option("--evaluator", type=click.Path(file_okay=False),
               help="Evaluator classifier directory for the metrics (default: the one saved for --data).")
+@click.option("--classes", callback=parse_classes,
+              help="Train on the examples of these labels only, comma-separated (e.g. the normal classes of an "
+                   "anomaly detector: 0,1,2,3,4,5,6,8,9); needs labelled data.")
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
               help="Steps between the per-step loss scalars written to TensorBoard.")
 def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):

@@ -89,7 +89,7 @@ def import_tensorflow_quietly():
         os.close(saved)
 
 
-from kgen.cli import (compare_command, eval_command, evaluator_command, export_command, fit_command,  # noqa: E402
+from kgen.cli import (anomaly_command, compare_command, eval_command, evaluator_command, export_command, fit_command,  # noqa: E402
                       sample_command)
 
 cli.add_command(fit_command.fit)
@@ -98,6 +98,7 @@ cli.add_command(export_command.export)
 cli.add_command(eval_command.evaluate)
 cli.add_command(evaluator_command.evaluator)
 cli.add_command(compare_command.compare)
+cli.add_command(anomaly_command.anomaly)
 
 
 def main():

@@ -36,6 +36,8 @@ class RunConfig:
         metrics_n: generated images per evaluation during training.
         evaluator: directory of the evaluator classifier (default: the one saved for ``data``, if any).
         log_every: steps between per-step loss scalars in TensorBoard.
+        classes: train on the examples of these labels only (e.g. the normal classes for anomaly
+            detection); ``None``: all.
         max_minutes: stop training after this many minutes (at the end of a step; the epoch's
             validation, grids and metrics still run); ``None``: train all ``epochs``.
     """
@@ -64,6 +66,7 @@ class RunConfig:
     evaluator: str | None = None
     log_every: int = 10
     max_minutes: float | None = None
+    classes: list | None = None
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "width", "grid_size", "metrics_n", "log_every"):

@@ -111,14 +111,14 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
 
     train, info = load_dataset(
         config.data, config.batch_size, cls.output_range, config.image_size, "train", config.seed,
-        translate=config.translate, limit=config.limit,
+        translate=config.translate, limit=config.limit, classes=config.classes,
     )
     validation = None
     if config.validate:
         try:
             validation, _ = load_dataset(
                 config.data, config.batch_size, cls.output_range, info.image_shape[0], "test", config.seed,
-                shuffle=False, translate=config.translate,
+                shuffle=False, translate=config.translate, classes=config.classes,
             )
         except NoSplitError:
             validation = None  # e.g. an image folder: train without validation

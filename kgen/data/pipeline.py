@@ -34,7 +34,7 @@ class DataInfo:
 
 
 def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, split="train", seed=0,
-                 shuffle=True, translate=0.0, limit=None, labels=False, drop_remainder=True):
+                 shuffle=True, translate=0.0, limit=None, labels=False, drop_remainder=True, classes=None):
     """Build the input pipeline of a data spec (see :mod:`kgen.data.sources` for the specs).
 
     The pipeline reads the source once into an in-memory cache of uint8 images (resized to
@@ -54,6 +54,8 @@ def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None,
         limit: use only the first ``limit`` examples.
         labels: yield ``(images, labels)`` instead of images.
         drop_remainder: drop the last incomplete batch (static batch shapes).
+        classes: keep only the examples with these labels (e.g. the "normal" classes of an anomaly
+            detector); needs a labelled source.
 
     Returns:
         ``(dataset, DataInfo)``.
@@ -70,6 +72,14 @@ def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None,
         raise DataError(f"batch_size must be a positive integer; got {batch_size}.")
     raw = sources.resolve(spec, split)
     dataset, num_examples = raw.dataset, raw.num_examples
+    if classes is not None:
+        if not raw.has_labels:
+            raise DataError(f"{raw.description} has no labels, so it cannot be restricted to classes {list(classes)}.")
+        wanted = tf.constant(sorted(int(c) for c in classes), tf.int64)
+        dataset = dataset.filter(lambda x, y: tf.reduce_any(tf.equal(tf.cast(y, tf.int64), wanted)))
+        num_examples = int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+        if num_examples == 0:
+            raise DataError(f"{raw.description} has no examples of classes {list(classes)}.")
     if limit is not None:
         if int(limit) < 1:
             raise DataError(f"limit must be a positive integer; got {limit}.")

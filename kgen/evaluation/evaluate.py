@@ -43,13 +43,17 @@ def parse_metrics(text):
     return names
 
 
-def uint8_batches(spec, split, image_size, batch_size=500, shuffle=False, seed=0, limit=None, translate=0.0):
+def uint8_batches(spec, split, image_size, batch_size=500, shuffle=False, seed=0, limit=None, translate=0.0,
+                  labels=False):
     """Yield the uint8 image batches ``[b, H, W, C]`` of one split of a data spec (resized to ``image_size``,
-    randomly shifted by up to ``translate`` of the size when asked, as in training)."""
+    randomly shifted by up to ``translate`` of the size when asked, as in training); with ``labels``,
+    ``(images, labels)`` pairs."""
     dataset, info = load_dataset(spec, batch_size, (0.0, 255.0), image_size, split, seed, shuffle=shuffle,
-                                 limit=limit, drop_remainder=False, translate=translate)
+                                 limit=limit, drop_remainder=False, translate=translate, labels=labels)
     for batch in dataset:
-        yield tf.cast(tf.clip_by_value(tf.round(batch), 0.0, 255.0), tf.uint8)
+        images = batch[0] if labels else batch
+        images = tf.cast(tf.clip_by_value(tf.round(images), 0.0, 255.0), tf.uint8)
+        yield (images, batch[1]) if labels else images
 
 
 def _extract(extractor, batches, n, progress=None):
@@ -224,7 +228,6 @@ def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None
         per-pixel squared error and Bernoulli NLL of the posterior-mean reconstruction, the negative
         ELBO and the negative importance-weighted bound, averaged over the images.
     """
-    low, high = model.output_range
     batch_size = batch_size or max(1, 1024 // samples)
     size = model.image_shape[0]
     try:
@@ -233,31 +236,60 @@ def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None
     except NoSplitError:
         batches = uint8_batches(data, "train", size, batch_size, limit=n, translate=translate)
         first = next(batches)
-    encode = tf.function(lambda x: model.encode(x, training=False))
-    decode = tf.function(lambda z: (tf.cast(model.decode(z, training=False), tf.float32) - low) / (high - low))
-    totals = dict.fromkeys(("reconstruction_mse", "reconstruction_nll", "neg_elbo", "iw_nll"), 0.0)
+    scorer = AutoencoderScorer(model, samples, seed)
+    totals = dict.fromkeys(AutoencoderScorer.SCORES, 0.0)
     count = 0
     progress = keras.utils.Progbar(n, unit_name="test image") if verbose else None
-    for step, images in enumerate(_chain(first, batches)):
-        x01 = tf.cast(images, tf.float32) / 255.0
-        mean, log_var = (tf.cast(t, tf.float32) for t in encode(from_uint8(images, (low, high))))
-        reconstruction = decode(mean)
-        squared_error = tf.reduce_mean(tf.square(reconstruction - x01), axis=[1, 2, 3])
-        totals["reconstruction_mse"] += float(tf.reduce_sum(squared_error))
-        totals["reconstruction_nll"] += float(tf.reduce_sum(losses.bernoulli_nll_per_example(x01, reconstruction)))
-        b = int(images.shape[0])
-        eps = tf.random.stateless_normal((samples, b, mean.shape[-1]), seed=tf.constant([seed, step], tf.int64))
-        z = mean[None] + tf.exp(0.5 * log_var)[None] * eps
-        decoded = decode(tf.reshape(z, (samples * b, -1)))
-        targets = tf.tile(x01, (samples, 1, 1, 1))
-        log_px = -tf.reshape(losses.bernoulli_nll_per_example(targets, decoded), (samples, b))
-        elbo, iw_bound = likelihood.elbo_and_iw_bound(likelihood.importance_log_weights(log_px, z, mean, log_var))
-        totals["neg_elbo"] -= float(tf.reduce_sum(elbo))
-        totals["iw_nll"] -= float(tf.reduce_sum(iw_bound))
-        count += b
+    for images in _chain(first, batches):
+        for key, values in scorer(images).items():
+            totals[key] += float(np.sum(values))
+        count += int(images.shape[0])
         if progress is not None:
-            progress.add(b)
+            progress.add(int(images.shape[0]))
     return {"n": count, "samples": samples, **{k: v / count for k, v in totals.items()}}
+
+
+class AutoencoderScorer:
+    """Per-image reconstruction and likelihood scores of an autoencoder (VAE, VAE-GAN or their exports).
+
+    Images and decoder outputs are mapped to [0, 1] and scored with a Bernoulli pixel likelihood, the
+    same for every model. Posterior samples are drawn from stateless seeds ``(seed, call index)``.
+
+    Args:
+        model: anything with ``encode``, ``decode``, ``output_range``.
+        samples: K, posterior samples per image.
+        seed: seed of the posterior samples.
+    """
+
+    SCORES = ("reconstruction_mse", "reconstruction_nll", "neg_elbo", "iw_nll")
+
+    def __init__(self, model, samples=64, seed=0):
+        low, high = model.output_range
+        self.value_range, self.samples, self.seed = (low, high), samples, seed
+        self._encode = tf.function(lambda x: model.encode(x, training=False))
+        self._decode = tf.function(lambda z: (tf.cast(model.decode(z, training=False), tf.float32) - low) / (high - low))
+        self._calls = 0
+
+    def __call__(self, images):
+        """``{score: float64 NumPy [b]}`` for uint8 images ``[b, H, W, C]``: per-pixel squared error and
+        Bernoulli NLL of the posterior-mean reconstruction, negative ELBO and negative importance-weighted
+        bound (nats)."""
+        x01 = tf.cast(images, tf.float32) / 255.0
+        mean, log_var = (tf.cast(t, tf.float32) for t in self._encode(from_uint8(images, self.value_range)))
+        reconstruction = self._decode(mean)
+        b, k = int(images.shape[0]), self.samples
+        eps = tf.random.stateless_normal((k, b, mean.shape[-1]), seed=tf.constant([self.seed, self._calls], tf.int64))
+        self._calls += 1
+        z = mean[None] + tf.exp(0.5 * log_var)[None] * eps
+        decoded = self._decode(tf.reshape(z, (k * b, -1)))
+        log_px = -tf.reshape(losses.bernoulli_nll_per_example(tf.tile(x01, (k, 1, 1, 1)), decoded), (k, b))
+        elbo, iw_bound = likelihood.elbo_and_iw_bound(likelihood.importance_log_weights(log_px, z, mean, log_var))
+        return {
+            "reconstruction_mse": tf.reduce_mean(tf.square(reconstruction - x01), axis=[1, 2, 3]).numpy().astype("float64"),
+            "reconstruction_nll": losses.bernoulli_nll_per_example(x01, reconstruction).numpy().astype("float64"),
+            "neg_elbo": -elbo.numpy(),
+            "iw_nll": -iw_bound.numpy(),
+        }
 
 
 def _chain(first, rest):
