@@ -34,6 +34,7 @@ def anomaly(run_dir, data, normal_classes, n, samples, out):
     """
     from kgen import runs
     from kgen.callbacks import write_json
+    from kgen.compare.study import anomaly_path
     from kgen.evaluation.anomaly import detect_anomalies
     from kgen.models import GenerativeModel
 
@@ -48,10 +49,9 @@ def anomaly(run_dir, data, normal_classes, n, samples, out):
                f"anomalous: {report['n_anomalous']}")
     for name, value in report["auc"].items():
         click.echo(f"ROC AUC of {name:<22} {value:.4f}")
-    name = "anomaly-normal" + "_".join(str(c) for c in report["normal_classes"]) + ".json"
     if out is None:
-        out = name if exported else os.path.join(source if os.path.isdir(source) else os.path.dirname(source),
-                                                 runs.EVAL_DIR, name)
+        path = anomaly_path(source if os.path.isdir(source) else os.path.dirname(source), report["normal_classes"])
+        out = os.path.basename(path) if exported else path
     if os.path.dirname(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)
     write_json(out, report)

@@ -161,3 +161,16 @@ def test_translated_reference_features_are_cached_apart(data_and_evaluator, tmp_
     shifted = RealFeatures.load(extractor, data, 16, 10, cache_dir=str(tmp_path), translate=0.2)
     assert not np.allclose(plain.reference.features, shifted.reference.features)
     assert len(list((tmp_path / extractor.key).iterdir())) == 4
+
+
+def test_anomaly_study_trains_on_normal_classes_and_reports_auc(data_and_evaluator, tmp_path):
+    data, evaluator_dir = data_and_evaluator
+    plan = tiny_plan(data, models=["vae"], seeds=1, normal_classes=[0, 1])
+    study = str(tmp_path / "study")
+    run_list = run_study(plan, study, [ClassifierExtractor(evaluator_dir)], verbose=0, echo=lambda *a: None)
+    run_dir = run_list[0][2]
+    assert json.loads(open(os.path.join(run_dir, "config.json")).read())["data"]["num_examples"] == 22  # labels 0, 1
+    anomaly = json.loads(open(os.path.join(run_dir, "eval", "anomaly-normal0_1.json")).read())
+    assert set(anomaly["auc"]) == {"reconstruction_error", "neg_elbo"}
+    text = open(rp.write_report(plan, study, run_list, extractor_names=("classifier",))).read()
+    assert "## Anomaly detection" in text and "| vae:mlp |" in text.split("## Anomaly detection")[1]

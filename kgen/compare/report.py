@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from kgen import images, runs
-from kgen.compare.study import eval_path
+from kgen.compare.study import anomaly_path, eval_path
 
 FIGURES_DIR = "figures"
 SAMPLE_METRICS = (("fid", "FID ↓"), ("is", "IS ↑"), ("kid", "KID ↓"), ("precision", "precision ↑"), ("recall", "recall ↑"))
@@ -35,9 +35,10 @@ class RunRecord:
     record: dict
     history: dict
     evals: dict  # extractor name → report
+    anomaly: dict | None = None  # the anomaly-detection report, in an anomaly study
 
     @classmethod
-    def read(cls, name, seed, run_dir, extractor_names, eval_n):
+    def read(cls, name, seed, run_dir, extractor_names, eval_n, normal_classes=None):
         def load(path, default=None):
             if not os.path.isfile(path):
                 return default
@@ -45,8 +46,9 @@ class RunRecord:
                 return json.load(f)
 
         evals = {e: load(eval_path(run_dir, e, eval_n)) for e in extractor_names}
+        anomaly = load(anomaly_path(run_dir, normal_classes)) if normal_classes is not None else None
         return cls(name, seed, run_dir, load(os.path.join(run_dir, runs.CONFIG_FILE), {}),
-                   load(os.path.join(run_dir, runs.HISTORY_FILE), {}), {k: v for k, v in evals.items() if v})
+                   load(os.path.join(run_dir, runs.HISTORY_FILE), {}), {k: v for k, v in evals.items() if v}, anomaly)
 
 
 def mean_std(values):
@@ -96,6 +98,18 @@ def autoencoder_table(grouped, extractor):
                   if extractor in r.evals and r.evals[extractor].get("autoencoder")]
         if scores:
             rows.append([name] + [mean_std([s[key] for s in scores]) for key, _ in AUTOENCODER_METRICS])
+    return header, rows
+
+
+def anomaly_table(grouped):
+    """Rows of the anomaly-detection table: ROC AUC of each score, mean ± std over seeds."""
+    scores = ("reconstruction_error", "neg_elbo", "discriminator")
+    header = ["model"] + [f"ROC AUC: {s.replace('_', ' ')} ↑" for s in scores]
+    rows = []
+    for name, records in grouped.items():
+        reports = [r.anomaly for r in records if r.anomaly]
+        if reports:
+            rows.append([name] + [mean_std([rep["auc"][s] for rep in reports if s in rep["auc"]]) for s in scores])
     return header, rows
 
 
@@ -393,7 +407,8 @@ def write_report(plan, study_dir, run_list, extractor_names=("classifier", "ince
     Returns:
         The path of ``report.md``.
     """
-    records = [RunRecord.read(spec.name, seed, run_dir, extractor_names, plan.eval_n) for spec, seed, run_dir in run_list]
+    records = [RunRecord.read(spec.name, seed, run_dir, extractor_names, plan.eval_n, plan.normal_classes)
+               for spec, seed, run_dir in run_list]
     grouped = group_runs(records)
     figures = os.path.join(study_dir, FIGURES_DIR)
     os.makedirs(figures, exist_ok=True)
@@ -422,6 +437,15 @@ def write_report(plan, study_dir, run_list, extractor_names=("classifier", "ince
                          if extractor in r.evals and r.evals[extractor].get("autoencoder"))
             doc.paragraph(first["protocol"].get("autoencoder", ""))
             doc.table(header, rows)
+    header, rows = anomaly_table(grouped)
+    if rows:
+        first = next(r.anomaly for rs in grouped.values() for r in rs if r.anomaly)
+        doc.heading("Anomaly detection")
+        doc.paragraph(f"Every run trained on classes {first['normal_classes']} only; the test split's "
+                      f"{first['n_normal']} images of those classes are normal and its {first['n_anomalous']} others "
+                      "anomalous. ROC AUC of each score (0.5 is chance): VAE reconstruction error and negative ELBO, "
+                      "minus the discriminator's logit.")
+        doc.table(header, rows)
     parameters = {name: network_parameters(m) for name, m in models.items() if hasattr(m, "optimizer_roles")}
     doc.heading("Size, training time and final losses")
     doc.table(*cost_table(grouped, parameters))

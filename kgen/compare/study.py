@@ -105,6 +105,8 @@ class StudyPlan:
         eval_n: generated images per evaluation (classifier metrics; Inception when available).
         settings: other :class:`RunConfig` fields shared by every run (e.g. ``learning_rate``).
         description: what the study is about (the report's introduction).
+        normal_classes: for an anomaly-detection study: every run trains on these classes only, and
+            is scored by ROC AUC on the test split with the other classes as anomalies.
     """
 
     data: str
@@ -116,6 +118,7 @@ class StudyPlan:
     eval_n: int = 10_000
     settings: dict = dataclasses.field(default_factory=dict)
     description: str = ""
+    normal_classes: list | None = None
 
     def __post_init__(self):
         self.models = [spec.name for spec in parse_models(",".join(self.models))]
@@ -139,7 +142,7 @@ class StudyPlan:
             for spec in self.specs():
                 run_dir = os.path.join(study_dir, RUNS_DIR, f"{spec.slug}-seed{seed}")
                 values = dict(self.settings, epochs=self.epochs, batch_size=self.batch_size,
-                              max_minutes=self.budget_minutes)
+                              max_minutes=self.budget_minutes, classes=self.normal_classes)
                 values.update(spec.settings)
                 values.update(model=spec.model, arch=spec.arch, data=self.data, seed=seed, run_dir=run_dir)
                 try:
@@ -216,6 +219,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
     Returns:
         ``[(spec, seed, run_dir)]`` of every run.
     """
+    from kgen.evaluation.anomaly import detect_anomalies
     from kgen.evaluation.evaluate import evaluate as evaluate_model
     from kgen.training import fit as fit_run
 
@@ -245,8 +249,19 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
                               translate=config.translate)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_json(path, report)
+        if plan.normal_classes is not None:
+            path = anomaly_path(config.run_dir, plan.normal_classes)
+            if not os.path.isfile(path):
+                echo(f"{label}: anomaly detection (normal classes {plan.normal_classes})")
+                write_json(path, detect_anomalies(runs.load_model(config.run_dir), plan.data, plan.normal_classes))
         done.append((spec, seed, config.run_dir))
     return done
+
+
+def anomaly_path(run_dir, normal_classes):
+    """Where a run's anomaly-detection report is kept (the file `kgen anomaly` writes)."""
+    name = "anomaly-normal" + "_".join(str(c) for c in sorted(normal_classes)) + ".json"
+    return os.path.join(run_dir, runs.EVAL_DIR, name)
 
 
 def default_extractors(data, echo=print):

@@ -19,6 +19,11 @@ from kgen.evaluation.extractor import FeatureExtractor
 INPUT_SIZE = 299
 
 
+def _shorten(text, limit=200):
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class ExtractorUnavailable(RuntimeError):
     """The extractor's weights cannot be had (e.g. offline); the message says what to do instead."""
 
@@ -48,8 +53,8 @@ class InceptionExtractor(FeatureExtractor):
                 raise
             raise ExtractorUnavailable(
                 "InceptionV3's ImageNet weights are not available: Keras could not download them "
-                f"({' '.join(str(e).split())[:160]}). Run once with internet access (Keras caches them in "
-                "~/.keras/models/), or use the offline extractor: --extractor classifier."
+                f"({_shorten(str(e))}). Run once with internet access (Keras caches them in ~/.keras/models/); "
+                "kgen's evaluator classifier (--extractor classifier) works offline."
             ) from None
         pool = network.get_layer("avg_pool").output
         dense = network.get_layer("predictions")
