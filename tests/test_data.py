@@ -203,3 +203,11 @@ def test_tensorflow_datasets_path_without_download(name, size, shape, labelled, 
     assert info.image_shape == shape and x.shape == (4,) + shape and info.has_labels == labelled
     assert info.num_examples == 12 and "tensorflow-datasets" in info.description
     assert float(x.numpy().min()) >= -1.0 and float(x.numpy().max()) <= 1.0
+
+
+def test_idx_files_named_with_a_dot_are_found(idx_dir):
+    """Copies of MNIST often come as train-images.idx3-ubyte (a dot where LeCun's names have a dash)."""
+    for path in list(idx_dir.iterdir()):
+        path.rename(idx_dir / path.name.replace("-idx", ".idx"))
+    _, info = load_dataset(str(idx_dir), batch_size=8, split="test")
+    assert info.num_examples == 16 and info.has_labels

@@ -19,6 +19,7 @@ import dataclasses
 import glob
 import logging
 import os
+import re
 import socket
 import threading
 
@@ -105,7 +106,7 @@ def from_directory(directory, split="train"):
     entries = os.listdir(directory)
     if not entries:
         raise DataError(f"Data directory {directory} is empty: expected IDX files, a .npz/.npy file or images.")
-    if any("-images-idx3-ubyte" in e for e in entries):
+    if any(re.search(r"-images[-.]idx3-ubyte", e) for e in entries):
         return from_idx_directory(directory, split)
     arrays = sorted(e for e in entries if e.endswith((".npz", ".npy")))
     if arrays:
@@ -117,7 +118,8 @@ def from_directory(directory, split="train"):
 
 def _find_idx(directory, prefixes, kind):
     for prefix in prefixes:
-        for pattern in (f"{prefix}-{kind}-idx*-ubyte", f"{prefix}-{kind}-idx*-ubyte.gz"):
+        # LeCun's names use "-idx"; copies extracted on some systems have ".idx" (train-images.idx3-ubyte).
+        for pattern in (f"{prefix}-{kind}[-.]idx*-ubyte", f"{prefix}-{kind}[-.]idx*-ubyte.gz"):
             found = sorted(glob.glob(os.path.join(directory, pattern)))
             if found:
                 return found[0]
