@@ -205,12 +205,9 @@ def training_extractor(config, info):
 
 def held_out_images(data, image_size, n=32):
     """The first ``n`` test images of ``data`` as uint8 (training images if it has no test split)."""
-    from kgen.evaluation.evaluate import uint8_batches
+    from kgen.evaluation.evaluate import held_out_split, uint8_batches
 
-    try:
-        return next(uint8_batches(data, "test", image_size, batch_size=n, limit=n)).numpy()
-    except NoSplitError:
-        return next(uint8_batches(data, "train", image_size, batch_size=n, limit=n)).numpy()
+    return next(uint8_batches(data, held_out_split(data), image_size, batch_size=n, limit=n)).numpy()
 
 
 def write_config_summary(logs_dir, record):

@@ -255,16 +255,12 @@ def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
 
 
 def _test_images_and_labels(data, image_size, n):
-    from kgen.data import NoSplitError, load_dataset
+    from kgen.data import sources
+    from kgen.evaluation.evaluate import held_out_split, uint8_batches
 
-    try:
-        dataset, info = load_dataset(data, n, (0.0, 255.0), image_size, "test", shuffle=False, labels=True,
-                                     limit=n, drop_remainder=False)
-    except NoSplitError:
-        dataset, info = load_dataset(data, n, (0.0, 255.0), image_size, "train", shuffle=False, labels=True,
-                                     limit=n, drop_remainder=False)
-    x, y = next(iter(dataset))
-    return x.numpy().astype("uint8"), y.numpy(), info.has_labels
+    split = held_out_split(data)
+    x, y = next(uint8_batches(data, split, image_size, batch_size=n, limit=n, labels=True))
+    return x.numpy(), y.numpy(), sources.resolve(data, split).has_labels
 
 
 def _pca_2d(z):

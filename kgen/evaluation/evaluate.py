@@ -56,6 +56,17 @@ def uint8_batches(spec, split, image_size, batch_size=500, shuffle=False, seed=0
         yield (images, batch[1]) if labels else images
 
 
+def held_out_split(data):
+    """``"test"`` if the data spec has a test split, else ``"train"`` (e.g. an image folder)."""
+    from kgen.data import sources
+
+    try:
+        sources.resolve(data, "test")
+        return "test"
+    except NoSplitError:
+        return "train"
+
+
 def _extract(extractor, batches, n, progress=None):
     features, logits, count = [], [], 0
     for batch in batches:
@@ -131,12 +142,7 @@ class RealFeatures:
             shifted = f"-shift{translate:g}" if translate else ""
             stem = os.path.join(cache_dir, extractor.key, f"{data_key(data)}-{image_size}px{shifted}")
         progress = (lambda n, what: keras.utils.Progbar(n, unit_name=what)) if verbose else (lambda n, what: None)
-        try:
-            uint8_batches(data, "test", image_size, limit=1).__next__()
-            split = "test"
-        except NoSplitError:
-            split = None
-        if split:
+        if held_out_split(data) == "test":
             reference = _cached(
                 stem and f"{stem}-test-{n_reference}.npz",
                 lambda: _extract(extractor, uint8_batches(data, "test", image_size, limit=n_reference, translate=translate),
@@ -230,17 +236,12 @@ def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None
     """
     batch_size = batch_size or max(1, 1024 // samples)
     size = model.image_shape[0]
-    try:
-        batches = uint8_batches(data, "test", size, batch_size, limit=n, translate=translate)
-        first = next(batches)
-    except NoSplitError:
-        batches = uint8_batches(data, "train", size, batch_size, limit=n, translate=translate)
-        first = next(batches)
+    batches = uint8_batches(data, held_out_split(data), size, batch_size, limit=n, translate=translate)
     scorer = AutoencoderScorer(model, samples, seed)
     totals = dict.fromkeys(AutoencoderScorer.SCORES, 0.0)
     count = 0
     progress = keras.utils.Progbar(n, unit_name="test image") if verbose else None
-    for images in _chain(first, batches):
+    for images in batches:
         for key, values in scorer(images).items():
             totals[key] += float(np.sum(values))
         count += int(images.shape[0])
@@ -290,11 +291,6 @@ class AutoencoderScorer:
             "neg_elbo": -elbo.numpy(),
             "iw_nll": -iw_bound.numpy(),
         }
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference=10_000, seed=0,
