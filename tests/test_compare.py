@@ -87,6 +87,7 @@ def test_study_trains_evaluates_skips_and_resumes(data_and_evaluator, tmp_path):
         assert os.path.getsize(os.path.join(study, "figures", f"{figure}.png")) > 1000, figure
         assert f"figures/{figure}.png" in text
     assert "<table>" in open(os.path.join(study, "report.html")).read()
+    assert "PCA and t-SNE" in text  # scikit-learn is a dev dependency
 
 
 def fake_record(name, seed, fid, ceiling=1.0):

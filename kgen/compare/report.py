@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import html
+import importlib.util
 import json
 import os
 
@@ -286,7 +287,10 @@ def figure_latent_space(autoencoders, data, path, n=2000):
         x, y, has_labels = _test_images_and_labels(data, model.image_shape[0], n)
         z = np.asarray(model.encode(from_uint8(x, model.output_range), training=False)[0], dtype="float64")
         for r, method in enumerate(methods):
-            points = _pca_2d(z) if method == "PCA" else TSNE(2, init="pca", random_state=0).fit_transform(z)
+            if method == "PCA":
+                points = _pca_2d(z)
+            else:  # perplexity must stay below the number of points (small test sets)
+                points = TSNE(2, init="pca", random_state=0, perplexity=min(30.0, (len(z) - 1) / 3)).fit_transform(z)
             ax = axes[r][c]
             for label in np.unique(y) if has_labels else [None]:
                 chosen = y == label if has_labels else slice(None)
@@ -457,7 +461,8 @@ def write_report(plan, study_dir, run_list, extractor_names=("classifier", "ince
                "Linear interpolations between pairs of latent vectors")
     if autoencoders:
         doc.figure(figure_latent_space(autoencoders, plan.data, os.path.join(figures, "latent.png")),
-                   "Encoder means of test images, coloured by class")
+                   "Encoder means of 2,000 test images, coloured by class: PCA"
+                   + (" and t-SNE" if importlib.util.find_spec("sklearn") else " (t-SNE needs scikit-learn)"))
         doc.figure(figure_reconstructions(autoencoders, plan.data, os.path.join(figures, "reconstructions.png")),
                    "The same test images and their reconstructions")
     path = os.path.join(study_dir, "report.md")
