@@ -31,11 +31,13 @@ from kgen.compare import DEFAULT_MODELS, PRESETS
 @click.pass_context
 @click.option("--limit", type=click.IntRange(min=1),
               help="Train every run on the first N training examples only (quick studies; evaluation is unchanged).")
+@click.option("--validate/--no-validate", default=True, show_default=True,
+              help="Compute the losses on the test split after each epoch of each run.")
 @click.option("--anomaly-class", "anomaly_classes", callback=parse_classes,
               help="Anomaly-detection study: train every run without these classes (comma-separated) and report "
                    "the ROC AUC of detecting them in the test split.")
 def compare(ctx, data, models, preset, epochs, seeds, study_dir, budget_minutes, batch_size, eval_n, limit,
-            anomaly_classes):
+            validate, anomaly_classes):
     """Train every model × seed on the same data with matched settings, evaluate each with the same
     protocol (classifier metrics; Inception metrics when its weights are available), and write
     report.md and report.html with tables and figures into the study dir.
@@ -63,7 +65,8 @@ def compare(ctx, data, models, preset, epochs, seeds, study_dir, budget_minutes,
         normal_classes = [c for c in range(num_classes) if c not in anomaly_classes]
     plan = StudyPlan(data=data, models=models.split(","), seeds=seeds, epochs=epochs, batch_size=batch_size,
                      budget_minutes=budget_minutes, eval_n=eval_n, description=description,
-                     normal_classes=normal_classes, settings={"limit": limit} if limit else {})
+                     normal_classes=normal_classes,
+                     settings=dict({"limit": limit} if limit else {}, **({} if validate else {"validate": False})))
     run_list = run_study(plan, study_dir, echo=click.echo)
     click.echo("Writing the report…")
     path = write_report(plan, study_dir, run_list)

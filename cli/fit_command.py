@@ -94,6 +94,9 @@ def model_options(model, **given):
 @click.option("--metrics-every", type=click.IntRange(min=0), default=1, show_default=True,
               help="Epochs between classifier FID / IS / KID / precision-recall during training (0: off). Needs the "
                    "data's evaluator classifier (`kgen evaluator fit --data …`); without one, a note says so.")
+@click.option("--metrics", "metrics", default="fid,is,kid,pr", show_default=True,
+              callback=lambda ctx, param, value: [m.strip() for m in value.split(",") if m.strip()],
+              help="Which classifier metrics to compute during training (comma-separated: fid, is, kid, pr).")
 @click.option("--metrics-n", type=click.IntRange(min=2), default=2000, show_default=True,
               help="Generated images per evaluation during training.")
 @click.option("--evaluator", type=click.Path(file_okay=False),

@@ -83,6 +83,9 @@ def import_tensorflow_quietly():
         import tensorflow as tf
 
         tf.config.list_physical_devices()
+        # TensorFlow's Python warnings (e.g. about retracing one sampling function per model) are for
+        # developers; the CLI's errors say what users need.
+        tf.get_logger().setLevel("ERROR")
     finally:
         os.dup2(saved, 2)
         os.close(null)

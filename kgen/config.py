@@ -34,6 +34,7 @@ class RunConfig:
         grid_size: images in the per-epoch sample grid.
         metrics_every: epochs between classifier-metric evaluations during training (0: never).
         metrics_n: generated images per evaluation during training.
+        metrics: which classifier metrics to compute during training (``fid``, ``is``, ``kid``, ``pr``).
         evaluator: directory of the evaluator classifier (default: the one saved for ``data``, if any).
         log_every: steps between per-step loss scalars in TensorBoard.
         classes: train on the examples of these labels only (e.g. the normal classes for anomaly
@@ -63,6 +64,7 @@ class RunConfig:
     grid_size: int = 64
     metrics_every: int = 1
     metrics_n: int = 2000
+    metrics: list = dataclasses.field(default_factory=lambda: ["fid", "is", "kid", "pr"])
     evaluator: str | None = None
     log_every: int = 10
     max_minutes: float | None = None

@@ -16,6 +16,7 @@ from kgen import registry, runs
 from kgen.callbacks import (EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard, TimeBudget,
                             write_json)
 from kgen.data import NoSplitError, load_dataset
+from kgen.evaluation.evaluate import parse_metrics
 from kgen.models.base import AutoencodingModel
 from kgen.plots import plot_history
 
@@ -105,7 +106,8 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         'saved_models/gan-dcgan-…/samples/epoch_001.png'
     """
     cls = registry.model_class(config.model)  # fail fast on unknown names, before loading data
-    config = dataclasses.replace(config, arch=cls.resolve_arch(config.arch))
+    config = dataclasses.replace(config, arch=cls.resolve_arch(config.arch),
+                                 metrics=list(parse_metrics(",".join(config.metrics))))
     run_dir = config.run_dir or default_run_dir(config)
     config = dataclasses.replace(config, run_dir=run_dir)
 
@@ -146,7 +148,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     kgen_callbacks = [history, grid, tensorboard]
     if extractor is not None:  # first: it adds the metric values to the logs the others read
         kgen_callbacks.insert(0, MetricsMonitor(extractor, config.data, config.metrics_every, config.metrics_n,
-                                                seed=config.seed, path=os.path.join(run_dir, runs.METRICS_FILE),
+                                                metrics=config.metrics, seed=config.seed, path=os.path.join(run_dir, runs.METRICS_FILE),
                                                 log_dir=logs_dir))
     if isinstance(model, AutoencodingModel):
         kgen_callbacks.insert(-1, ReconstructionGrid(held_out_images(config.data, info.image_shape[0]),

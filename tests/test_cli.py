@@ -105,6 +105,7 @@ def test_help_explains_every_option():
     (["fit", "--data", "empty"], ["is empty"]),
     (["fit", "--data", "texts"], ["No images in texts"]),
     (["fit", "--data", "tiny.npz", "--image-size", "30", "--arch", "dcgan"], ["divisible by 4"]),
+    (["fit", "--data", "tiny.npz", "--metrics", "fid,lpips"], ["Unknown metric(s) lpips"]),
     (["sample", "--n", "0"], ["--n must be a positive"]),
     (["sample", "--n", "-3"], ["--n must be a positive"]),
     (["sample", "--run-dir", "empty"], ["has no model.keras"]),

@@ -76,3 +76,12 @@ def test_inception_offline_is_one_line_error(work, monkeypatch):
     monkeypatch.setattr(keras.applications, "InceptionV3", no_network)
     result = run(["eval", "--run-dir", "saved_models/vae", "--extractor", "inception"], work)
     assert_one_line_error(result, "ImageNet weights are not available", "--extractor classifier")
+
+
+def test_fit_computes_only_the_chosen_metrics(work):
+    result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--epochs", "1", "--metrics", "fid,pr",
+                  "--metrics-n", "16", "--run-dir", "saved_models/gan-fid", *FAST], work)
+    assert result.exit_code == 0, result.output + result.stderr
+    history = json.loads((work / "saved_models" / "gan-fid" / "history.json").read_text())
+    assert {"classifier_fid", "classifier_precision", "classifier_recall"} <= set(history)
+    assert "classifier_is" not in history and "classifier_kid" not in history

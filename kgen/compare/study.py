@@ -102,7 +102,8 @@ class StudyPlan:
         epochs: epochs of every run (with ``budget_minutes``: the most epochs a run may take).
         batch_size: shared batch size.
         budget_minutes: matched wall-clock budget per run instead of matched epochs (``None``: off).
-        eval_n: generated images per evaluation (classifier metrics; Inception when available).
+        eval_n: generated images per evaluation (classifier metrics; Inception when available); the
+            autoencoders' likelihoods use min(1000, eval_n) test images.
         settings: other :class:`RunConfig` fields shared by every run (e.g. ``learning_rate``).
         description: what the study is about (the report's introduction).
         normal_classes: for an anomaly-detection study: every run trains on these classes only, and
@@ -175,6 +176,9 @@ def load_or_create_plan(study_dir, plan):
     if os.path.isfile(path):
         with open(path) as f:
             recorded = json.load(f)
+        # A study recorded before a plan field existed had that field's default.
+        defaults = {f.name: f.default for f in dataclasses.fields(StudyPlan) if f.default is not dataclasses.MISSING}
+        recorded = {**{k: v for k, v in defaults.items() if k in wanted}, **recorded}
         if recorded != wanted:
             changed = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
             raise StudyError(
@@ -246,7 +250,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
                 continue
             echo(f"{label}: evaluating with the {extractor.name} extractor ({plan.eval_n} images)")
             report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
-                              translate=config.translate)
+                              translate=config.translate, autoencoder_n=min(1000, plan.eval_n))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_json(path, report)
         if plan.normal_classes is not None:
