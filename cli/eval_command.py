@@ -47,8 +47,6 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
       kgen evaluator fit --data fashion_mnist        # once per dataset
       kgen eval --run-dir saved_models/dcgan --n 10000
     """
-    import json
-
     from kgen import runs
     from kgen.callbacks import write_json
     from kgen.evaluation.classifier import find_evaluator
@@ -83,5 +81,5 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
         out = os.path.join(directory, runs.EVAL_DIR, name)
     if os.path.dirname(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)
-    write_json(out, json.loads(json.dumps(report)))
+    write_json(out, report)
     click.echo(f"Wrote {out}")

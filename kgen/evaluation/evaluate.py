@@ -320,7 +320,7 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
     from kgen.evaluation.classifier import find_evaluator
 
     start = time.perf_counter()
-    metrics = parse_metrics(",".join(metrics)) if not isinstance(metrics, str) else parse_metrics(metrics)
+    metrics = parse_metrics(metrics if isinstance(metrics, str) else ",".join(metrics))
     if int(n) < 2:
         raise ValueError(f"n must be at least 2 generated images; got {n}.")
     extractor = extractor or find_evaluator(data)
