@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import click
 
@@ -20,8 +19,8 @@ from kgen.cli.fit_command import parse_classes
 @click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True,
               help="vae/vaegan: posterior samples per image for the negative ELBO score.")
 @click.option("--out", type=click.Path(dir_okay=False),
-              help="JSON report (default: <run-dir>/eval/anomaly-normal<classes>.json; for an export, in the "
-                   "current directory).")
+              help="JSON report (default: <run-dir>/eval/anomaly-normal<classes>.json; for an export, which is "
+                   "never written into, eval_<name>_v<version>_anomaly-normal<classes>.json here).")
 def anomaly(run_dir, data, normal_classes, n, samples, out):
     """Score test images by how badly a model explains them — VAE reconstruction error and negative
     ELBO, and the GAN / VAE-GAN discriminator — and report how well each score separates the
@@ -34,14 +33,11 @@ def anomaly(run_dir, data, normal_classes, n, samples, out):
     """
     from kgen import runs
     from kgen.callbacks import write_json
-    from kgen.compare.study import anomaly_path
     from kgen.evaluation.anomaly import detect_anomalies
-    from kgen.models import GenerativeModel
 
     source = run_dir or runs.latest_run()
     model = runs.load_model(source)
-    exported = not isinstance(model, GenerativeModel)
-    data = data or (model.info.get("data") if exported else runs.run_data(source))
+    data = data or runs.training_data(source, model)
     if data is None:
         raise click.UsageError(f"{source} does not record its training data: give --data.")
     report = detect_anomalies(model, data, normal_classes, n, samples)
@@ -49,10 +45,6 @@ def anomaly(run_dir, data, normal_classes, n, samples, out):
                f"anomalous: {report['n_anomalous']}")
     for name, value in report["auc"].items():
         click.echo(f"ROC AUC of {name:<22} {value:.4f}")
-    if out is None:
-        path = anomaly_path(source if os.path.isdir(source) else os.path.dirname(source), report["normal_classes"])
-        out = os.path.basename(path) if exported else path
-    if os.path.dirname(out):
-        os.makedirs(os.path.dirname(out), exist_ok=True)
+    out = out or runs.report_path(source, model, runs.anomaly_report_name(report["normal_classes"]))
     write_json(out, report)
     click.echo(f"Wrote {out}")

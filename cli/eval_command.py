@@ -51,14 +51,12 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
     from kgen.callbacks import write_json
     from kgen.evaluation.classifier import find_evaluator
     from kgen.evaluation.evaluate import evaluate as evaluate_model, format_report, parse_metrics
-    from kgen.models import GenerativeModel
+    from kgen.export import ExportedModel
 
     names = parse_metrics(metrics)
     source = run_dir or runs.latest_run()
     model = runs.load_model(source)
-    exported = not isinstance(model, GenerativeModel)
-    if data is None:
-        data = model.info.get("data") if exported else runs.run_data(source)
+    data = data or runs.training_data(source, model)
     if data is None:
         raise click.UsageError(f"{source} does not record its training data: give --data.")
     if extractor == "inception":
@@ -69,17 +67,9 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
         features = find_evaluator(data, evaluator)
     report = evaluate_model(model, data, names, n, features, n_reference, seed, batch_size, autoencoder_n,
                             iw_samples, verbose=True)
-    family = model.info["model"] if exported else type(model).__name__
+    family = model.info["model"] if isinstance(model, ExportedModel) else type(model).__name__
     report["model"] = {"source": os.path.abspath(source), "family": family, "arch": model.arch}
     click.echo(format_report(report))
-    name = f"{extractor}-n{n}-seed{seed}.json"
-    if out is None and exported:
-        version_dir = os.path.abspath(source)
-        out = f"eval_{os.path.basename(os.path.dirname(version_dir))}_v{os.path.basename(version_dir)}_{name}"
-    elif out is None:
-        directory = source if os.path.isdir(source) else os.path.dirname(source)
-        out = os.path.join(directory, runs.EVAL_DIR, name)
-    if os.path.dirname(out):
-        os.makedirs(os.path.dirname(out), exist_ok=True)
+    out = out or runs.report_path(source, model, runs.sample_report_name(extractor, n, seed))
     write_json(out, report)
     click.echo(f"Wrote {out}")

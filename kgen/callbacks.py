@@ -243,7 +243,9 @@ class EpochHistory(keras.callbacks.Callback):
 
 
 def write_json(path, data):
-    """Write ``data`` as indented JSON atomically (temp file + rename)."""
+    """Write ``data`` as indented JSON atomically (temp file + rename), creating the directory if needed."""
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:
         json.dump(data, f, indent=2, sort_keys=True)

@@ -24,7 +24,7 @@ import keras
 import tensorflow as tf
 
 from kgen import __version__
-from kgen.images import from_uint8
+from kgen.images import from_uint8, to_uint8_tensor
 from kgen.models.base import SAMPLE_CHUNK, AutoencodingModel, LatentSampler
 
 MAX_SAMPLE_N = 4096  # images per `sample` request; larger requests are refused with a clear error
@@ -33,12 +33,6 @@ INFO_FILE = os.path.join("assets.extra", "kgen.json")
 
 class ExportError(ValueError):
     """An export that cannot be written where asked (the version exists, the name is invalid)."""
-
-
-def _to_uint8(images, value_range):
-    low, high = value_range
-    scaled = (tf.cast(images, tf.float32) - low) * (255.0 / (high - low))
-    return tf.cast(tf.clip_by_value(tf.round(scaled), 0.0, 255.0), tf.uint8)
 
 
 def serving_functions(model):
@@ -55,7 +49,7 @@ def serving_functions(model):
 
     def images_from(z):
         float_images = tf.cast(model.generate(z, training=False), tf.float32)
-        return {"images": _to_uint8(float_images, value_range), "float_images": float_images}
+        return {"images": to_uint8_tensor(float_images, value_range), "float_images": float_images}
 
     def sample(n, seed):
         checks = [
@@ -208,5 +202,5 @@ class ExportedModel(LatentSampler):
         """``(z_mean, z_log_var)`` for float images in ``output_range`` (sent as uint8, as a client would)."""
         if not self.has_encoder:
             raise TypeError(f"The {self.info['model']} export at {self.path} has no encoder.")
-        result = self._loaded.signatures["encode"](images=_to_uint8(images, self.output_range))
+        result = self._loaded.signatures["encode"](images=to_uint8_tensor(images, self.output_range))
         return result["z_mean"], result["z_log_var"]

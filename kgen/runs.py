@@ -40,15 +40,45 @@ def latest_run(root=DEFAULT_ROOT):
     return max(found)[1]
 
 
+def run_directory(path):
+    """The run dir of ``path``: itself for a directory, the containing directory for a ``.keras`` file."""
+    return path if os.path.isdir(path) else os.path.dirname(path)
+
+
 def run_data(path):
     """The data spec recorded in the ``config.json`` of a run dir (or of a ``.keras`` file's directory);
     ``None`` if there is no record."""
-    directory = path if os.path.isdir(path) else os.path.dirname(path)
-    record = os.path.join(directory, CONFIG_FILE)
+    record = os.path.join(run_directory(path), CONFIG_FILE)
     if not os.path.isfile(record):
         return None
     with open(record) as f:
         return json.load(f).get("kgen_run", {}).get("data")
+
+
+def training_data(source, model):
+    """The data spec ``model`` (loaded from ``source``) was trained on: from an export's ``kgen.json``
+    or the run's ``config.json``; ``None`` if neither records it."""
+    info = getattr(model, "info", None)  # exports carry their record
+    return info.get("data") if info is not None else run_data(source)
+
+
+def sample_report_name(extractor, n, seed=0):
+    """File name of an evaluation report (`kgen eval`, `kgen compare`): ``<extractor>-n<N>-seed<S>.json``."""
+    return f"{extractor}-n{n}-seed{seed}.json"
+
+
+def anomaly_report_name(normal_classes):
+    """File name of an anomaly-detection report: ``anomaly-normal0_1_2.json``."""
+    return "anomaly-normal" + "_".join(str(c) for c in sorted(normal_classes)) + ".json"
+
+
+def report_path(source, model, name):
+    """Where a report about the model at ``source`` goes: ``<run dir>/eval/<name>``, or for an
+    export, which is never written into, ``eval_<export name>_v<version>_<name>`` here."""
+    if getattr(model, "info", None) is not None:
+        version_dir = os.path.abspath(source)
+        return f"eval_{os.path.basename(os.path.dirname(version_dir))}_v{os.path.basename(version_dir)}_{name}"
+    return os.path.join(run_directory(source), EVAL_DIR, name)
 
 
 def load_model(path):

@@ -256,12 +256,12 @@ def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
 
 
 def _test_images_and_labels(data, image_size, n):
-    from kgen.data import sources
+    from kgen.data.sources import NO_LABEL
     from kgen.evaluation.evaluate import held_out_split, uint8_batches
 
-    split = held_out_split(data)
-    x, y = next(uint8_batches(data, split, image_size, batch_size=n, limit=n, labels=True))
-    return x.numpy(), y.numpy(), sources.resolve(data, split).has_labels
+    x, y = next(uint8_batches(data, held_out_split(data), image_size, batch_size=n, limit=n, labels=True))
+    y = y.numpy()
+    return x.numpy(), y, bool(np.all(y != NO_LABEL))
 
 
 def _pca_2d(z):

@@ -186,7 +186,6 @@ def load_or_create_plan(study_dir, plan):
                 "re-run it with the same options to continue it, or choose another --study-dir."
             )
         return plan
-    os.makedirs(study_dir, exist_ok=True)
     write_json(path, wanted)
     return plan
 
@@ -202,7 +201,7 @@ def run_status(run_dir):
 
 def eval_path(run_dir, extractor_name, n, seed=0):
     """Where the study keeps a run's evaluation report: the file `kgen eval` writes with the same options."""
-    return os.path.join(run_dir, runs.EVAL_DIR, f"{extractor_name}-n{n}-seed{seed}.json")
+    return os.path.join(run_dir, runs.EVAL_DIR, runs.sample_report_name(extractor_name, n, seed))
 
 
 def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=None, evaluate=None):
@@ -251,7 +250,6 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
             echo(f"{label}: evaluating with the {extractor.name} extractor ({plan.eval_n} images)")
             report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
                               translate=config.translate, autoencoder_n=min(1000, plan.eval_n))
-            os.makedirs(os.path.dirname(path), exist_ok=True)
             write_json(path, report)
         if plan.normal_classes is not None:
             path = anomaly_path(config.run_dir, plan.normal_classes)
@@ -264,8 +262,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
 
 def anomaly_path(run_dir, normal_classes):
     """Where a run's anomaly-detection report is kept (the file `kgen anomaly` writes)."""
-    name = "anomaly-normal" + "_".join(str(c) for c in sorted(normal_classes)) + ".json"
-    return os.path.join(run_dir, runs.EVAL_DIR, name)
+    return os.path.join(run_dir, runs.EVAL_DIR, runs.anomaly_report_name(normal_classes))
 
 
 def default_extractors(data, echo=print):

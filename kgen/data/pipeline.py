@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from kgen.data import sources
-from kgen.images import from_uint8
+from kgen.images import from_uint8, to_uint8_tensor
 from kgen.data.errors import DataError
 
 
@@ -119,7 +119,7 @@ def _square_resize(image, size):
     side = tf.minimum(h, w)
     image = tf.image.crop_to_bounding_box(image, (h - side) // 2, (w - side) // 2, side, side)
     image = tf.image.resize(image, (size, size), method="bilinear", antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    return to_uint8_tensor(image, (0.0, 255.0))
 
 
 def _fill_cache(cached, files):

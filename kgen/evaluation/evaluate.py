@@ -16,6 +16,7 @@ Protocol (every report records it):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 
@@ -26,7 +27,7 @@ import tensorflow as tf
 from kgen import losses
 from kgen.data import NoSplitError, load_dataset
 from kgen.evaluation import likelihood, metrics as metric_math
-from kgen.images import from_uint8, to_uint8
+from kgen.images import from_uint8, to_uint8, to_uint8_tensor
 
 METRICS = ("fid", "is", "kid", "pr")
 DEFAULT_CACHE = os.path.join("saved_models", ".cache", "features")
@@ -52,12 +53,15 @@ def uint8_batches(spec, split, image_size, batch_size=500, shuffle=False, seed=0
                                  limit=limit, drop_remainder=False, translate=translate, labels=labels)
     for batch in dataset:
         images = batch[0] if labels else batch
-        images = tf.cast(tf.clip_by_value(tf.round(images), 0.0, 255.0), tf.uint8)
+        images = to_uint8_tensor(images, (0.0, 255.0))
         yield (images, batch[1]) if labels else images
 
 
+@functools.lru_cache(maxsize=64)
 def held_out_split(data):
-    """``"test"`` if the data spec has a test split, else ``"train"`` (e.g. an image folder)."""
+    """``"test"`` if the data spec has a test split, else ``"train"`` (e.g. an image folder).
+
+    Remembered per spec: finding out reads the split, and an evaluation asks several times."""
     from kgen.data import sources
 
     try:
@@ -116,8 +120,6 @@ class RealFeatures:
 
     reference: FeatureSet
     ceiling: FeatureSet
-    data: str
-    reference_split: str
 
     @classmethod
     def load(cls, extractor, data, image_size, n_ceiling, n_reference=10_000, seed=0,
@@ -157,7 +159,7 @@ class RealFeatures:
                                  n_ceiling, progress(n_ceiling, "real image")),
                 f"{data} train split, {n_ceiling} random images",
             )
-            return cls(reference, ceiling, data, "test")
+            return cls(reference, ceiling)
 
         # No test split: alternate images of the shuffled training data go to the reference and the ceiling.
         sets, limits = (([], []), ([], [])), (n_reference, n_ceiling)
@@ -171,7 +173,7 @@ class RealFeatures:
         halves = ("even images of the shuffled training data", "odd images of the shuffled training data")
         reference, ceiling = (FeatureSet(np.concatenate(features), np.concatenate(logits), f"{data}, {what}")
                               for (features, logits), what in zip(sets, halves))
-        return cls(reference, ceiling, data, "train (alternate images)")
+        return cls(reference, ceiling)
 
 
 def generated_features(model, extractor, n, seed=0, batch_size=500, verbose=False):
