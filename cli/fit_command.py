@@ -106,8 +106,24 @@ def model_options(model, **given):
                    "anomaly detector: 0,1,2,3,4,5,6,8,9); needs labelled data.")
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
               help="Steps between the per-step loss scalars written to TensorBoard.")
+@click.option("--checkpoint-every", default="2m", show_default=True,
+              help="How often the full training state (networks, optimisers, random generators, position) is saved "
+                   "to checkpoint/ besides after every epoch: steps (500) or time (30s, 2m, 1h); 0: after epochs only. "
+                   "Run the same command again to resume an interrupted run from it.")
+@click.option("--on-nan", type=click.Choice(("stop", "rollback")), default="stop", show_default=True,
+              help="When a loss becomes NaN or infinite: stop (the last good checkpoint and model stay), or roll back "
+                   "to the last checkpoint with halved learning rates (at most 3 times).")
+@click.option("--deterministic", is_flag=True,
+              help="Turn TensorFlow's op determinism on: the same command gives the same weights, also across a "
+                   "resume (may be slower).")
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Stop training after this many minutes (at the end of a step; the epoch's outputs are still written).")
 def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):
     """Train a generative model and write its run directory.
+
+    Running the same command again into an unfinished run dir resumes it from its last checkpoint (with
+    a larger --epochs, a finished run trains on); --overwrite starts over. Ctrl-C (or SIGTERM) saves a
+    checkpoint and stops.
 
     The run dir receives model.keras, config.json (everything needed to repeat the run),
     history.json and losses.png, a sample grid per epoch in samples/ (and reconstructions of test
@@ -118,12 +134,19 @@ def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):
     Example:
       kgen fit --model gan --arch dcgan --data fashion_mnist --epochs 5 --run-dir saved_models/dcgan
     """
+    from kgen.cli.main import EXIT_INTERRUPTED
     from kgen.config import RunConfig
+    from kgen.loop import TrainingInterrupted
     from kgen.training import fit as fit_run
 
     options = model_options(settings["model"], beta=beta, recon_loss=recon_loss, gamma=gamma, feature_layer=feature_layer)
     config = RunConfig(model_options=options, **settings)
-    result = fit_run(config, overwrite=overwrite)
+    try:
+        result = fit_run(config, overwrite=overwrite)
+    except TrainingInterrupted as e:
+        click.echo(f"\nInterrupted by {e.signal_name}: the training state is saved (epoch {e.epoch + 1}, step {e.step}). "
+                   "Run the same command again to resume.", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
     seconds = result.history["epoch_seconds"]
     click.echo(f"Trained {config.model}/{result.model.arch} for {len(seconds)} epoch(s), "
                f"{sum(seconds) / len(seconds):.1f} s per epoch.")

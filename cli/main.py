@@ -107,3 +107,7 @@ cli.add_command(anomaly_command.anomaly)
 def main():
     """Console-script entry point (``kgen``)."""
     cli.main(prog_name="kgen")
+
+
+if __name__ == "__main__":  # python -m kgen.cli.main
+    main()

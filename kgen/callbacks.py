@@ -81,6 +81,13 @@ class SampleGrid(SummaryCallback):
         with self.recording():
             tf.summary.image("samples", grid[None], step=epoch + 1)
 
+    def resume_state(self):
+        """The grids written so far (for :class:`kgen.loop.Checkpointer`)."""
+        return list(self.paths)
+
+    def restore_state(self, paths):
+        self.paths = list(paths)
+
 
 class ReconstructionGrid(SummaryCallback):
     """After every epoch, reconstruct fixed held-out images (VAE, VAE-GAN) and write the pairs as PNG
@@ -111,6 +118,8 @@ class ReconstructionGrid(SummaryCallback):
         self.paths.append(path)
         with self.recording():
             tf.summary.image("reconstructions", grid[None], step=epoch + 1)
+
+    resume_state, restore_state = SampleGrid.resume_state, SampleGrid.restore_state
 
 
 class MetricsMonitor(SummaryCallback):
@@ -179,6 +188,13 @@ class MetricsMonitor(SummaryCallback):
             for name, value in self.record["ceiling"].items():
                 tf.summary.scalar(f"epoch_{name}", value, step=epoch)
 
+    def resume_state(self):
+        """The values of the epochs evaluated so far (for :class:`kgen.loop.Checkpointer`)."""
+        return self.record["epochs"]
+
+    def restore_state(self, epochs):
+        self.record["epochs"] = list(epochs)
+
 
 class TensorBoard(keras.callbacks.TensorBoard):
     """Keras' TensorBoard callback that always writes the epoch summaries.
@@ -191,6 +207,14 @@ class TensorBoard(keras.callbacks.TensorBoard):
     def on_epoch_end(self, epoch, logs=None):
         with tf.summary.record_if(True):
             super().on_epoch_end(epoch, logs)
+
+    def resume_state(self):
+        """The global step count (for :class:`kgen.loop.Checkpointer`): resumed per-step curves go on
+        from where they stopped."""
+        return int(self._global_train_batch)
+
+    def restore_state(self, step):
+        self._global_train_batch = int(step)
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -214,6 +238,13 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
             self.stopped_early = True
 
+    def resume_state(self):
+        """Seconds of training so far (for :class:`kgen.loop.Checkpointer`): a resumed run's budget counts them."""
+        return time.perf_counter() - self._start
+
+    def restore_state(self, seconds):
+        self._start = time.perf_counter() - float(seconds)
+
 
 class EpochHistory(keras.callbacks.Callback):
     """Record each epoch's logs and wall time, and rewrite ``history.json`` after every epoch.
@@ -230,16 +261,28 @@ class EpochHistory(keras.callbacks.Callback):
         self.path = path
         self.history = {"epoch_seconds": []}
         self._start = None
+        self._resumed_seconds = 0.0  # time of the part of the epoch done before a resume
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        elapsed = time.perf_counter() - self._start
+        elapsed = time.perf_counter() - self._start + self._resumed_seconds
+        self._start, self._resumed_seconds = None, 0.0
         self.history["epoch_seconds"].append(elapsed - (logs or {}).get(METRICS_SECONDS, 0.0))
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(float(value))
         write_json(self.path, self.history)
+
+    def resume_state(self):
+        """The history of the finished epochs and the time of the current one so far (for
+        :class:`kgen.loop.Checkpointer`)."""
+        in_epoch = time.perf_counter() - self._start if self._start is not None else 0.0
+        return {"history": self.history, "epoch_seconds_so_far": in_epoch + self._resumed_seconds}
+
+    def restore_state(self, state):
+        self.history = {name: list(values) for name, values in state["history"].items()}
+        self._resumed_seconds = float(state["epoch_seconds_so_far"])
 
 
 def write_json(path, data):

@@ -4,6 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+
+ON_NAN_CHOICES = ("stop", "rollback")
+
+
+def parse_interval(text):
+    """A checkpoint interval: ``"200"`` → 200 steps; ``"30s"``, ``"5m"``, ``"1h"`` → seconds; ``"0"`` →
+    only at the end of each epoch.
+
+    Returns:
+        ``(steps, seconds)``: at most one of them is not ``None``.
+
+    Raises:
+        ValueError: the text is neither a whole number of steps nor a time.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not match or (not match.group(2) and "." in match.group(1)):
+        raise ValueError(f"checkpoint_every must be a number of steps (e.g. 500) or a time such as 30s, 5m or 1h; "
+                         f"got {text!r}.")
+    value, unit = float(match.group(1)), match.group(2)
+    if value == 0:
+        return None, None
+    if not unit:
+        return int(value), None
+    return None, value * {"s": 1, "m": 60, "h": 3600}[unit]
 
 
 @dataclasses.dataclass
@@ -41,6 +66,12 @@ class RunConfig:
             detection); ``None``: all.
         max_minutes: stop training after this many minutes (at the end of a step; the epoch's
             validation, grids and metrics still run); ``None``: train all ``epochs``.
+        checkpoint_every: how often the full training state is saved, besides after every epoch:
+            steps (``"500"``) or time (``"30s"``, ``"2m"``, ``"1h"``); ``"0"``: after epochs only.
+        on_nan: what a NaN or infinite loss does: ``"stop"`` the run, or ``"rollback"`` to the last
+            checkpoint with halved learning rates (at most 3 times).
+        deterministic: turn TensorFlow's op determinism on, so a run (and a resumed run) repeats
+            bit for bit on the same machine.
     """
 
     model: str = "gan"
@@ -69,6 +100,9 @@ class RunConfig:
     log_every: int = 10
     max_minutes: float | None = None
     classes: list | None = None
+    checkpoint_every: str = "2m"
+    on_nan: str = "stop"
+    deterministic: bool = False
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "width", "grid_size", "metrics_n", "log_every"):
@@ -81,6 +115,10 @@ class RunConfig:
             raise ValueError(f"translate must be a fraction in [0, 0.5); got {self.translate!r}.")
         if self.max_minutes is not None and not float(self.max_minutes) > 0:
             raise ValueError(f"max_minutes must be positive; got {self.max_minutes!r}.")
+        self.checkpoint_every = str(self.checkpoint_every)
+        parse_interval(self.checkpoint_every)
+        if self.on_nan not in ON_NAN_CHOICES:
+            raise ValueError(f"on_nan must be one of {', '.join(ON_NAN_CHOICES)}; got {self.on_nan!r}.")
         if self.learning_rate is not None and not float(self.learning_rate) > 0:
             raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}.")
 

@@ -18,6 +18,7 @@ LOGS_DIR = "logs"
 RECONSTRUCTIONS_DIR = "reconstructions"
 METRICS_FILE = "metrics.json"
 EVAL_DIR = "eval"
+CHECKPOINT_FILE = os.path.join("checkpoint", "state.npz")
 
 
 class RunError(ValueError):
@@ -43,6 +44,11 @@ def latest_run(root=DEFAULT_ROOT):
 def run_directory(path):
     """The run dir of ``path``: itself for a directory, the containing directory for a ``.keras`` file."""
     return path if os.path.isdir(path) else os.path.dirname(path)
+
+
+def checkpoint_path(run_dir):
+    """The training-state checkpoint of a run dir (it may not exist)."""
+    return os.path.join(run_dir, CHECKPOINT_FILE)
 
 
 def run_data(path):

@@ -15,8 +15,10 @@ import tensorflow as tf
 from kgen import registry, runs
 from kgen.callbacks import (EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard, TimeBudget,
                             write_json)
-from kgen.data import NoSplitError, load_dataset
+from kgen.checkpoint import read_state
+from kgen.data import NoSplitError, load_dataset, load_epochs
 from kgen.evaluation.evaluate import parse_metrics
+from kgen.loop import Checkpointer, DivergenceError, TrainingInterrupted, train
 from kgen.models.base import AutoencodingModel
 from kgen.plots import plot_history
 
@@ -68,37 +70,85 @@ def build_model(config, image_shape):
     return model
 
 
-def _prepare_run_dir(path, overwrite):
+# Settings that may change when a run is resumed: how long it trains and how it is watched over.
+RESUMABLE_SETTINGS = ("epochs", "max_minutes", "checkpoint_every", "on_nan", "deterministic", "run_dir")
+
+
+def resume_or_start(config, overwrite=False):
+    """Decide what ``fit`` does with ``config.run_dir``: start a new run or resume the one there.
+
+    Returns:
+        The earlier run's record (``config.json``) to resume, or ``None`` to start (the directory is
+        then empty or new; with ``overwrite`` an earlier run is deleted).
+
+    Raises:
+        RunDirError: the directory holds something that must not be overwritten silently: files that
+            are not a kgen run, a run with other settings, a finished run, or a run without a
+            checkpoint whose model would be lost.
+    """
+    path = config.run_dir
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunDirError(f"Run dir {path} exists and is a file: expected a directory.")
-    if os.path.isdir(path) and os.listdir(path):
-        if not overwrite:
-            raise RunDirError(
-                f"Run dir {path} already holds a run: choose another --run-dir, or pass --overwrite to replace it."
-            )
+    if not os.path.isdir(path) or not os.listdir(path):
+        return None
+    if overwrite:
         shutil.rmtree(path)
-    os.makedirs(path, exist_ok=True)
+        return None
+    record_path = os.path.join(path, runs.CONFIG_FILE)
+    if not os.path.isfile(record_path):
+        raise RunDirError(f"{path} is not empty and holds no kgen run: choose another --run-dir.")
+    with open(record_path) as f:
+        record = json.load(f)
+    earlier = dict(record.get("kgen_run", {}))
+    changed = sorted(k for k, v in config.to_dict().items() if k not in RESUMABLE_SETTINGS and earlier.get(k) != v)
+    if changed:
+        details = "; ".join(f"{k}: {earlier.get(k)!r} there, {getattr(config, k)!r} now" for k in changed)
+        raise RunDirError(f"Run dir {path} holds a run with other settings ({details}): run the same command to "
+                          "resume it, or pass --overwrite to replace it.")
+    done = record.get("epochs_completed", 0)
+    budget_spent = record.get("stopped") and config.max_minutes == earlier.get("max_minutes")
+    if record.get("status") == "finished" and (done >= config.epochs or budget_spent):
+        raise RunDirError(f"Run dir {path} already holds a finished run of {done} epoch(s): pass a larger --epochs "
+                          "(or --max-minutes) to train on, or --overwrite to start over.")
+    if not os.path.isfile(runs.checkpoint_path(path)):
+        if os.path.isfile(os.path.join(path, runs.MODEL_FILE)):
+            raise RunDirError(f"Run dir {path} holds a model but no checkpoint to resume from: pass --overwrite to "
+                              "start over, or choose another --run-dir.")
+        shutil.rmtree(path)  # it stopped before its first checkpoint: nothing to keep
+        return None
+    return record
 
 
 def fit(config, overwrite=False, verbose=None, callbacks=()):
-    """Train the model a :class:`RunConfig` describes and write its run directory.
+    """Train the model a :class:`RunConfig` describes and write its run directory; resume the run
+    already there.
 
     Everything that can be checked is checked before the run dir is created, so bad input leaves
-    nothing behind. The run dir receives ``config.json`` (the settings, the model's full config and
-    the data description), a sample grid per epoch in ``samples/``, ``history.json`` after every
-    epoch, TensorBoard logs in ``logs/``, and at the end ``model.keras`` and ``losses.png``. If
-    training is interrupted (Ctrl-C) or fails after the first epoch, the model as trained so far is
-    saved and ``config.json`` records the status before the exception propagates.
+    nothing behind. The run dir receives ``config.json`` (the settings, the model's full config, the
+    data description and the run's status), a sample grid per epoch in ``samples/``,
+    ``history.json`` after every epoch, TensorBoard logs in ``logs/``, the full training state in
+    ``checkpoint/state.npz`` (every ``config.checkpoint_every`` and after every epoch), and at the end
+    ``model.keras`` and ``losses.png``.
+
+    If ``config.run_dir`` holds an unfinished run of the same settings (only ``epochs``,
+    ``max_minutes``, ``checkpoint_every``, ``on_nan`` and ``deterministic`` may differ), training
+    resumes from its checkpoint; with op determinism on it ends with the same weights as an
+    uninterrupted run. SIGINT / SIGTERM save a checkpoint and raise :class:`kgen.loop.TrainingInterrupted`;
+    a NaN or infinite loss raises :class:`kgen.loop.DivergenceError` (``model.keras`` then holds the
+    last good checkpoint), unless ``config.on_nan`` is ``"rollback"``.
 
     Args:
         config: the run settings.
-        overwrite: replace an existing run in ``config.run_dir``.
+        overwrite: replace an existing run in ``config.run_dir`` instead of resuming it.
         verbose: Keras progress (1 = bar, 2 = a line per epoch, 0 = silent); default: a bar on a
             terminal, lines otherwise.
         callbacks: extra Keras callbacks, run after kgen's own.
 
     Returns:
         A :class:`FitResult`.
+
+    Raises:
+        RunDirError: the run dir holds something that must not be overwritten (see :func:`resume_or_start`).
 
     Example:
         >>> result = fit(RunConfig(model="gan", arch="dcgan", data="fashion_mnist", epochs=1))  # doctest: +SKIP
@@ -111,7 +161,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     run_dir = config.run_dir or default_run_dir(config)
     config = dataclasses.replace(config, run_dir=run_dir)
 
-    train, info = load_dataset(
+    pipeline, info = load_epochs(
         config.data, config.batch_size, cls.output_range, config.image_size, "train", config.seed,
         translate=config.translate, limit=config.limit, classes=config.classes,
     )
@@ -125,10 +175,13 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         except NoSplitError:
             validation = None  # e.g. an image folder: train without validation
     extractor, note = training_extractor(config, info)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, info.image_shape)
 
-    _prepare_run_dir(run_dir, overwrite)
+    earlier = resume_or_start(config, overwrite)
+    os.makedirs(run_dir, exist_ok=True)
     record = {
         "kgen_run": config.to_dict(),
         "model_config": model.get_config(),
@@ -137,19 +190,23 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         "status": "running",
         "evaluator": extractor.directory if extractor else None,
     }
+    if earlier is not None:
+        record["started"] = earlier.get("started", record["started"])
+        record["resumed"] = earlier.get("resumed", []) + [datetime.datetime.now().isoformat(timespec="seconds")]
     config_path = os.path.join(run_dir, runs.CONFIG_FILE)
     write_json(config_path, record)
 
     logs_dir = os.path.join(run_dir, runs.LOGS_DIR)
-    write_config_summary(logs_dir, record)
+    if earlier is None:
+        write_config_summary(logs_dir, record)
     grid = SampleGrid(os.path.join(run_dir, runs.SAMPLES_DIR), n=config.grid_size, seed=config.seed, log_dir=logs_dir)
     history = EpochHistory(os.path.join(run_dir, runs.HISTORY_FILE))
     tensorboard = TensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False)
     kgen_callbacks = [history, grid, tensorboard]
     if extractor is not None:  # first: it adds the metric values to the logs the others read
         kgen_callbacks.insert(0, MetricsMonitor(extractor, config.data, config.metrics_every, config.metrics_n,
-                                                metrics=config.metrics, seed=config.seed, path=os.path.join(run_dir, runs.METRICS_FILE),
-                                                log_dir=logs_dir))
+                                                metrics=config.metrics, seed=config.seed,
+                                                path=os.path.join(run_dir, runs.METRICS_FILE), log_dir=logs_dir))
     if isinstance(model, AutoencodingModel):
         kgen_callbacks.insert(-1, ReconstructionGrid(held_out_images(config.data, info.image_shape[0]),
                                                      os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR), log_dir=logs_dir))
@@ -160,22 +217,40 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         verbose = 1 if sys.stdout.isatty() else 2
     if note and verbose:
         print(f"note: {note}", file=sys.stderr)
+    checkpointer = Checkpointer(runs.checkpoint_path(run_dir), config.checkpoint_every)
+    if earlier is not None and verbose:
+        state = read_state(checkpointer.path)
+        print(f"Resuming {run_dir} from its checkpoint: epoch {state['epoch'] + 1}, step {state['step']}.",
+              file=sys.stderr)
+    keep_model = True
     try:
-        model.fit(train, epochs=config.epochs, validation_data=validation,
-                  callbacks=[*kgen_callbacks, *callbacks], verbose=verbose,
-                  shuffle=False)  # the pipeline shuffles
+        rollbacks = train(model, pipeline, config.epochs, [*kgen_callbacks, *callbacks], validation=validation,
+                          verbose=verbose, checkpointer=checkpointer, resume=earlier is not None, on_nan=config.on_nan)
         record["status"] = "finished"
+        if rollbacks:
+            record["rollbacks"] = rollbacks
         if budget is not None and budget.stopped_early:
             record["stopped"] = f"time budget of {config.max_minutes:g} minutes"
-    except KeyboardInterrupt:
+    except TrainingInterrupted as e:
+        record["status"] = f"interrupted ({e.signal_name})"
+        raise
+    except KeyboardInterrupt:  # a second Ctrl-C: the checkpoint stays the state to resume from
         record["status"] = "interrupted"
+        raise
+    except DivergenceError as e:
+        record["status"] = f"diverged: {e}"
+        keep_model = checkpointer.saved is not None
+        if keep_model:
+            checkpointer.restore(model)  # model.keras gets the last good state, not the NaN weights
         raise
     except Exception as e:
         record["status"] = f"failed: {type(e).__name__}: {e}"
+        keep_model = False
         raise
     finally:
-        if history.history["epoch_seconds"]:
+        if keep_model and checkpointer.saved is not None and (checkpointer.saved.epoch or checkpointer.saved.step):
             save_model(model, os.path.join(run_dir, runs.MODEL_FILE))
+        if history.history["epoch_seconds"]:
             plot_history(history.history, os.path.join(run_dir, runs.LOSSES_FILE), title=f"{config.model}/{config.arch}")
         record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
         record["epochs_completed"] = len(history.history["epoch_seconds"])

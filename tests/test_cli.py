@@ -109,25 +109,86 @@ def test_help_explains_every_option():
     (["sample", "--n", "0"], ["--n must be a positive"]),
     (["sample", "--n", "-3"], ["--n must be a positive"]),
     (["sample", "--run-dir", "empty"], ["has no model.keras"]),
+    (["eval", "--run-dir", "empty"], ["has no model.keras"]),
+    (["export", "--run-dir", "empty"], ["has no model.keras"]),
     (["sample", "--model", "bogus.keras"], ["not a valid .keras file"]),
+    (["sample", "--model", "truncated.keras"], ["truncated.keras is not a valid .keras file"]),
+    (["sample", "--model", "plain.keras"], ["holds a Sequential, not a kgen model"]),
+    (["sample", "--run-dir", "no_variables/1"], ["Cannot load the SavedModel"]),
+    (["fit", "--data", "truncated_image"], ["b.png is corrupt or not an image"]),
+    (["fit", "--data", "mixed_sizes"], ["2 different sizes", "--image-size"]),
+    (["fit", "--data", "mixed_channels"], ["mix grayscale and colour files"]),
+    (["fit", "--data", "bad_magic"], ["train-images-idx3-ubyte is not an IDX file", "magic number"]),
+    (["fit", "--data", "bad_length"], ["train-images-idx3-ubyte has 1000 bytes but its header", "needs 3088"]),
+    (["fit", "--data", "wrong_shape.npz"], ["has shape (8, 5)", "expected [n, H, W]"]),
+    (["fit", "--data", "wrong_dtype.npy"], ["dtype complex64"]),
+    (["fit", "--data", "tiny.npz", "--epochs", "0"], ["Invalid value for '--epochs'"]),
+    (["fit", "--data", "tiny.npz", "--image-size", "6", "--model", "vae", "--arch", "conv"], ["divisible by 4"]),
+    (["fit", "--data", "tiny.npz", "--optimizer", "sgd"], ["'sgd' is not one of 'adam', 'rmsprop'"]),
+    (["fit", "--data", "tiny.npz", "--checkpoint-every", "often"], ["checkpoint_every must be", "30s"]),
+    (["fit", "--data", "tiny.npz", "--on-nan", "ignore"], ["'ignore' is not one of 'stop', 'rollback'"]),
+    (["fit", "--data", "tiny.npz", "--run-dir", "texts"], ["holds no kgen run"]),
 ])
-def test_bad_input_is_one_line_error_and_writes_nothing(trained, args, fragments):
-    work, _, _ = trained
-    (work / "empty").mkdir(exist_ok=True)
-    (work / "texts").mkdir(exist_ok=True)
-    (work / "texts" / "a.txt").write_text("not an image")
-    (work / "bogus.keras").write_bytes(b"this is not a zip archive")
+def test_bad_input_is_one_line_error_and_writes_nothing(trained, bad_inputs, args, fragments):
+    work = bad_inputs
     before = sorted(str(p) for p in work.rglob("*"))
     result = run([*args, *(FAST if args[0] == "fit" else [])], work)
     assert_one_line_error(result, *fragments)
     assert sorted(str(p) for p in work.rglob("*")) == before, "a failed command must write nothing"
 
 
+@pytest.fixture(scope="module")
+def bad_inputs(trained):
+    """The working dir of ``trained`` with one example of each kind of bad input in it."""
+
+    import shutil
+
+    import keras
+    import tensorflow as tf
+
+    from conftest import idx_bytes, tiny_images
+
+    work, run_dir, _ = trained
+    for name in ("empty", "texts", "truncated_image", "mixed_sizes", "mixed_channels", "bad_magic", "bad_length"):
+        (work / name).mkdir(exist_ok=True)
+    (work / "texts" / "a.txt").write_text("not an image")
+    (work / "bogus.keras").write_bytes(b"this is not a zip archive")
+    model_bytes = (run_dir / "model.keras").read_bytes()
+    (work / "truncated.keras").write_bytes(model_bytes[: len(model_bytes) // 2])
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(work / "plain.keras")
+    png = [tf.io.encode_png(image).numpy() for image in tiny_images(2, channels=3)]
+    for i in range(8):
+        (work / "truncated_image" / f"a{i}.png").write_bytes(png[0])
+    (work / "truncated_image" / "b.png").write_bytes(png[1][: len(png[1]) // 2])
+    (work / "mixed_sizes" / "a.png").write_bytes(png[0])
+    (work / "mixed_sizes" / "b.png").write_bytes(tf.io.encode_png(tiny_images(1, size=24, channels=3)[0]).numpy())
+    (work / "mixed_channels" / "a.png").write_bytes(png[0])
+    (work / "mixed_channels" / "b.png").write_bytes(tf.io.encode_png(tiny_images(1)[0]).numpy())
+    good_idx = idx_bytes(tiny_images(12)[..., 0])
+    (work / "bad_magic" / "train-images-idx3-ubyte").write_bytes(b"\x00\x01" + good_idx[2:])
+    (work / "bad_length" / "train-images-idx3-ubyte").write_bytes(good_idx[:1000])
+    np.savez(work / "wrong_shape.npz", x_train=np.zeros((8, 5), np.uint8))
+    np.save(work / "wrong_dtype.npy", np.zeros((8, 16, 16), np.complex64))
+    result = run(["export", "--run-dir", str(run_dir), "--base-dir", str(work), "--name", "no_variables"], work)
+    assert result.exit_code == 0, result.stderr
+    shutil.rmtree(work / "no_variables" / "1" / "variables")
+    return work
+
+
+def test_large_n_streams_in_batches(trained, tmp_path):
+    work, run_dir, _ = trained
+    result = run(["sample", "--run-dir", str(run_dir), "--n", "20000", "--npy", str(tmp_path / "big.npy"),
+                  "--out", str(tmp_path / "big.png")], work)
+    assert result.exit_code == 0, result.stderr
+    images = np.load(tmp_path / "big.npy", mmap_mode="r")
+    assert images.shape == (20000, TINY, TINY, 1) and images.dtype == np.uint8
+
+
 def test_existing_run_dir_is_not_overwritten_silently(trained):
     work, run_dir, _ = trained
     before = (run_dir / "model.keras").stat().st_mtime_ns
     result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--run-dir", str(run_dir), *FAST], work)
-    assert_one_line_error(result, "already holds a run", "--overwrite")
+    assert_one_line_error(result, "already holds a finished run", "--overwrite")
     assert (run_dir / "model.keras").stat().st_mtime_ns == before
 
 

@@ -94,9 +94,20 @@ def test_image_folder_has_no_test_split(image_folder):
         load_dataset(str(image_folder), batch_size=5, image_size=16, split="test")
 
 
-def test_image_folder_default_size_is_the_first_image(image_folder):
-    _, info = load_dataset(str(image_folder), batch_size=5)
+def test_image_folder_of_one_size_keeps_it_and_mixed_sizes_need_image_size(image_folder):
+    with pytest.raises(DataError, match=r"2 different sizes \(e.g. .*img0.png is 20×20, .*img3.jpg is 24×32\).*--image-size"):
+        load_dataset(str(image_folder), batch_size=5)
+    (image_folder / "img3.jpg").unlink()
+    _, info = load_dataset(str(image_folder), batch_size=3)
     assert info.image_shape == (20, 20, 3)
+
+
+def test_image_folder_mixing_grayscale_and_colour_is_an_error(image_folder):
+    import tensorflow as tf
+
+    (image_folder / "gray.png").write_bytes(tf.io.encode_png(tiny_images(1, size=20)[0]).numpy())
+    with pytest.raises(DataError, match="mix grayscale and colour files .*gray.png"):
+        load_dataset(str(image_folder), batch_size=5, image_size=16)
 
 
 def test_corrupt_image_is_named(image_folder):

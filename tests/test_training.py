@@ -47,7 +47,7 @@ def test_ctrl_c_keeps_the_model_and_records_the_status(npz_file, tmp_path):
 
 def test_overwrite_replaces_an_existing_run(npz_file, tmp_path):
     fit(tiny_config(npz_file, tmp_path / "run", epochs=1), verbose=0)
-    with pytest.raises(RunDirError, match="already holds a run"):
+    with pytest.raises(RunDirError, match="already holds a finished run"):
         fit(tiny_config(npz_file, tmp_path / "run", epochs=1), verbose=0)
     (tmp_path / "run" / "stale.txt").write_text("old")
     fit(tiny_config(npz_file, tmp_path / "run", epochs=1, model="gan", arch="mlp"), overwrite=True, verbose=0)

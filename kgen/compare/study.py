@@ -193,10 +193,11 @@ def load_or_create_plan(study_dir, plan):
 def run_status(run_dir):
     """``"finished"``, ``"missing"`` or the recorded status (``interrupted``, ``failed: …``, ``running``)."""
     record = os.path.join(run_dir, runs.CONFIG_FILE)
-    if not os.path.isfile(record) or not os.path.isfile(os.path.join(run_dir, runs.MODEL_FILE)):
+    if not os.path.isfile(record):
         return "missing"
     with open(record) as f:
-        return json.load(f).get("status", "missing")
+        status = json.load(f).get("status", "missing")
+    return "missing" if status == "finished" and not os.path.isfile(os.path.join(run_dir, runs.MODEL_FILE)) else status
 
 
 def eval_path(run_dir, extractor_name, n, seed=0):
@@ -208,7 +209,8 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
     """Train every run of ``plan`` that is not finished, evaluate every run not yet evaluated.
 
     Finished runs are never retrained, so re-running the same command after an interruption goes on
-    where it stopped; a run that was interrupted or failed is trained again from the start.
+    where it stopped: an interrupted run resumes from its checkpoint; a run without one (or that
+    failed) is trained again from the start.
 
     Args:
         plan: a :class:`StudyPlan`.
@@ -241,8 +243,12 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
         if status == "finished":
             echo(f"{label}: finished earlier, not retrained")
         else:
-            echo(f"{label}: training" + ("" if status == "missing" else f" again (it was {status})"))
-            fit(config, overwrite=True, verbose=verbose)
+            # killed (still "running"), interrupted: go on from the checkpoint; failed, diverged: start over
+            resume = (status.startswith(("running", "interrupted"))
+                      and os.path.isfile(runs.checkpoint_path(config.run_dir)))
+            echo(f"{label}: " + ("resuming" if resume else "training")
+                 + ("" if status == "missing" else f" (it was {status})"))
+            fit(config, overwrite=not resume, verbose=verbose)
         for extractor in extractors:
             path = eval_path(config.run_dir, extractor.name, plan.eval_n)
             if os.path.isfile(path):

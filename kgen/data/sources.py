@@ -54,6 +54,7 @@ class RawData:
         description: where the data came from, for logs and run records.
         files: the image files, for sources whose images are files of possibly different sizes
             (image folders); ``None`` for sources whose images all have ``image_shape``.
+        sizes: for image folders, ``{(H, W): first file of that size}``; ``None`` otherwise.
     """
 
     dataset: tf.data.Dataset
@@ -62,6 +63,7 @@ class RawData:
     has_labels: bool
     description: str
     files: list | None = None
+    sizes: dict | None = None
 
 
 def local_dataset_dir(name):
@@ -149,23 +151,32 @@ def from_array_file(path, split="train"):
     """Images from a ``.npy`` (images only) or ``.npz`` (``x_train``/``x``/``images``, ``x_test``
     for the test split, labels under the matching ``y_*``/``labels`` key) file."""
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"Cannot read array file {path}: {e}") from None
-    if isinstance(loaded, np.ndarray):
-        if split != "train":
-            raise NoSplitError(f"{path} is a single .npy array, which has no {split} split; use a .npz with x_{split}.")
-        return from_arrays(loaded, None, f"array {path}")
-    with loaded:
-        key = next((k for k in NPZ_SPLIT_KEYS[split] if k in loaded.files), None)
-        if key is None:
-            raise (NoSplitError if split != "train" else DataError)(
-                f"{path} has no {split} images: expected one of the keys {', '.join(NPZ_SPLIT_KEYS[split])}; "
-                f"found {', '.join(loaded.files) or 'none'}."
-            )
-        label_key = NPZ_LABEL_KEYS.get(key)
-        labels = loaded[label_key] if label_key in loaded.files else None
-        return from_arrays(loaded[key], labels, f"array {path}[{key}]")
+        images, labels, key = _read_array_file(path, split)
+    except DataError:
+        raise
+    except Exception as e:  # NumPy and zipfile raise many types for damaged files
+        raise DataError(f"Cannot read array file {path}: it is damaged or not a NumPy file ({type(e).__name__}).") from None
+    return from_arrays(images, labels, f"array {path}" + (f"[{key}]" if key else ""))
+
+
+def _read_array_file(path, split):
+    """``(images, labels or None, npz key or None)`` of an array file, all read into memory."""
+    with open(path, "rb") as f:
+        loaded = np.load(f, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            if split != "train":
+                raise NoSplitError(f"{path} is a single .npy array, which has no {split} split; use a .npz with x_{split}.")
+            return loaded, None, None
+        with loaded:
+            key = next((k for k in NPZ_SPLIT_KEYS[split] if k in loaded.files), None)
+            if key is None:
+                raise (NoSplitError if split != "train" else DataError)(
+                    f"{path} has no {split} images: expected one of the keys {', '.join(NPZ_SPLIT_KEYS[split])}; "
+                    f"found {', '.join(loaded.files) or 'none'}."
+                )
+            label_key = NPZ_LABEL_KEYS.get(key)
+            labels = loaded[label_key] if label_key in loaded.files else None
+            return loaded[key], labels, key
 
 
 def as_uint8_images(array, name="images"):
@@ -209,22 +220,47 @@ def list_images(directory):
 
 
 def from_image_folder(directory):
-    """Images from the files under ``directory``; sizes may differ (the pipeline resizes them).
+    """Images from the files under ``directory``, all of one kind: grayscale or colour.
 
     A corrupt or unreadable file stops loading with a :class:`DataError` naming it: kgen never
-    silently trains on fewer images than the user gave it.
+    silently trains on fewer images than the user gave it. Files of different sizes are allowed
+    (``RawData.sizes`` lists them; the pipeline resizes only when asked to), files of different
+    channel counts are not.
     """
     paths = list_images(directory)
     if not paths:
         raise DataError(f"No images in {directory}: expected files ending in {', '.join(IMAGE_EXTENSIONS)} (searched recursively).")
-    first = _decode_file(paths[0])
-    channels = 1 if first.shape[-1] == 1 else 3
+    sizes, kinds = _scan_headers(paths)
+    if len(kinds) > 1:
+        (gray, gray_file), (_, colour_file) = sorted(kinds.items())
+        raise DataError(f"Images in {directory} mix grayscale and colour files (e.g. {gray_file} and {colour_file}): "
+                        "convert them to one kind first.")
+    channels = next(iter(kinds))
     dataset = tf.data.Dataset.from_tensor_slices(paths).map(
         lambda p: (_decode(tf.io.read_file(p), channels), tf.constant(NO_LABEL, tf.int64)),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    shape = (first.shape[0], first.shape[1], channels)
-    return RawData(dataset, len(paths), shape, False, f"image folder {directory} ({len(paths)} files)", paths)
+    (height, width), _ = next(iter(sizes.items()))
+    return RawData(dataset, len(paths), (height, width, channels), False,
+                   f"image folder {directory} ({len(paths)} files)", paths, sizes)
+
+
+def _scan_headers(paths):
+    """Read only the headers of image files: ``({(H, W): first file}, {channels: first file})``,
+    channels 1 for grayscale and 3 for colour (alpha is dropped)."""
+    from PIL import Image
+
+    sizes, kinds = {}, {}
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                mode = image.mode
+        except Exception:  # Pillow raises many types for files that are not images
+            raise DataError(f"Image file {path} is corrupt or not an image.") from None
+        sizes.setdefault((height, width), path)
+        kinds.setdefault(1 if mode in ("1", "L", "LA", "I", "I;16", "F") else 3, path)
+    return sizes, kinds
 
 
 def _decode(contents, channels):
