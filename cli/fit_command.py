@@ -134,19 +134,12 @@ def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):
     Example:
       kgen fit --model gan --arch dcgan --data fashion_mnist --epochs 5 --run-dir saved_models/dcgan
     """
-    from kgen.cli.main import EXIT_INTERRUPTED
     from kgen.config import RunConfig
-    from kgen.loop import TrainingInterrupted
     from kgen.training import fit as fit_run
 
     options = model_options(settings["model"], beta=beta, recon_loss=recon_loss, gamma=gamma, feature_layer=feature_layer)
     config = RunConfig(model_options=options, **settings)
-    try:
-        result = fit_run(config, overwrite=overwrite)
-    except TrainingInterrupted as e:
-        click.echo(f"\nInterrupted by {e.signal_name}: the training state is saved (epoch {e.epoch + 1}, step {e.step}). "
-                   "Run the same command again to resume.", err=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
+    result = fit_run(config, overwrite=overwrite)
     seconds = result.history["epoch_seconds"]
     click.echo(f"Trained {config.model}/{result.model.arch} for {len(seconds)} epoch(s), "
                f"{sum(seconds) / len(seconds):.1f} s per epoch.")

@@ -27,8 +27,12 @@ class KgenGroup(click.Group):
         except click.ClickException as e:
             click.echo(f"Error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
-        except (click.Abort, KeyboardInterrupt):
-            click.echo("Error: interrupted.", err=True)
+        except (click.Abort, KeyboardInterrupt) as e:
+            # kgen's own interruptions (kgen.loop.TrainingInterrupted) say what was saved and how to resume;
+            # click turns a KeyboardInterrupt into an Abort (after printing a newline) and keeps it as the cause
+            cause = e.__cause__ if isinstance(e, click.Abort) else e
+            click.echo(str(cause) if isinstance(cause, KeyboardInterrupt) and str(cause) else "Error: interrupted.",
+                       err=True)
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
 

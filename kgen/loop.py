@@ -21,8 +21,9 @@ import numpy as np
 from kgen.checkpoint import load_checkpoint, save_checkpoint, training_variables
 from kgen.config import ON_NAN_CHOICES, parse_interval
 
-class TrainingInterrupted(Exception):
-    """Training stopped on a signal (SIGINT / SIGTERM) after saving a checkpoint.
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on a signal (SIGINT / SIGTERM) after saving a checkpoint; the message says how
+    to resume. A ``KeyboardInterrupt``, so code that handles Ctrl-C handles it too.
 
     Attributes:
         signal_name: ``"SIGINT"`` or ``"SIGTERM"``.
@@ -30,7 +31,8 @@ class TrainingInterrupted(Exception):
     """
 
     def __init__(self, signal_name, epoch, step):
-        super().__init__(f"{signal_name} received: checkpoint saved at epoch {epoch + 1}, step {step}.")
+        super().__init__(f"Interrupted by {signal_name}: the training state is saved (epoch {epoch + 1}, step {step}). "
+                         "Run the same command again to resume.")
         self.signal_name, self.epoch, self.step = signal_name, epoch, step
 
 
