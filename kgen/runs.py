@@ -109,6 +109,8 @@ def load_model(path):
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb")):
         if not is_export(path):
             raise RunError(f"{path} is a SavedModel, but not one exported by `kgen export`.")
+        if not os.path.isdir(os.path.join(path, "variables")):
+            raise RunError(f"SavedModel {path} has no variables/ directory: it was copied or written incompletely.")
         try:
             return ExportedModel(path)
         except Exception as e:  # TensorFlow raises several types for damaged SavedModels

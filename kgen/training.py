@@ -103,8 +103,8 @@ def resume_or_start(config, overwrite=False):
     changed = sorted(k for k, v in config.to_dict().items() if k not in RESUMABLE_SETTINGS and earlier.get(k) != v)
     if changed:
         details = "; ".join(f"{k}: {earlier.get(k)!r} there, {getattr(config, k)!r} now" for k in changed)
-        raise RunDirError(f"Run dir {path} holds a run with other settings ({details}): run the same command to "
-                          "resume it, or pass --overwrite to replace it.")
+        raise RunDirError(f"Run dir {path} holds a run with other settings ({details}): give its settings to "
+                          "resume it, choose another --run-dir, or pass --overwrite to replace it.")
     done = record.get("epochs_completed", 0)
     budget_spent = record.get("stopped") and config.max_minutes == earlier.get("max_minutes")
     if record.get("status") == "finished" and (done >= config.epochs or budget_spent):

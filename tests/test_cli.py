@@ -114,7 +114,7 @@ def test_help_explains_every_option():
     (["sample", "--model", "bogus.keras"], ["not a valid .keras file"]),
     (["sample", "--model", "truncated.keras"], ["truncated.keras is not a valid .keras file"]),
     (["sample", "--model", "plain.keras"], ["holds a Sequential, not a kgen model"]),
-    (["sample", "--run-dir", "no_variables/1"], ["Cannot load the SavedModel"]),
+    (["sample", "--run-dir", "no_variables/1"], ["no_variables/1 has no variables/ directory"]),
     (["fit", "--data", "truncated_image"], ["b.png is corrupt or not an image"]),
     (["fit", "--data", "mixed_sizes"], ["2 different sizes", "--image-size"]),
     (["fit", "--data", "mixed_channels"], ["mix grayscale and colour files"]),

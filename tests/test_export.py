@@ -147,8 +147,12 @@ def test_savedmodel_without_variables_is_a_clear_error(exports, tmp_path):
 
     broken = tmp_path / "broken"
     shutil.copytree(exports["gan"][1], broken)
-    shutil.rmtree(broken / "variables")
+    for data_file in (broken / "variables").glob("variables.data-*"):
+        data_file.write_bytes(data_file.read_bytes()[:100])
     with pytest.raises(RunError, match="Cannot load the SavedModel"):
+        load_model(str(broken))
+    shutil.rmtree(broken / "variables")
+    with pytest.raises(RunError, match="has no variables/ directory"):
         load_model(str(broken))
 
 

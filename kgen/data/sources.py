@@ -233,8 +233,8 @@ def from_image_folder(directory):
     sizes, kinds = _scan_headers(paths)
     if len(kinds) > 1:
         (gray, gray_file), (_, colour_file) = sorted(kinds.items())
-        raise DataError(f"Images in {directory} mix grayscale and colour files (e.g. {gray_file} and {colour_file}): "
-                        "convert them to one kind first.")
+        raise DataError(f"Images in {directory} mix grayscale and colour files ({gray_file} is grayscale, "
+                        f"{colour_file} colour): convert them to one kind first.")
     channels = next(iter(kinds))
     dataset = tf.data.Dataset.from_tensor_slices(paths).map(
         lambda p: (_decode(tf.io.read_file(p), channels), tf.constant(NO_LABEL, tf.int64)),
