@@ -117,7 +117,19 @@ def model_options(model, **given):
               help="Turn TensorFlow's op determinism on: the same command gives the same weights, also across a "
                    "resume (may be slower).")
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True),
-              help="Stop training after this many minutes (at the end of a step; the epoch's outputs are still written).")
+              help="Stop training after this many minutes (at the end of a step; the epoch's outputs are still "
+                   "written).")
+@click.option("--precision", type=click.Choice(("float32", "mixed_float16", "mixed_bfloat16")), default="float32",
+              show_default=True,
+              help="Keras dtype policy: mixed_float16 (GPUs; with dynamic loss scaling) or mixed_bfloat16 (TPUs, "
+                   "recent CPUs and GPUs) compute in 16 bits and keep weights, logits, log-variances and losses in "
+                   "float32. Samples and exports are float32 / uint8 either way.")
+@click.option("--strategy", type=click.Choice(("auto", "one_device", "mirrored", "multi_worker", "tpu")),
+              default="auto", show_default=True,
+              help="tf.distribute strategy: auto (several hosts if TF_CONFIG says so, a TPU if TPU_NAME is set, all "
+                   "GPUs if there are several, else one device), one_device, mirrored (all local GPUs), "
+                   "multi_worker (hosts in TF_CONFIG; run the same command on each), tpu. --batch-size is the "
+                   "global batch.")
 def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):
     """Train a generative model and write its run directory.
 

@@ -7,6 +7,8 @@ import json
 import re
 
 ON_NAN_CHOICES = ("stop", "rollback")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
 
 def parse_interval(text):
@@ -72,6 +74,10 @@ class RunConfig:
             checkpoint with halved learning rates (at most 3 times).
         deterministic: turn TensorFlow's op determinism on, so a run (and a resumed run) repeats
             bit for bit on the same machine.
+        precision: Keras dtype policy of the networks: ``float32``, ``mixed_float16`` (with loss
+            scaling) or ``mixed_bfloat16``.
+        strategy: tf.distribute strategy (see :func:`kgen.distribute.make_strategy`); ``batch_size``
+            is the global batch, split across replicas.
     """
 
     model: str = "gan"
@@ -103,6 +109,8 @@ class RunConfig:
     checkpoint_every: str = "2m"
     on_nan: str = "stop"
     deterministic: bool = False
+    precision: str = "float32"
+    strategy: str = "auto"
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "width", "grid_size", "metrics_n", "log_every"):
@@ -117,6 +125,9 @@ class RunConfig:
             raise ValueError(f"max_minutes must be positive; got {self.max_minutes!r}.")
         self.checkpoint_every = str(self.checkpoint_every)
         parse_interval(self.checkpoint_every)
+        for name, choices in (("precision", PRECISIONS), ("strategy", STRATEGIES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}; got {getattr(self, name)!r}.")
         if self.on_nan not in ON_NAN_CHOICES:
             raise ValueError(f"on_nan must be one of {', '.join(ON_NAN_CHOICES)}; got {self.on_nan!r}.")
         if self.learning_rate is not None and not float(self.learning_rate) > 0:

@@ -17,9 +17,12 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kgen.checkpoint import load_checkpoint, save_checkpoint, training_variables
 from kgen.config import ON_NAN_CHOICES, parse_interval
+from kgen.distribute import distribute
+
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Training stopped on a signal (SIGINT / SIGTERM) after saving a checkpoint; the message says how
@@ -140,7 +143,7 @@ def scale_learning_rates(model, factor):
 
 
 def train(model, pipeline, epochs, callbacks=(), validation=None, verbose=1, checkpointer=None, resume=False,
-          on_nan="stop", nan_lr_factor=0.5, max_rollbacks=3):
+          on_nan="stop", nan_lr_factor=0.5, max_rollbacks=3, strategy=None):
     """Train ``model`` for ``epochs`` epochs of ``pipeline``, as ``model.fit`` would, resumably.
 
     Args:
@@ -156,6 +159,8 @@ def train(model, pipeline, epochs, callbacks=(), validation=None, verbose=1, che
         on_nan: ``"stop"`` (raise :class:`DivergenceError`) or ``"rollback"`` (restore the last
             checkpoint, multiply the learning rates by ``nan_lr_factor`` and go on; at most
             ``max_rollbacks`` times).
+        strategy: the ``tf.distribute`` strategy the model was built under (default: none); each
+            global batch is split across its replicas.
 
     Returns:
         The rollbacks made (``[{"at", "to_epoch", "to_step", "learning_rates"}]``); the history is in
@@ -170,12 +175,20 @@ def train(model, pipeline, epochs, callbacks=(), validation=None, verbose=1, che
     if checkpointer is None and (resume or on_nan == "rollback"):
         raise ValueError("resume and on_nan='rollback' need a checkpointer.")
     callbacks = list(callbacks)
+    strategy = strategy or tf.distribute.get_strategy()
     steps = pipeline.info.steps_per_epoch
+
+    def batches(position):
+        return iter(distribute(strategy, pipeline.epoch(position.epoch, skip=position.step)))
+
     callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                                  verbose=verbose, epochs=epochs, steps=steps, model=model)
     model.stop_training = False
-    model.make_train_function()
-    model.build_optimizers()
+    step = model.make_train_function() or model.train_function
+    if strategy is not tf.distribute.get_strategy():
+        step = distributed_step(model, strategy)
+    with strategy.scope():
+        model.build_optimizers()
     callback_list.on_train_begin()
     rollbacks = []
     position = Position()
@@ -212,10 +225,10 @@ def train(model, pipeline, epochs, callbacks=(), validation=None, verbose=1, che
                 if position.step == 0:
                     model.reset_metrics()
                 callback_list.on_epoch_begin(position.epoch)
-                iterator = iter(pipeline.epoch(position.epoch, skip=position.step))
+                iterator = batches(position)
                 while position.step < steps:
                     callback_list.on_train_batch_begin(position.step)
-                    logs = model.train_function(iterator)
+                    logs = step(iterator)
                     bad = non_finite(logs)
                     where = f"epoch {position.epoch + 1}, step {position.step + 1}"
                     if not bad:
@@ -232,12 +245,12 @@ def train(model, pipeline, epochs, callbacks=(), validation=None, verbose=1, che
                     # A step's loss is computed before its update, so the weights can turn NaN one step
                     # before a loss shows it: checkpoint() checks the weights too.
                     position = diverged(bad, where)
-                    iterator = iter(pipeline.epoch(position.epoch, skip=position.step))
+                    iterator = batches(position)
                 if signals["signal"] is not None and position.step < steps:
                     bad = checkpoint()  # mid-epoch: no epoch-end work, stop at once
                     if bad:
-                        raise DivergenceError(_divergence_message(bad, f"epoch {position.epoch + 1}, step "
-                                                                       f"{position.step}", checkpointer, len(rollbacks)))
+                        where = f"epoch {position.epoch + 1}, step {position.step}"
+                        raise DivergenceError(_divergence_message(bad, where, checkpointer, len(rollbacks)))
                     raise TrainingInterrupted(signals["signal"], position.epoch, position.step)
                 epoch_logs = dict(model.get_metrics_result())
                 if validation is not None:
@@ -257,6 +270,22 @@ def train(model, pipeline, epochs, callbacks=(), validation=None, verbose=1, che
     finally:
         callback_list.on_train_end(logs=epoch_logs)  # closes the TensorBoard writers, whatever happened
     return rollbacks
+
+
+def distributed_step(model, strategy):
+    """One training step under ``strategy``: the model's own ``train_step`` on every replica through
+    ``strategy.run``, its logs averaged over the replicas.
+
+    (Keras' own step function reduces scalar logs in a way MultiWorkerMirroredStrategy rejects —
+    keras-team/keras#20585 — so kgen uses this one under every strategy but the default.)
+    """
+
+    @tf.function
+    def step(iterator):
+        logs = strategy.run(model.train_step, args=(next(iterator),))
+        return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None) for name, value in logs.items()}
+
+    return step
 
 
 def non_finite_weights(model):

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 
 import keras
 import tensorflow as tf
@@ -16,7 +17,9 @@ from kgen import registry, runs
 from kgen.callbacks import (EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard, TimeBudget,
                             write_json)
 from kgen.checkpoint import read_state
+from kgen.config import parse_interval
 from kgen.data import NoSplitError, load_dataset, load_epochs
+from kgen.distribute import is_chief, make_strategy, precision_policy
 from kgen.evaluation.evaluate import parse_metrics
 from kgen.loop import Checkpointer, DivergenceError, TrainingInterrupted, train
 from kgen.models.base import AutoencodingModel
@@ -50,28 +53,40 @@ def default_run_dir(config, root=runs.DEFAULT_ROOT):
     return os.path.join(root, f"{config.model}-{config.arch or 'default'}-{stamp}")
 
 
-def build_model(config, image_shape):
-    """The model a config asks for, on images of ``image_shape``, compiled with its optimizers."""
+def build_model(config, image_shape, strategy=None):
+    """The model a config asks for, on images of ``image_shape``, compiled with its optimizers (each
+    wrapped for loss scaling under ``mixed_float16``) and with their state built.
+
+    Args:
+        config: the run settings (model, architecture, sizes, optimiser, ``precision``).
+        image_shape: ``(H, W, C)``.
+        strategy: the ``tf.distribute`` strategy whose scope holds the variables (default: none).
+    """
     cls = registry.model_class(config.model)
-    model = cls(
-        image_shape=image_shape,
-        latent_dim=config.latent_dim,
-        arch=config.arch,
-        width=config.width,
-        seed=config.seed,
-        **config.model_options,
-    )
-    learning_rate = config.learning_rate or cls.default_learning_rate
-    beta_1 = cls.default_beta_1 if config.beta_1 is None else config.beta_1
-    optimizers = {
-        role: registry.make_optimizer(config.optimizer, learning_rate, beta_1) for role in cls.optimizer_roles
-    }
-    model.compile(**optimizers, jit_compile=config.jit_compile)
+    with (strategy or tf.distribute.get_strategy()).scope(), precision_policy(config.precision):
+        model = cls(
+            image_shape=image_shape,
+            latent_dim=config.latent_dim,
+            arch=config.arch,
+            width=config.width,
+            seed=config.seed,
+            **config.model_options,
+        )
+        learning_rate = config.learning_rate or cls.default_learning_rate
+        beta_1 = cls.default_beta_1 if config.beta_1 is None else config.beta_1
+        optimizers = {}
+        for role in cls.optimizer_roles:
+            optimizer = registry.make_optimizer(config.optimizer, learning_rate, beta_1)
+            if config.precision == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            optimizers[role] = optimizer
+        model.compile(**optimizers, jit_compile=config.jit_compile)
+        model.build_optimizers()
     return model
 
 
 # Settings that may change when a run is resumed: how long it trains and how it is watched over.
-RESUMABLE_SETTINGS = ("epochs", "max_minutes", "checkpoint_every", "on_nan", "deterministic", "run_dir")
+RESUMABLE_SETTINGS = ("epochs", "max_minutes", "checkpoint_every", "on_nan", "deterministic", "run_dir", "strategy")
 
 
 def resume_or_start(config, overwrite=False):
@@ -158,15 +173,23 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     cls = registry.model_class(config.model)  # fail fast on unknown names, before loading data
     config = dataclasses.replace(config, arch=cls.resolve_arch(config.arch),
                                  metrics=list(parse_metrics(",".join(config.metrics))))
+    strategy = make_strategy(config.strategy)  # first: multi-worker collectives need it before other TF work
+    chief = is_chief(strategy)
     run_dir = config.run_dir or default_run_dir(config)
     config = dataclasses.replace(config, run_dir=run_dir)
+    if not chief:  # other workers train alongside the chief but write nothing into the run dir
+        return _fit_worker(config, strategy, overwrite)
 
     pipeline, info = load_epochs(
         config.data, config.batch_size, cls.output_range, config.image_size, "train", config.seed,
         translate=config.translate, limit=config.limit, classes=config.classes,
     )
     validation = None
-    if config.validate:
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if multi_worker and verbose != 0:
+        print("note: multi-worker training: no validation pass, and checkpoints at epoch ends and step intervals "
+              "only (every worker must take them at the same steps).", file=sys.stderr)
+    if config.validate and not multi_worker:
         try:
             validation, _ = load_dataset(
                 config.data, config.batch_size, cls.output_range, info.image_shape[0], "test", config.seed,
@@ -178,7 +201,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config, info.image_shape)
+    model = build_model(config, info.image_shape, strategy)
 
     earlier = resume_or_start(config, overwrite)
     os.makedirs(run_dir, exist_ok=True)
@@ -217,7 +240,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         verbose = 1 if sys.stdout.isatty() else 2
     if note and verbose:
         print(f"note: {note}", file=sys.stderr)
-    checkpointer = Checkpointer(runs.checkpoint_path(run_dir), config.checkpoint_every)
+    checkpointer = Checkpointer(runs.checkpoint_path(run_dir), worker_interval(config.checkpoint_every, strategy))
     if earlier is not None and verbose:
         state = read_state(checkpointer.path)
         print(f"Resuming {run_dir} from its checkpoint: epoch {state['epoch'] + 1}, step {state['step']}.",
@@ -225,7 +248,8 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     keep_model = True
     try:
         rollbacks = train(model, pipeline, config.epochs, [*kgen_callbacks, *callbacks], validation=validation,
-                          verbose=verbose, checkpointer=checkpointer, resume=earlier is not None, on_nan=config.on_nan)
+                          verbose=verbose, checkpointer=checkpointer, resume=earlier is not None, on_nan=config.on_nan,
+                          strategy=strategy)
         record["status"] = "finished"
         if rollbacks:
             record["rollbacks"] = rollbacks
@@ -251,11 +275,44 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         if keep_model and checkpointer.saved is not None and (checkpointer.saved.epoch or checkpointer.saved.step):
             save_model(model, os.path.join(run_dir, runs.MODEL_FILE))
         if history.history["epoch_seconds"]:
-            plot_history(history.history, os.path.join(run_dir, runs.LOSSES_FILE), title=f"{config.model}/{config.arch}")
+            plot_history(history.history, os.path.join(run_dir, runs.LOSSES_FILE),
+                         title=f"{config.model}/{config.arch}")
         record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
         record["epochs_completed"] = len(history.history["epoch_seconds"])
         write_json(config_path, record)
     return FitResult(run_dir, model, history.history, grid.paths)
+
+
+def worker_interval(every, strategy):
+    """The checkpoint interval to use: ``every``, but for multi-worker runs a time interval becomes
+    "epoch ends only" — reading the replicated state is a collective every worker must join at the
+    same step, and clocks differ."""
+    steps, seconds = parse_interval(every)
+    if seconds and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "0"
+    return every
+
+
+def _fit_worker(config, strategy, overwrite):
+    """A non-chief worker of a multi-worker run: the same training steps as the chief (collectives
+    need every worker), with its checkpoints in a temporary directory, resuming from the chief's
+    checkpoint when the chief does, and no other outputs."""
+    cls = registry.model_class(config.model)
+    pipeline, info = load_epochs(config.data, config.batch_size, cls.output_range, config.image_size, "train",
+                                 config.seed, translate=config.translate, limit=config.limit, classes=config.classes)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config, info.image_shape, strategy)
+    chief_checkpoint = runs.checkpoint_path(config.run_dir)
+    with tempfile.TemporaryDirectory(prefix="kgen-worker-") as scratch:
+        interval = worker_interval(config.checkpoint_every, strategy)
+        checkpointer = Checkpointer(os.path.join(scratch, "state.npz"), interval)
+        resume = not overwrite and os.path.isfile(chief_checkpoint)
+        if resume:
+            shutil.copy(chief_checkpoint, checkpointer.path)
+        history = EpochHistory(os.path.join(scratch, runs.HISTORY_FILE))
+        train(model, pipeline, config.epochs, [history], verbose=0, checkpointer=checkpointer, resume=resume,
+              on_nan=config.on_nan, strategy=strategy)
+    return FitResult(config.run_dir, model, history.history, [])
 
 
 def training_extractor(config, info):

@@ -197,7 +197,8 @@ def test_rollback_restores_the_checkpoint_with_lower_learning_rates(data, tmp_pa
 
 
 def test_the_cli_reports_divergence_in_one_line(data, tmp_path):
-    result = run(["fit", "--model", "vae", "--data", str(data), "--width", "4", "--latent-dim", "4", "--batch-size", "4",
+    result = run(["fit", "--model", "vae", "--data", str(data), "--width", "4", "--latent-dim", "4",
+                  "--batch-size", "4",
                   "--lr", "1", "--metrics-every", "0", "--run-dir", "run"], tmp_path)
     assert_one_line_error(result, "Training diverged", "loss=", "--on-nan rollback")
 
@@ -237,7 +238,8 @@ def test_a_killed_kgen_fit_resumes_to_the_weights_of_an_uninterrupted_run(data, 
     resumed = kgen_fit(data, tmp_path / "killed")
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
-    assert f"Resuming {tmp_path / 'killed'} from its checkpoint: epoch {state['epoch'] + 1}, step {state['step']}" in err
+    position = f"epoch {state['epoch'] + 1}, step {state['step']}"
+    assert f"Resuming {tmp_path / 'killed'} from its checkpoint: {position}" in err
     assert whole.wait(timeout=300) == 0
     assert_same_state(tmp_path / "whole", tmp_path / "killed")
     a = keras.saving.load_model(tmp_path / "whole" / "model.keras")

@@ -79,7 +79,8 @@ def load_epochs(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, 
     dataset = dataset.cache()
     if raw.files is not None:
         _fill_cache(dataset, raw.files)
-    info = DataInfo(tuple(int(d) for d in shape), num_examples, steps, raw.has_labels, tuple(value_range), raw.description)
+    info = DataInfo(tuple(int(d) for d in shape), num_examples, steps, raw.has_labels, tuple(value_range),
+                    raw.description)
     return EpochPipeline(dataset, info, batch_size, seed, shuffle, translate, labels, drop_remainder), info
 
 

@@ -155,7 +155,9 @@ def from_array_file(path, split="train"):
     except DataError:
         raise
     except Exception as e:  # NumPy and zipfile raise many types for damaged files
-        raise DataError(f"Cannot read array file {path}: it is damaged or not a NumPy file ({type(e).__name__}).") from None
+        raise DataError(
+            f"Cannot read array file {path}: it is damaged or not a NumPy file ({type(e).__name__})."
+        ) from None
     return from_arrays(images, labels, f"array {path}" + (f"[{key}]" if key else ""))
 
 

@@ -3,6 +3,8 @@ one optimizer per sub-network in a way that survives ``model.save`` / ``keras.sa
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -108,6 +110,11 @@ class GenerativeModel(LatentSampler, keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
+    def network_policy(self):
+        """Context in which subclasses build their sub-networks: the model's own dtype policy, so a
+        model made under a mixed-precision policy computes in it — also when loaded from a file."""
+        return global_dtype_policy(self.dtype_policy)
+
     @classmethod
     def resolve_arch(cls, arch):
         """``arch``, or the model's default architecture for ``None``.
@@ -178,6 +185,22 @@ class GenerativeModel(LatentSampler, keras.Model):
         """The trainable variables of the sub-networks that the optimizer ``role`` trains."""
         return [v for name in self.optimizer_roles[role] for v in getattr(self, name).trainable_variables]
 
+    def role_gradients(self, role, tape, loss):
+        """Gradients of ``loss`` (recorded on ``tape``) w.r.t. the weights the optimizer ``role`` trains,
+        ready for that optimizer.
+
+        Under a distribution strategy each replica's loss is the mean over its share of the batch and
+        the optimizer sums the replicas' gradients: the gradients are divided by the replica count, so
+        the update is that of the mean over the global batch. For a LossScaleOptimizer
+        (``mixed_float16``) they are the gradients of the loss times its scale; it unscales them and
+        skips the step when they overflowed.
+        """
+        optimizer = getattr(self, role)
+        factor = 1.0 / num_replicas()
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            factor = optimizer.scale_loss(factor)
+        return tape.gradient(loss, self.role_variables(role), output_gradients=tf.cast(factor, loss.dtype))
+
     def apply_gradients(self, role, tape, loss):
         """One optimizer step of a sub-network: gradients of ``loss`` w.r.t. its trainable weights.
 
@@ -186,9 +209,19 @@ class GenerativeModel(LatentSampler, keras.Model):
             tape: the ``tf.GradientTape`` that recorded ``loss``.
             loss: scalar loss tensor.
         """
-        variables = self.role_variables(role)
-        grads = tape.gradient(loss, variables)
-        getattr(self, role).apply_gradients(zip(grads, variables))
+        getattr(self, role).apply_gradients(zip(self.role_gradients(role, tape, loss), self.role_variables(role)))
+
+    def normal_noise(self, batch, *dims):
+        """Standard-normal noise ``[batch, *dims]`` from the model's seed generator.
+
+        Under a distribution strategy every replica draws the noise of the global batch and keeps its
+        own slice, so replicas get different noise, and the draws are those of a one-device run of
+        the same global batch.
+        """
+        replicas = num_replicas()
+        if replicas == 1:
+            return keras.random.normal((batch, *dims), seed=self.seed_generator)
+        return replica_slice(keras.random.normal((batch * replicas, *dims), seed=self.seed_generator), batch)
 
     # ------------------------------------------------------------------------------- generating
     def generate(self, z, training=False):
@@ -203,6 +236,33 @@ class GenerativeModel(LatentSampler, keras.Model):
                 input_signature=[tf.TensorSpec((None, self.latent_dim), tf.float32)],
             )
         return self._generate_compiled(z)
+
+
+@contextlib.contextmanager
+def global_dtype_policy(policy):
+    """Within the context, new layers get the Keras dtype policy ``policy`` (a name or a policy)."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def num_replicas():
+    """Replicas training in sync: 1 without a distribution strategy."""
+    context = tf.distribute.get_replica_context()
+    return context.num_replicas_in_sync if context is not None else 1
+
+
+def replica_slice(global_values, batch):
+    """This replica's ``batch`` rows of values drawn for the whole global batch (all of them without a
+    distribution strategy)."""
+    replicas = num_replicas()
+    if replicas == 1:
+        return global_values
+    start = tf.distribute.get_replica_context().replica_id_in_sync_group * batch
+    return global_values[start:start + batch]
 
 
 def batch_images(data):
@@ -239,5 +299,5 @@ class AutoencodingModel(GenerativeModel):
 
     def reparameterize(self, z_mean, z_log_var):
         """Draw z = mean + σ·ε with ε ~ N(0, I) from the model's seed generator."""
-        eps = keras.random.normal(tf.shape(z_mean), seed=self.seed_generator)
+        eps = self.normal_noise(tf.shape(z_mean)[0], z_mean.shape[-1])
         return z_mean + tf.exp(0.5 * z_log_var) * eps

@@ -41,8 +41,9 @@ class GAN(GenerativeModel):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, seed=None, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, **kwargs)
-        self.generator = networks.build_generator(self.image_shape, arch, self.latent_dim, self.width, "tanh")
-        self.discriminator = networks.build_discriminator(self.image_shape, arch, self.width)
+        with self.network_policy():
+            self.generator = networks.build_generator(self.image_shape, arch, self.latent_dim, self.width, "tanh")
+            self.discriminator = networks.build_discriminator(self.image_shape, arch, self.width)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -75,7 +76,7 @@ class GAN(GenerativeModel):
         batch = tf.shape(real)[0]
 
         # Discriminator: real batch labelled 1, a fresh fake batch labelled 0.
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        z = self.normal_noise(batch, self.latent_dim)
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
             real_logits = self.discriminator(real, training=True)
@@ -84,7 +85,7 @@ class GAN(GenerativeModel):
         self.apply_gradients("d_optimizer", tape, d_loss)
 
         # Generator: fresh noise, non-saturating loss.
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        z = self.normal_noise(batch, self.latent_dim)
         with tf.GradientTape() as tape:
             g_logits = self.discriminator(self.generator(z, training=True), training=True)
             g_loss = losses.generator_loss(g_logits)
@@ -94,7 +95,7 @@ class GAN(GenerativeModel):
 
     def test_step(self, data):
         real = batch_images(data)
-        z = keras.random.normal((tf.shape(real)[0], self.latent_dim), seed=self.seed_generator)
+        z = self.normal_noise(tf.shape(real)[0], self.latent_dim)
         fake = self.generator(z, training=False)
         real_logits = self.discriminator(real, training=False)
         fake_logits = self.discriminator(fake, training=False)

@@ -16,7 +16,10 @@ Two architectures exist for each network, after the reference comparison (Banerj
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers
+
+from kgen.models.base import num_replicas, replica_slice
 
 # Architecture names accepted by the builders; "conv" is the VAE's name for the DCGAN networks.
 MLP = "mlp"
@@ -25,6 +28,21 @@ ARCHS = (MLP,) + CONV_ARCHS
 
 MAX_BASE_SIZE = 8  # the generator's first feature map is at most 8×8
 MIN_CONV_LAYERS = 4
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class ReplicaDropout(layers.Dropout):
+    """Dropout whose mask is drawn for the global batch: under a distribution strategy each replica
+    keeps its slice, so replicas drop different units and training matches a one-device run of the
+    same global batch (Keras' Dropout would give every replica the same mask)."""
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        batch = tf.shape(inputs)[0]
+        shape = tf.concat([[batch * num_replicas()], tf.shape(inputs)[1:]], axis=0)
+        keep = replica_slice(keras.random.uniform(shape, seed=self.seed_generator), batch) >= self.rate
+        return tf.where(keep, inputs / tf.cast(1.0 - self.rate, inputs.dtype), tf.zeros_like(inputs))
 
 
 def _check_arch(arch):
@@ -110,7 +128,7 @@ def image_trunk(image_shape, arch, width=32, dropout=0.0, activation="leaky_relu
             x = _activation(activation)(x)
             taps.append(x)
             if dropout:
-                x = layers.Dropout(dropout)(x)
+                x = ReplicaDropout(dropout)(x)
     else:
         strides, multipliers = _conv_plan(upsampling_stages(image_shape)[0])
         x = images
@@ -119,7 +137,7 @@ def image_trunk(image_shape, arch, width=32, dropout=0.0, activation="leaky_relu
             x = _activation(activation)(x)
             taps.append(x)
             if dropout:
-                x = layers.Dropout(dropout)(x)
+                x = ReplicaDropout(dropout)(x)
         x = layers.Flatten()(x)
     # The last entry is what heads are put on: the (flattened) output of the final block.
     return keras.Model(images, taps + [x], name=name)

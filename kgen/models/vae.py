@@ -52,11 +52,12 @@ class VAE(AutoencodingModel):
             raise ValueError(f"beta must be ≥ 0; got {beta}.")
         self.reconstruction_loss = reconstruction_loss
         self.beta = float(beta)
-        self.encoder = networks.build_encoder(self.image_shape, arch, self.latent_dim, self.width)
-        self.decoder = networks.build_generator(
-            self.image_shape, arch, self.latent_dim, self.width, "sigmoid",
-            mlp_units=(4 * self.width, 16 * self.width),
-        )
+        with self.network_policy():
+            self.encoder = networks.build_encoder(self.image_shape, arch, self.latent_dim, self.width)
+            self.decoder = networks.build_generator(
+                self.image_shape, arch, self.latent_dim, self.width, "sigmoid",
+                mlp_units=(4 * self.width, 16 * self.width),
+            )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")

@@ -52,11 +52,12 @@ class VAEGAN(AutoencodingModel):
             raise ValueError(f"gamma must be ≥ 0; got {gamma}.")
         self.gamma = float(gamma)
         self.feature_layer = int(feature_layer)
-        self.encoder = networks.build_encoder(self.image_shape, "conv", self.latent_dim, self.width)
-        self.decoder = networks.build_generator(self.image_shape, "dcgan", self.latent_dim, self.width, "tanh")
-        self.discriminator = networks.build_discriminator(
-            self.image_shape, "dcgan", self.width, feature_layer=self.feature_layer
-        )
+        with self.network_policy():
+            self.encoder = networks.build_encoder(self.image_shape, "conv", self.latent_dim, self.width)
+            self.decoder = networks.build_generator(self.image_shape, "dcgan", self.latent_dim, self.width, "tanh")
+            self.discriminator = networks.build_discriminator(
+                self.image_shape, "dcgan", self.width, feature_layer=self.feature_layer
+            )
         self.prior_tracker = keras.metrics.Mean(name="prior_loss")
         self.like_tracker = keras.metrics.Mean(name="like_loss")
         self.gan_tracker = keras.metrics.Mean(name="gan_loss")
@@ -92,7 +93,7 @@ class VAEGAN(AutoencodingModel):
         z_mean, z_log_var = self.encode(images, training=training)
         z = self.reparameterize(z_mean, z_log_var)
         reconstructions = self.decode(z, training=training)
-        z_prior = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        z_prior = self.normal_noise(batch, self.latent_dim)
         prior_samples = self.decode(z_prior, training=training)
 
         # One adversarial pass over real images, reconstructions and prior samples.
@@ -119,7 +120,7 @@ class VAEGAN(AutoencodingModel):
             decoder_loss = self.gamma * like_loss + gan_loss
         # Every gradient comes from the same forward pass, before any network is updated.
         grads = {
-            role: tape.gradient(loss, self.role_variables(role))
+            role: self.role_gradients(role, tape, loss)
             for role, loss in (("e_optimizer", encoder_loss), ("g_optimizer", decoder_loss), ("d_optimizer", d_loss))
         }
         del tape
