@@ -96,8 +96,8 @@ def import_tensorflow_quietly():
         os.close(saved)
 
 
-from kgen.cli import (anomaly_command, compare_command, eval_command, evaluator_command, export_command, fit_command,  # noqa: E402
-                      sample_command)
+from kgen.cli import (anomaly_command, bench_command, compare_command, eval_command, evaluator_command,  # noqa: E402
+                      export_command, fit_command, sample_command)
 
 cli.add_command(fit_command.fit)
 cli.add_command(sample_command.sample)
@@ -106,6 +106,7 @@ cli.add_command(eval_command.evaluate)
 cli.add_command(evaluator_command.evaluator)
 cli.add_command(compare_command.compare)
 cli.add_command(anomaly_command.anomaly)
+cli.add_command(bench_command.bench)
 
 
 def main():

@@ -38,5 +38,151 @@ def savedmodel_sampling_throughput(path, batch_sizes=(1, 64, 1024), min_seconds=
             signature(z=z)["images"].numpy()
             times.append(time.perf_counter() - t0)
         median = statistics.median(times)
-        results.append({"batch": batch, "images_per_s": batch / median, "ms_per_call": 1000 * median, "calls": len(times)})
+        results.append({"batch": batch, "images_per_s": batch / median, "ms_per_call": 1000 * median,
+                        "calls": len(times)})
     return results
+
+
+def matmul_peak(n=4096, seconds=3.0):
+    """This machine's float32 matrix-multiplication throughput in GFLOP/s (the reference "peak").
+
+    Multiplies two random ``n``×``n`` float32 matrices repeatedly for about ``seconds`` after a
+    warm-up and returns the rate of the fastest product (2·n³ FLOPs each). The fastest, not the
+    median, because on a shared machine other tenants only ever slow a product down: the best one is
+    the closest to what the cores can do. At n = 4096 oneDNN runs close to the cores' FMA limit;
+    smaller products give lower and noisier numbers.
+    """
+    a = tf.random.stateless_normal((n, n), seed=(0, 1))
+    b = tf.random.stateless_normal((n, n), seed=(0, 2))
+    product = tf.function(lambda x, y: tf.matmul(x, y))
+    product(a, b).numpy()
+    times, start = [], time.perf_counter()
+    while len(times) < 3 or time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        product(a, b).numpy()
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / min(times) / 1e9
+
+
+def peak_memory_mb():
+    """The peak resident memory of this process so far, in MiB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def random_batches(model, batch_size):
+    """An endless prefetched dataset of random image batches in the model's output range (8 distinct batches)."""
+    low, high = model.output_range
+    images = np.random.RandomState(0).uniform(low, high, (batch_size * 8, *model.image_shape)).astype("float32")
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(batch_size, drop_remainder=True).repeat()
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def training_throughput(model, batch_size=128, steps=30, repeats=3, warmup=5, use_fit=False):
+    """Training speed of a compiled kgen model on random images of its shape.
+
+    By default it runs the model's compiled training step (``model.make_train_function``), as
+    ``kgen fit`` does: ``warmup`` times (at least once: the first call compiles it), then
+    ``repeats`` × ``steps`` timed steps, each repeat ended by reading the last step's losses. With
+    ``use_fit`` each repeat is one ``model.fit`` of ``steps`` steps instead (Keras' own loop, as users
+    write it).
+
+    Returns:
+        ``{"images_per_s", "ms_per_step", "ms_per_step_all": [...]}`` (medians over the repeats).
+    """
+    batches = random_batches(model, batch_size)
+    times = []
+    if use_fit:
+        model.fit(batches, epochs=1, steps_per_epoch=max(warmup, 1), shuffle=False, verbose=0)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.fit(batches, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
+            times.append((time.perf_counter() - start) / steps)
+    else:
+        iterator = iter(batches)
+        model.make_train_function()
+        step = model.train_function
+        for _ in range(max(warmup, 1)):
+            logs = step(iterator)
+        float(next(iter(logs.values())))
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(steps):
+                logs = step(iterator)
+            float(next(iter(logs.values())))  # wait for the last step
+            times.append((time.perf_counter() - start) / steps)
+    ms = statistics.median(times) * 1000
+    return {"images_per_s": batch_size / (ms / 1000), "ms_per_step": ms, "ms_per_step_all": [t * 1000 for t in times]}
+
+
+def use_plain_dropout_masks(model):
+    """Make every kgen dropout layer of a not yet traced model draw one float per unit, as Keras'
+    Dropout does (the baseline of kgen's cheap bit masks). Returns the number of layers changed."""
+    from kgen.models.networks import ReplicaDropout
+
+    def walk(layer):
+        yield layer
+        for child in getattr(layer, "layers", ()):
+            yield from walk(child)
+
+    changed = 0
+    for layer in walk(model):
+        if isinstance(layer, ReplicaDropout):
+            layer.cheap_masks = False
+            changed += 1
+    return changed
+
+
+def profile_training(model, batch_size=128, steps=10, logdir=None):
+    """Where a training step's time goes: TensorFlow's profiler over ``steps`` compiled steps.
+
+    Args:
+        model: a compiled kgen model (warmed up or not: one untimed step runs first).
+        batch_size: images per step.
+        steps: profiled steps.
+        logdir: where the trace is kept (viewable with TensorBoard's profile plugin); a temporary
+            directory when None.
+
+    Returns:
+        A list of ``{"op_type", "ms_per_step", "share"}`` sorted by time: each TensorFlow op type's
+        self time summed over the threads that ran it, per step, and its share of all busy time.
+        The sum over op types exceeds the step's wall time when ops run in parallel.
+
+    Raises:
+        RuntimeError: this TensorFlow build has no profiler converter.
+    """
+    import collections
+    import glob
+    import json
+    import tempfile
+
+    try:
+        from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as converter
+    except ImportError as error:  # the converter is internal to TensorFlow and may move
+        raise RuntimeError(f"This TensorFlow has no profile converter ({error}); cannot profile.") from None
+
+    iterator = iter(random_batches(model, batch_size))
+    model.make_train_function()
+    float(next(iter(model.train_function(iterator).values())))
+    with tempfile.TemporaryDirectory() as scratch:
+        logdir = logdir or scratch
+        tf.profiler.experimental.start(logdir)
+        for _ in range(steps):
+            logs = model.train_function(iterator)
+        float(next(iter(logs.values())))
+        tf.profiler.experimental.stop()
+        traces = sorted(glob.glob(f"{logdir}/plugins/profile/*/*.xplane.pb"))[-1:]
+        data, ok = converter.xspace_to_tools_data(traces, "framework_op_stats", {})
+    if not ok:
+        raise RuntimeError(f"The profile could not be read: {data[:200]!r}")
+    table = json.loads(data)[0]
+    columns = [column["id"] for column in table["cols"]]
+    totals = collections.Counter()
+    for row in table["rows"]:
+        record = dict(zip(columns, [cell["v"] if cell else None for cell in row["c"]]))
+        if record["type"] != "IDLE":
+            totals[record["type"]] += record["total_self_time"]  # microseconds over all steps
+    busy = sum(totals.values())
+    return [{"op_type": op, "ms_per_step": micros / steps / 1000, "share": micros / busy}
+            for op, micros in totals.most_common()]

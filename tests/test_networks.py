@@ -1,6 +1,8 @@
 """Sub-network builders: shapes for the supported image sizes and clear errors for the others."""
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from kgen.models import networks
 
@@ -55,3 +57,29 @@ def test_unknown_arch_and_bad_latent_dim():
         networks.build_generator((28, 28, 1), "resnet", latent_dim=4)
     with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
         networks.build_generator((28, 28, 1), "mlp", latent_dim=0)
+
+
+@pytest.mark.parametrize("rate", [0.25, 0.4])
+@pytest.mark.parametrize("cheap_masks", [True, False])
+def test_dropout_masks_drop_at_the_rate_and_rescale_the_rest(rate, cheap_masks):
+    layer = networks.ReplicaDropout(rate, seed=3)
+    layer.cheap_masks = cheap_masks
+    out = layer(tf.ones((64, 50, 50, 1)), training=True).numpy()
+    kept = out != 0
+    # 160,000 units: the kept share's standard error is about 0.0012.
+    assert kept.mean() == pytest.approx(1 - rate, abs=0.005)
+    np.testing.assert_allclose(out[kept], 1 / (1 - rate), rtol=1e-6)
+    # Every unit's mask is its own draw: no two images share a mask.
+    assert len({row.tobytes() for row in kept.reshape(64, -1)}) == 64
+    assert np.array_equal(layer(tf.ones((2, 3)), training=False).numpy(), np.ones((2, 3)))
+
+
+def test_cheap_dropout_masks_follow_the_seed_and_differ_between_calls():
+    def masks(seed):
+        layer = networks.ReplicaDropout(0.25, seed=seed)
+        return [layer(tf.ones((8, 33)), training=True).numpy() != 0 for _ in range(2)]
+
+    first, second = masks(5), masks(5)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert not np.array_equal(first[0], first[1])
+    assert not np.array_equal(first[0], masks(6)[0])

@@ -1,0 +1,97 @@
+"""kgen bench: FLOP counting against hand counts, and the command's output."""
+
+import json
+
+import keras
+import pytest
+
+from kgen.bench import use_plain_dropout_masks
+from kgen.config import RunConfig
+from kgen.flops import forward_flops, layer_flops, training_flops_per_image
+from kgen.training import build_model
+from conftest import assert_one_line_error, run
+
+
+def built(layer, shape):
+    inputs = keras.Input(shape)
+    keras.Model(inputs, layer(inputs))
+    return layer
+
+
+@pytest.mark.parametrize("layer, shape, expected", [
+    # 4 inputs × 3 units: 12 multiply-adds = 24 FLOPs, + 3 bias adds
+    (keras.layers.Dense(3), (4,), 27),
+    (keras.layers.Dense(3, use_bias=False), (4,), 24),
+    # 3×3 kernel, 1 → 2 channels, 5×5 output pixels: 2·9·1·2·25 = 900, + 2·25 bias adds
+    (keras.layers.Conv2D(2, 3, padding="same"), (5, 5, 1), 950),
+    # 2×2 kernel, stride 2, 3 → 4 channels on 6×6: 3×3 outputs: 2·4·3·4·9 = 864, + 4·9
+    (keras.layers.Conv2D(4, 2, strides=2), (6, 6, 3), 900),
+    # transposed 3×3, 3 → 2 channels, on 4×4 inputs (each input pixel scattered): 2·9·3·2·16 = 1728,
+    # + bias on the 8×8 output: 2·64
+    (keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same"), (4, 4, 3), 1856),
+    (keras.layers.LeakyReLU(), (4,), 0),
+])
+def test_layer_flops_match_hand_counts(layer, shape, expected):
+    assert layer_flops(built(layer, shape)) == expected
+
+
+def test_forward_flops_sum_the_layers_of_nested_networks():
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.ReLU()])
+    outer = keras.Sequential([keras.Input((4,)), inner, keras.layers.Dense(2, use_bias=False)])
+    assert forward_flops(outer) == 27 + 2 * 3 * 2
+
+
+def test_training_step_counts_follow_each_models_passes():
+    gan = build_model(RunConfig(model="gan", arch="dcgan", width=4, latent_dim=4), (16, 16, 1))
+    g, d = forward_flops(gan.generator), forward_flops(gan.discriminator)
+    assert g > 0 and d > 0 and training_flops_per_image(gan) == 4 * g + 9 * d
+    vae = build_model(RunConfig(model="vae", arch="mlp", width=4, latent_dim=4), (16, 16, 1))
+    assert training_flops_per_image(vae) == 3 * (forward_flops(vae.encoder) + forward_flops(vae.decoder))
+    with pytest.raises(ValueError, match="No FLOP count for Sequential"):
+        training_flops_per_image(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+
+
+def test_the_dcgan_step_costs_what_the_reference_implementations_do():
+    # ../shared/bench/README: the same DCGAN's step is ≈ 0.86 GFLOP per image at 28×28
+    gan = build_model(RunConfig(model="gan", arch="dcgan"), (28, 28, 1))
+    assert training_flops_per_image(gan) / 1e9 == pytest.approx(0.86, abs=0.01)
+
+
+def test_bench_prints_one_json_line_per_measurement(tmp_path):
+    result = run(["bench", "--model", "gan", "--arch", "mlp", "--batch-size", "8", "--steps", "2", "--repeats", "1",
+                  "--image-size", "16", "--json"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [r["measure"] for r in records] == ["matmul_peak", "training", "sampling", "sampling", "sampling"]
+    training = records[1]
+    assert training["model"] == "gan/mlp" and training["images_per_s"] > 0 and training["gflop_per_s"] > 0
+    # Both sides are rounded in the output (3 decimals, 0.1 GFLOP/s).
+    share = training["gflop_per_s"] / records[0]["gflop_per_s"]
+    assert training["share_of_peak"] == pytest.approx(share, rel=0.01, abs=1e-3)
+    assert [r["batch"] for r in records[2:]] == [1, 64, 1024]
+
+
+def test_bench_rejects_an_arch_of_another_model(tmp_path):
+    assert_one_line_error(run(["bench", "--model", "vae", "--arch", "dcgan"], tmp_path), "does not apply to vae")
+
+
+def test_plain_baseline_and_profile_report_what_they_measured(tmp_path):
+    result = run(["bench", "--model", "gan", "--arch", "dcgan", "--batch-size", "4", "--steps", "2", "--repeats", "1",
+                  "--image-size", "16", "--no-sampling", "--plain", "--profile", "2", "--json"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert records[1]["measure"] == "training" and records[1]["plain"] is True
+    profile = [r for r in records if r["measure"] == "profile"]
+    assert 0 < len(profile) <= 12
+    shares = [r["share"] for r in profile]
+    assert shares == sorted(shares, reverse=True) and sum(shares) <= 1.001
+    # Float masks, as Keras' Dropout draws them: the plain step runs StatelessRandomUniformV2.
+    assert any(r["op_type"] == "StatelessRandomUniformV2" for r in profile)
+    assert any("Conv2D" in r["op_type"] for r in profile)
+
+
+def test_plain_dropout_masks_reach_every_nested_dropout_layer():
+    gan = build_model(RunConfig(model="gan", arch="dcgan", width=4, latent_dim=4), (16, 16, 1))
+    assert use_plain_dropout_masks(gan) == 4
+    vaegan = build_model(RunConfig(model="vaegan", width=4, latent_dim=4), (16, 16, 1))
+    assert use_plain_dropout_masks(vaegan) == 4
