@@ -8,6 +8,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from kgen.data.pipeline import PREFETCH_BATCHES, without_autotuning
+
 
 def savedmodel_sampling_throughput(path, batch_sizes=(1, 64, 1024), min_seconds=2.0, warmup=2):
     """Images per second of an exported model's ``serving_default`` signature (z → uint8 images).
@@ -76,7 +78,7 @@ def random_batches(model, batch_size):
     low, high = model.output_range
     images = np.random.RandomState(0).uniform(low, high, (batch_size * 8, *model.image_shape)).astype("float32")
     batches = tf.data.Dataset.from_tensor_slices(images).batch(batch_size, drop_remainder=True).repeat()
-    return batches.prefetch(tf.data.AUTOTUNE)
+    return without_autotuning(batches.prefetch(PREFETCH_BATCHES))
 
 
 def training_throughput(model, batch_size=128, steps=30, repeats=3, warmup=5, use_fit=False):

@@ -62,6 +62,15 @@ def test_shuffling_follows_the_seed(idx_dir):
     assert not np.array_equal(first(3), first(4))
 
 
+def test_training_pipelines_run_without_tf_data_autotuning(idx_dir):
+    # Autotuning's backoff thread can stall an epoch's end by seconds (see without_autotuning).
+    from kgen.data.pipeline import load_epochs
+
+    pipeline, _ = load_epochs(str(idx_dir), batch_size=8)
+    for dataset in (pipeline.epoch(0), pipeline.epoch(1, skip=2), pipeline.reshuffling()):
+        assert dataset.options().autotune.enabled is False
+
+
 def test_value_range_limit_and_resize(idx_dir):
     dataset, info = load_dataset(str(idx_dir), batch_size=4, value_range=(0.0, 1.0), limit=10, image_size=8)
     x = np.concatenate(list(dataset))
