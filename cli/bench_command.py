@@ -19,7 +19,10 @@ PEAK_MATRIX = 4096  # side of the float32 matrices whose product measures the pe
               help="Architecture (default: each of the model's).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
               help="Images per training step.")
-@click.option("--steps", type=click.IntRange(min=1), default=30, show_default=True, help="Timed steps per repeat.")
+@click.option("--steps", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Timed steps per repeat, at least (more when they would take less than --min-seconds).")
+@click.option("--min-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Shortest timed repeat: fast models run more steps per repeat, so that timer noise stays small.")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
               help="Timed repeats; medians are reported.")
 @click.option("--image-size", type=click.IntRange(min=4), default=28, show_default=True,
@@ -36,8 +39,8 @@ PEAK_MATRIX = 4096  # side of the float32 matrices whose product measures the pe
               help="Also profile this many training steps with TensorFlow's profiler and print the op types "
                    "that take the time (0: no profile).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per measurement instead of a table.")
-def bench(model_name, arch, batch_size, steps, repeats, image_size, precision, jit_compile, sampling, plain,
-          profile_steps, as_json):
+def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size, precision, jit_compile, sampling,
+          plain, profile_steps, as_json):
     """Measure, after a warm-up, training images/s and ms/step (median over repeats) of each model ×
     architecture asked for, the analytic FLOPs of one training step (from the layer shapes, forward
     + backward), the achieved GFLOP/s and its share of this machine's float32 peak (measured in the
@@ -80,14 +83,14 @@ def bench(model_name, arch, batch_size, steps, repeats, image_size, precision, j
         model = build_model(config, (image_size, image_size, 1))
         if plain:
             use_plain_dropout_masks(model)
-        speed = training_throughput(model, batch_size, steps, repeats, use_fit=plain)
+        speed = training_throughput(model, batch_size, steps, repeats, use_fit=plain, min_seconds=min_seconds)
         flops = training_flops_per_image(model) * batch_size
         achieved = flops / (speed["ms_per_step"] / 1000) / 1e9
         emit({"measure": "training", "model": f"{name}/{architecture}", "batch": batch_size, "precision": precision,
               "jit": jit_compile, "plain": plain, "images_per_s": round(speed["images_per_s"], 1),
               "ms_per_step": round(speed["ms_per_step"], 1), "gflop_per_step": round(flops / 1e9, 2),
               "gflop_per_s": round(achieved, 1), "share_of_peak": round(achieved / peak, 3),
-              "peak_memory_mb": round(peak_memory_mb()), "steps": steps, "repeats": repeats})
+              "peak_memory_mb": round(peak_memory_mb()), "steps": speed["steps"], "repeats": repeats})
         if profile_steps:
             for row in profile_training(model, batch_size, profile_steps)[:PROFILE_ROWS]:
                 emit({"measure": "profile", "model": f"{name}/{architecture}", "op_type": row["op_type"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
@@ -81,41 +82,51 @@ def random_batches(model, batch_size):
     return without_autotuning(batches.prefetch(PREFETCH_BATCHES))
 
 
-def training_throughput(model, batch_size=128, steps=30, repeats=3, warmup=5, use_fit=False):
+def training_throughput(model, batch_size=128, steps=30, repeats=3, warmup=5, use_fit=False, min_seconds=1.0):
     """Training speed of a compiled kgen model on random images of its shape.
 
     By default it runs the model's compiled training step (``model.make_train_function``), as
     ``kgen fit`` does: ``warmup`` times (at least once: the first call compiles it), then
-    ``repeats`` × ``steps`` timed steps, each repeat ended by reading the last step's losses. With
-    ``use_fit`` each repeat is one ``model.fit`` of ``steps`` steps instead (Keras' own loop, as users
+    ``repeats`` timed repeats of at least ``steps`` steps, each ended by reading the last step's
+    losses. When the first repeat takes less than ``min_seconds``, it is dropped and every repeat runs
+    enough steps to last that long: a few milliseconds of a small MLP are too noisy to compare. With
+    ``use_fit`` each repeat is one ``model.fit`` of that many steps instead (Keras' own loop, as users
     write it).
 
     Returns:
-        ``{"images_per_s", "ms_per_step", "ms_per_step_all": [...]}`` (medians over the repeats).
+        ``{"images_per_s", "ms_per_step", "ms_per_step_all": [...], "steps": steps per repeat}``
+        (medians over the repeats).
+
+    Example:
+        >>> training_throughput(model, batch_size=128, steps=30, repeats=3)["images_per_s"]  # doctest: +SKIP
     """
     batches = random_batches(model, batch_size)
-    times = []
     if use_fit:
-        model.fit(batches, epochs=1, steps_per_epoch=max(warmup, 1), shuffle=False, verbose=0)
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model.fit(batches, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
-            times.append((time.perf_counter() - start) / steps)
+        def run_steps(count):
+            model.fit(batches, epochs=1, steps_per_epoch=count, shuffle=False, verbose=0)
     else:
         iterator = iter(batches)
         model.make_train_function()
-        step = model.train_function
-        for _ in range(max(warmup, 1)):
-            logs = step(iterator)
-        float(next(iter(logs.values())))
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(steps):
-                logs = step(iterator)
+
+        def run_steps(count):
+            for _ in range(count):
+                logs = model.train_function(iterator)
             float(next(iter(logs.values())))  # wait for the last step
-            times.append((time.perf_counter() - start) / steps)
+
+    def seconds_per_step(count):
+        start = time.perf_counter()
+        run_steps(count)
+        return (time.perf_counter() - start) / count
+
+    run_steps(max(warmup, 1))
+    first = seconds_per_step(steps)
+    if first * steps < min_seconds:  # too short to time: lengthen the repeats, drop this one
+        steps = math.ceil(min_seconds / first)
+        first = seconds_per_step(steps)
+    times = [first] + [seconds_per_step(steps) for _ in range(repeats - 1)]
     ms = statistics.median(times) * 1000
-    return {"images_per_s": batch_size / (ms / 1000), "ms_per_step": ms, "ms_per_step_all": [t * 1000 for t in times]}
+    return {"images_per_s": batch_size / (ms / 1000), "ms_per_step": ms, "ms_per_step_all": [t * 1000 for t in times],
+            "steps": steps}
 
 
 def use_plain_dropout_masks(model):

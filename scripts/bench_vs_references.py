@@ -9,7 +9,7 @@ Keras reference runs through ``reference_step_timer.py``, which adds its steady-
 ("steps only": without the ``fit`` call's start and end, where tf.data can stall) to the number the
 script reports itself.
 Part 2: ``kgen bench`` of every model against ``kgen bench --plain`` (float dropout masks and
-``Model.fit``), alternating. Prints every measurement as a JSON line, then the medians and ratios
+``Model.fit``), alternating; each of 3 repeats lasts at least 3 s (``--min-seconds 3``). Prints every measurement as a JSON line, then the medians and ratios
 as Markdown tables.
 """
 
@@ -56,24 +56,8 @@ def dcgan_round(torch_python):
     return result
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--torch-python", help="A Python interpreter with torch installed.")
-    parser.add_argument("--skip-models", action="store_true", help="Part 1 only.")
-    args = parser.parse_args()
-
-    dcgan = []
-    for number in range(args.rounds):
-        dcgan.append(dcgan_round(args.torch_python))
-        print(json.dumps({"part": "dcgan", "round": number, **dcgan[-1]}), flush=True)
-    models = {}
-    for number in range(0 if args.skip_models else args.rounds):
-        for flags in ([], ["--plain"]):
-            for record in kgen_training(*flags, "--steps", "20", "--repeats", "3"):
-                models.setdefault((record["model"], bool(flags)), []).append(record)
-                print(json.dumps({"part": "models", "round": number, **record}), flush=True)
-
+def print_dcgan_table(dcgan):
+    """Medians, rounds and kgen's ratio to each implementation of part 1, as Markdown."""
     kgen = statistics.median(r["kgen"] for r in dcgan)
     print("\n| implementation | images/s (median) | rounds | kgen ÷ it |\n| --- | --- | --- | --- |")
     for name in (name for name in dcgan[0] if name != "kgen share of peak"):
@@ -83,6 +67,29 @@ def main():
     shares = [r["kgen share of peak"] for r in dcgan]
     print(f"\nkgen's DCGAN step: {statistics.median(shares):.0%} of the measured matmul peak (median; "
           f"{', '.join(f'{s:.0%}' for s in shares)}).")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--torch-python", help="A Python interpreter with torch installed.")
+    parser.add_argument("--skip-models", action="store_true", help="Part 1 only.")
+    parser.add_argument("--skip-dcgan", action="store_true", help="Part 2 only.")
+    args = parser.parse_args()
+
+    dcgan = []
+    for number in range(0 if args.skip_dcgan else args.rounds):
+        dcgan.append(dcgan_round(args.torch_python))
+        print(json.dumps({"part": "dcgan", "round": number, **dcgan[-1]}), flush=True)
+    models = {}
+    for number in range(0 if args.skip_models else args.rounds):
+        for flags in ([], ["--plain"]):
+            for record in kgen_training(*flags, "--steps", "20", "--min-seconds", "3", "--repeats", "3"):
+                models.setdefault((record["model"], bool(flags)), []).append(record)
+                print(json.dumps({"part": "models", "round": number, **record}), flush=True)
+
+    if dcgan:
+        print_dcgan_table(dcgan)
     if models:
         print("\n| model | kgen images/s | plain images/s | kgen ÷ plain | GFLOP/s | share of peak |"
               "\n| --- | --- | --- | --- | --- | --- |")

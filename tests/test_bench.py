@@ -5,7 +5,7 @@ import json
 import keras
 import pytest
 
-from kgen.bench import use_plain_dropout_masks
+from kgen.bench import training_throughput, use_plain_dropout_masks
 from kgen.config import RunConfig
 from kgen.flops import forward_flops, layer_flops, training_flops_per_image
 from kgen.training import build_model
@@ -95,3 +95,15 @@ def test_plain_dropout_masks_reach_every_nested_dropout_layer():
     assert use_plain_dropout_masks(gan) == 4
     vaegan = build_model(RunConfig(model="vaegan", width=4, latent_dim=4), (16, 16, 1))
     assert use_plain_dropout_masks(vaegan) == 4
+
+
+@pytest.mark.parametrize("use_fit", [False, True])
+def test_short_repeats_are_lengthened_to_min_seconds(use_fit):
+    gan = build_model(RunConfig(model="gan", arch="mlp", width=4, latent_dim=4), (8, 8, 1))
+    exact = training_throughput(gan, batch_size=4, steps=3, repeats=1, warmup=1, use_fit=use_fit, min_seconds=0)
+    assert exact["steps"] == 3
+    long = training_throughput(gan, batch_size=4, steps=3, repeats=2, warmup=1, use_fit=use_fit, min_seconds=0.5)
+    assert long["steps"] > 3
+    # Each repeat was sized from a measured step time, so it lasts about min_seconds (timer noise allowed).
+    assert all(ms * long["steps"] > 200 for ms in long["ms_per_step_all"])
+    assert long["images_per_s"] == pytest.approx(4 / (long["ms_per_step"] / 1000))
