@@ -59,6 +59,8 @@ def load_epochs(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, 
         num_examples = int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
         if num_examples == 0:
             raise DataError(f"{raw.description} has no examples of classes {list(classes)}.")
+        # A filter's length is unknown to Keras, which then warns "input ran out of data" at each pass's end.
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_examples))
     if limit is not None:
         if int(limit) < 1:
             raise DataError(f"limit must be a positive integer; got {limit}.")

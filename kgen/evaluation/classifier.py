@@ -142,7 +142,7 @@ def train_evaluator(data, epochs=12, batch_size=128, seed=0, directory=None, tra
     schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=epochs * info.steps_per_epoch)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(train, epochs=epochs, validation_data=test, verbose=verbose)
+    model.fit(train, epochs=epochs, validation_data=test, shuffle=False, verbose=verbose)  # shuffled by the pipeline
     _, accuracy = model.evaluate(test, verbose=0)
 
     directory = directory or evaluator_dir(data)
