@@ -7,6 +7,8 @@ import click
 MODEL_NAMES = ("gan", "vae", "vaegan")
 ARCH_NAMES = ("mlp", "dcgan", "conv")
 OPTIMIZER_NAMES = ("adam", "rmsprop")
+# The keys of kgen.losses.GAN_LOSSES, spelled out so --help works without importing TensorFlow.
+GAN_LOSS_NAMES = ("non-saturating", "minimax", "least-squares", "hinge", "wgan-gp")
 
 # CLI option → (constructor argument, models it applies to).
 MODEL_OPTIONS = {
@@ -14,6 +16,9 @@ MODEL_OPTIONS = {
     "recon_loss": ("reconstruction_loss", ("vae",)),
     "gamma": ("gamma", ("vaegan",)),
     "feature_layer": ("feature_layer", ("vaegan",)),
+    "gan_loss": ("loss", ("gan",)),
+    "critic_steps": ("critic_steps", ("gan",)),
+    "gp_weight": ("gp_weight", ("gan",)),
 }
 
 
@@ -83,6 +88,15 @@ def model_options(model, **given):
               help="vaegan: weight of the feature-space reconstruction loss in the decoder's loss (default 0.01).")
 @click.option("--feature-layer", type=click.IntRange(min=1),
               help="vaegan: discriminator layer (1-based) whose features measure reconstruction (default 3).")
+@click.option("--gan-loss", type=click.Choice(GAN_LOSS_NAMES),
+              help="gan: the adversarial loss — non-saturating (default), minimax (the original), least-squares "
+                   "(Mao et al.), hinge, or wgan-gp (Wasserstein critic with gradient penalty, Gulrajani et al.; "
+                   "use with --critic-steps 5 and, as the paper does, --lr 1e-4 --beta1 0).")
+@click.option("--critic-steps", type=click.IntRange(min=1),
+              help="gan: discriminator updates per generator update, each on fresh noise and the same real batch "
+                   "(default 1).")
+@click.option("--gp-weight", type=click.FloatRange(min=0),
+              help="gan --gan-loss wgan-gp: weight of the gradient penalty (default 10).")
 @click.option("--translate", type=click.FloatRange(0, 0.5, max_open=True), default=0.0, show_default=True,
               help="Random translation augmentation, as a fraction of height and width (Rana et al. use 0.1).")
 @click.option("--limit", type=click.IntRange(min=1), help="Train on the first N examples only (quick trials).")
@@ -130,7 +144,7 @@ def model_options(model, **given):
                    "GPUs if there are several, else one device), one_device, mirrored (all local GPUs), "
                    "multi_worker (hosts in TF_CONFIG; run the same command on each), tpu. --batch-size is the "
                    "global batch.")
-def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):
+def fit(overwrite, beta, recon_loss, gamma, feature_layer, gan_loss, critic_steps, gp_weight, **settings):
     """Train a generative model and write its run directory.
 
     Running the same command again into an unfinished run dir resumes it from its last checkpoint (with
@@ -149,7 +163,8 @@ def fit(overwrite, beta, recon_loss, gamma, feature_layer, **settings):
     from kgen.config import RunConfig
     from kgen.training import fit as fit_run
 
-    options = model_options(settings["model"], beta=beta, recon_loss=recon_loss, gamma=gamma, feature_layer=feature_layer)
+    options = model_options(settings["model"], beta=beta, recon_loss=recon_loss, gamma=gamma, feature_layer=feature_layer,
+                            gan_loss=gan_loss, critic_steps=critic_steps, gp_weight=gp_weight)
     config = RunConfig(model_options=options, **settings)
     result = fit_run(config, overwrite=overwrite)
     seconds = result.history["epoch_seconds"]

@@ -64,6 +64,63 @@ def generator_loss(*fake_logits):
     return loss
 
 
+def minimax_generator_loss(*fake_logits):
+    """The original (saturating) minimax generator loss: ``Σ mean log(1 - D(G(z)))``, minimised.
+
+    Equal to ``-Σ BCE(fake_i, 0)``; its gradient vanishes where D confidently rejects the fakes, which
+    is why the non-saturating loss is the default.
+    """
+    loss = 0.0
+    for logits in fake_logits:
+        loss = loss - bce_with_logits(0.0, logits)
+    return loss
+
+
+def least_squares_discriminator_loss(real_outputs, fake_outputs):
+    """Least-squares GAN (Mao et al. 2017) discriminator loss: ``½ mean (D(x) - 1)² + ½ mean D(G(z))²``,
+    on the discriminator's raw outputs."""
+    return 0.5 * ops.mean(ops.square(_f32(real_outputs) - 1.0)) + 0.5 * ops.mean(ops.square(_f32(fake_outputs)))
+
+
+def least_squares_generator_loss(fake_outputs):
+    """Least-squares GAN generator loss: ``½ mean (D(G(z)) - 1)²``."""
+    return 0.5 * ops.mean(ops.square(_f32(fake_outputs) - 1.0))
+
+
+def hinge_discriminator_loss(real_outputs, fake_outputs):
+    """Hinge discriminator loss: ``mean max(0, 1 - D(x)) + mean max(0, 1 + D(G(z)))``."""
+    return ops.mean(ops.relu(1.0 - _f32(real_outputs))) + ops.mean(ops.relu(1.0 + _f32(fake_outputs)))
+
+
+def critic_generator_loss(fake_outputs):
+    """Generator loss of the hinge and Wasserstein GANs: ``-mean D(G(z))``."""
+    return -ops.mean(_f32(fake_outputs))
+
+
+def wasserstein_critic_loss(real_outputs, fake_outputs):
+    """Wasserstein critic loss without its penalty: ``mean D(G(z)) - mean D(x)`` (an estimate of the
+    negative Wasserstein-1 distance when D is 1-Lipschitz)."""
+    return ops.mean(_f32(fake_outputs)) - ops.mean(_f32(real_outputs))
+
+
+def gradient_penalty(gradients, eps=1e-12):
+    """WGAN-GP's penalty (Gulrajani et al. 2017): ``mean_b (‖∇_x̂ D(x̂)‖₂ - 1)²``, in float32.
+
+    The norm is ``sqrt(Σ g² + eps)``: the plain square root has an infinite derivative at a zero
+    gradient (e.g. a critic that is flat around x̂), which would turn the update into NaN.
+
+    Args:
+        gradients: ``[batch, ...]`` gradients of the critic's output with respect to its inputs at
+            the interpolated images.
+        eps: added under the square root.
+
+    Returns:
+        Scalar penalty (without its weight, 10 in the paper).
+    """
+    squares = _sum_per_example(ops.square(_f32(gradients)))
+    return ops.mean(ops.square(ops.sqrt(squares + eps) - 1.0))
+
+
 def kl_divergence(z_mean, z_log_var):
     """KL(N(mean, exp(log_var)) ‖ N(0, I)), summed over latent dimensions, averaged over the batch.
 
@@ -131,3 +188,13 @@ def reconstruction_mse(images, reconstructions):
 
 
 RECONSTRUCTION_LOSSES = {"bce": reconstruction_bce, "mse": reconstruction_mse}
+
+# GAN loss name → (discriminator loss of (real outputs, fake outputs), generator loss of fake outputs).
+# "wgan-gp" adds gradient_penalty to its critic loss in the model (it needs the critic's gradients).
+GAN_LOSSES = {
+    "non-saturating": (discriminator_loss, generator_loss),
+    "minimax": (discriminator_loss, minimax_generator_loss),
+    "least-squares": (least_squares_discriminator_loss, least_squares_generator_loss),
+    "hinge": (hinge_discriminator_loss, critic_generator_loss),
+    "wgan-gp": (wasserstein_critic_loss, critic_generator_loss),
+}

@@ -26,6 +26,21 @@ def trained(tmp_path_factory):
     return work, work / "saved_models" / "tiny", result
 
 
+def test_fit_trains_a_wgan_gp_and_records_its_loss(trained):
+    import json
+
+    from kgen import losses
+    from kgen.cli.fit_command import GAN_LOSS_NAMES
+
+    assert GAN_LOSS_NAMES == tuple(losses.GAN_LOSSES)  # the CLI's spelled-out names are the library's
+    work = trained[0]
+    result = run(["fit", "--model", "gan", "--arch", "dcgan", "--data", "tiny.npz", "--epochs", "1", "--gan-loss",
+                  "wgan-gp", "--critic-steps", "2", "--gp-weight", "5", "--run-dir", "saved_models/wgan", *FAST], work)
+    assert result.exit_code == 0, result.output + result.stderr
+    config = json.loads((work / "saved_models" / "wgan" / "config.json").read_text())
+    assert config["kgen_run"]["model_options"] == {"loss": "wgan-gp", "critic_steps": 2, "gp_weight": 5.0}
+
+
 def test_fit_writes_the_run_dir(trained):
     work, run_dir, result = trained
     for name in ("model.keras", "config.json", "history.json", "losses.png", "samples/epoch_001.png",
@@ -101,6 +116,8 @@ def test_help_explains_every_option():
     (["fit", "--model", "diffusion"], ["'diffusion' is not one of"]),
     (["fit", "--model", "vae", "--arch", "dcgan", "--data", "tiny.npz"], ["Unknown architecture 'dcgan' for vae", "mlp, conv"]),
     (["fit", "--model", "vae", "--gamma", "1"], ["--gamma applies to --model vaegan only"]),
+    (["fit", "--model", "vae", "--gan-loss", "hinge"], ["--gan-loss applies to --model gan only"]),
+    (["fit", "--gan-loss", "wasserstein"], ["'wasserstein' is not one of 'non-saturating'"]),
     (["fit", "--data", "no/such/dir"], ["does not exist"]),
     (["fit", "--data", "empty"], ["is empty"]),
     (["fit", "--data", "texts"], ["No images in texts"]),

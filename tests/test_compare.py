@@ -137,6 +137,18 @@ def test_entries_can_carry_their_own_run_settings():
         StudyPlan(data="d", models=["vae@learning_rate=-1"])
 
 
+def test_gan_variants_name_their_loss():
+    specs = parse_models("gan:dcgan,gan:dcgan:wgan-gp,gan:mlp:hinge@learning_rate=0.0001")
+    assert [s.name for s in specs] == ["gan:dcgan", "gan:dcgan:wgan-gp", "gan:mlp:hinge@learning_rate=0.0001"]
+    configs = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=1).run_configs("study")
+    assert [c.model_options for _, _, c in configs] == [{}, {"loss": "wgan-gp", "critic_steps": 5}, {"loss": "hinge"}]
+    assert configs[1][2].run_dir == os.path.join("study", "runs", "gan-dcgan-wgan-gp-seed0")
+    assert configs[2][2].learning_rate == 0.0001
+    for bad in ("gan:dcgan:wgan", "vae:conv:hinge"):
+        with pytest.raises(StudyError, match="is not a variant of"):
+            parse_models(bad)
+
+
 @pytest.mark.parametrize("preset", ["lr-sensitivity", "optimizers", "translation", "latent-size", "architecture"])
 def test_presets_are_valid_plans(preset):
     from kgen.compare.study import preset_models

@@ -53,3 +53,47 @@ def test_reconstruction_losses_match_numpy():
     mse = ((x - p) ** 2).reshape(4, -1).sum(1).mean()
     assert float(losses.reconstruction_mse(x, p)) == pytest.approx(mse, rel=1e-5)
     assert np.isfinite(float(losses.reconstruction_bce(x, np.zeros_like(x))))
+
+
+# Small exact cases, computed by hand: real outputs [2, -1], fake outputs [0.5, -3].
+REAL = np.array([[2.0], [-1.0]], "float32")
+FAKE = np.array([[0.5], [-3.0]], "float32")
+
+
+def test_least_squares_losses_by_hand():
+    # D: ½·mean((2-1)², (-1-1)²) + ½·mean(0.5², 3²) = ½·2.5 + ½·4.625
+    assert float(losses.least_squares_discriminator_loss(REAL, FAKE)) == pytest.approx(3.5625)
+    # G: ½·mean((0.5-1)², (-3-1)²) = ½·(0.25 + 16)/2
+    assert float(losses.least_squares_generator_loss(FAKE)) == pytest.approx(4.0625)
+
+
+def test_hinge_and_wasserstein_losses_by_hand():
+    # D: mean(max(0, 1-2), max(0, 1+1)) + mean(max(0, 1+0.5), max(0, 1-3)) = 1 + 0.75
+    assert float(losses.hinge_discriminator_loss(REAL, FAKE)) == pytest.approx(1.75)
+    assert float(losses.critic_generator_loss(FAKE)) == pytest.approx(1.25)  # -mean(0.5, -3)
+    assert float(losses.wasserstein_critic_loss(REAL, FAKE)) == pytest.approx(-1.25 - 0.5)
+
+
+def test_minimax_generator_loss_is_mean_log_one_minus_d():
+    expected = np.mean(np.log(1.0 - expit(FAKE.astype(np.float64))))
+    assert float(losses.minimax_generator_loss(FAKE)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_gradient_penalty_by_hand_and_safe_at_zero_gradient():
+    import tensorflow as tf
+
+    # Per-example norms 5 (3-4-0) and 1: mean((5-1)², (1-1)²) = 8.
+    gradients = np.array([[[3.0, 4.0], [0.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]]], "float32")
+    assert float(losses.gradient_penalty(gradients)) == pytest.approx(8.0, rel=1e-6)
+    zero = tf.Variable(tf.zeros((2, 3, 3, 1)))
+    with tf.GradientTape() as tape:
+        penalty = losses.gradient_penalty(zero)
+    assert float(penalty) == pytest.approx(1.0, abs=1e-5)  # (√eps - 1)²
+    assert np.all(np.isfinite(tape.gradient(penalty, zero).numpy()))  # sqrt(0) has an infinite slope
+
+
+def test_float16_outputs_give_float32_losses():
+    half = FAKE.astype("float16")
+    for name, (d_loss, g_loss) in losses.GAN_LOSSES.items():
+        assert d_loss(REAL.astype("float16"), half).dtype == "float32", name
+        assert g_loss(half).dtype == "float32", name

@@ -114,6 +114,8 @@ def test_vae_gan_likeness_loss_does_not_train_the_discriminator():
     (VAE, {"beta": -1}, "beta must be"),
     (VAEGAN, {"gamma": -1}, "gamma must be"),
     (GAN, {"latent_dim": 0}, "latent_dim must be a positive integer"),
+    (GAN, {"loss": "wasserstein"}, "Unknown GAN loss 'wasserstein': expected one of non-saturating, minimax"),
+    (GAN, {"critic_steps": 0}, "critic_steps must be a positive integer"),
     (VAE, {"latent_dim": 2.5}, "latent_dim must be a positive integer"),
 ])
 def test_bad_constructor_arguments_are_clear_errors(cls, kwargs, message):
@@ -131,3 +133,31 @@ def test_models_train_on_colour_images_of_other_sizes(name, arch, shape):
     history = model.fit(x, batch_size=4, epochs=1, verbose=0)
     assert all(np.isfinite(v[-1]) for v in history.history.values())
     assert model.sample(2).shape == (2,) + shape
+
+
+@pytest.mark.parametrize("loss", ["non-saturating", "minimax", "least-squares", "hinge", "wgan-gp"])
+def test_every_gan_loss_trains_with_its_critic_steps(loss):
+    model = tiny_model("gan", "dcgan", loss=loss, critic_steps=2)
+    model.compile()
+    x = tiny_data(model)
+    history = model.fit(x, batch_size=4, epochs=1, verbose=0, validation_data=(x[:8],))
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    assert int(model.d_optimizer.iterations) == 8 and int(model.g_optimizer.iterations) == 4
+    clone = GAN.from_config(model.get_config())
+    assert (clone.loss_name, clone.critic_steps, clone.gp_weight) == (loss, 2, 10.0)
+
+
+def test_wgan_gp_critic_loss_includes_the_weighted_penalty():
+    import tensorflow as tf
+
+    def first_d_loss(gp_weight):
+        model = tiny_model("gan", "mlp", loss="wgan-gp", gp_weight=gp_weight)
+        model.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+        logs = model.train_step(tf.constant(tiny_data(model, 4)))
+        return float(logs["d_loss"]), model
+
+    plain, model = first_d_loss(0.0)
+    penalised, _ = first_d_loss(10.0)
+    # Same seed, weights and noise: the difference is 10 × the penalty, which is positive.
+    penalty = (penalised - plain) / 10.0
+    assert 0 < penalty < 10

@@ -28,24 +28,38 @@ class StudyError(ValueError):
     """A study that cannot run as asked (bad model list, or the study dir holds another plan)."""
 
 
+# A GAN entry's third part (``gan:dcgan:hinge``) names its loss; WGAN-GP comes with the paper's 5
+# critic steps per generator step.
+GAN_VARIANTS = {name: {"loss": name} for name in ("non-saturating", "minimax", "least-squares", "hinge")}
+GAN_VARIANTS["wgan-gp"] = {"loss": "wgan-gp", "critic_steps": 5}
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """One entry of ``--models``: a model family, its architecture and optional run settings of this
-    entry only (``gan:dcgan``, ``vaegan:dcgan@learning_rate=0.00015;optimizer=rmsprop``)."""
+    """One entry of ``--models``: a model family, its architecture, a variant (a GAN's loss) and
+    optional run settings of this entry only (``gan:dcgan``, ``gan:dcgan:wgan-gp``,
+    ``vaegan:dcgan@learning_rate=0.00015;optimizer=rmsprop``)."""
 
     model: str
     arch: str
     settings: tuple = ()
+    variant: str = ""
 
     @property
     def name(self):
         extra = ";".join(f"{k}={v}" for k, v in self.settings)
-        return f"{self.model}:{self.arch}" + (f"@{extra}" if extra else "")
+        head = f"{self.model}:{self.arch}" + (f":{self.variant}" if self.variant else "")
+        return head + (f"@{extra}" if extra else "")
 
     @property
     def slug(self):
-        """The entry as a directory name: ``vaegan-dcgan-learning_rate0.00015``."""
-        return "-".join([self.model, self.arch] + [f"{k}{v}" for k, v in self.settings])
+        """The entry as a directory name: ``vaegan-dcgan-learning_rate0.00015``, ``gan-dcgan-wgan-gp``."""
+        return "-".join([self.model, self.arch] + ([self.variant] if self.variant else [])
+                        + [f"{k}{v}" for k, v in self.settings])
+
+    def model_options(self):
+        """The model constructor arguments the variant stands for."""
+        return dict(GAN_VARIANTS[self.variant]) if self.variant else {}
 
 
 def _setting_value(text):
@@ -58,7 +72,8 @@ def _setting_value(text):
 def parse_models(text):
     """``"gan:dcgan,vae"`` → ``[ModelSpec("gan", "dcgan"), ModelSpec("vae", "mlp")]`` (default archs filled in).
 
-    An entry may end with ``@key=value;key=value``: :class:`RunConfig` settings for that entry alone
+    A GAN entry may name its loss as a third part (``gan:dcgan:wgan-gp``; see ``GAN_VARIANTS``). An
+    entry may end with ``@key=value;key=value``: :class:`RunConfig` settings for that entry alone
     (e.g. ``vae:conv@latent_dim=2``); numbers are read as numbers.
 
     Raises:
@@ -71,6 +86,10 @@ def parse_models(text):
             continue
         head, _, extra = item.partition("@")
         model, _, arch = head.partition(":")
+        arch, _, variant = arch.partition(":")
+        if variant and (model != "gan" or variant not in GAN_VARIANTS):
+            raise StudyError(f"In --models {item!r}: {variant!r} is not a variant of {model}; gan takes "
+                             f"{', '.join(GAN_VARIANTS)} (e.g. gan:dcgan:wgan-gp).")
         try:
             arch = registry.model_class(model).resolve_arch(arch or None)
         except ValueError as e:
@@ -82,7 +101,7 @@ def parse_models(text):
                 raise StudyError(f"In --models {item!r}: {pair!r} is not key=value with a run setting among "
                                  f"{', '.join(sorted(fields))}.")
             settings.append((key, _setting_value(value)))
-        spec = ModelSpec(model, arch, tuple(settings))
+        spec = ModelSpec(model, arch, tuple(settings), variant)
         if spec in specs:
             raise StudyError(f"--models names {spec.name} twice.")
         specs.append(spec)
@@ -145,6 +164,7 @@ class StudyPlan:
                 values = dict(self.settings, epochs=self.epochs, batch_size=self.batch_size,
                               max_minutes=self.budget_minutes, classes=self.normal_classes)
                 values.update(spec.settings)
+                values["model_options"] = {**values.get("model_options", {}), **spec.model_options()}
                 values.update(model=spec.model, arch=spec.arch, data=self.data, seed=seed, run_dir=run_dir)
                 try:
                     out.append((spec, seed, RunConfig.from_dict(values)))

@@ -218,10 +218,17 @@ class GenerativeModel(LatentSampler, keras.Model):
         own slice, so replicas get different noise, and the draws are those of a one-device run of
         the same global batch.
         """
+        return self._replica_noise(keras.random.normal, batch, dims)
+
+    def uniform_noise(self, batch, *dims):
+        """Uniform noise in [0, 1) ``[batch, *dims]``, drawn like :meth:`normal_noise`."""
+        return self._replica_noise(keras.random.uniform, batch, dims)
+
+    def _replica_noise(self, draw, batch, dims):
         replicas = num_replicas()
         if replicas == 1:
-            return keras.random.normal((batch, *dims), seed=self.seed_generator)
-        return replica_slice(keras.random.normal((batch * replicas, *dims), seed=self.seed_generator), batch)
+            return draw((batch, *dims), seed=self.seed_generator)
+        return replica_slice(draw((batch * replicas, *dims), seed=self.seed_generator), batch)
 
     # ------------------------------------------------------------------------------- generating
     def generate(self, z, training=False):

@@ -1,5 +1,6 @@
-"""The GAN of Goodfellow et al. (2014) with the non-saturating generator loss, in the MLP and DCGAN
-architectures of the reference comparison (Banerjee, "GAN vs VAE")."""
+"""The GAN of Goodfellow et al. (2014), in the MLP and DCGAN architectures of the reference comparison
+(Banerjee, "GAN vs VAE"), with the non-saturating loss by default and the minimax, least-squares, hinge
+and Wasserstein-with-gradient-penalty losses by name."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ class GAN(GenerativeModel):
     """Generative adversarial network: a generator G(z) and a discriminator D(x) → logit.
 
     Each training step follows the paper's algorithm: draw noise, generate, update D on a real batch
-    and a fake batch, then update G on fresh noise (non-saturating loss ``-log D(G(z))``).
+    and a fake batch (``critic_steps`` times, fresh noise each time, the same real batch), then update
+    G on fresh noise.
 
     Args:
         image_shape: ``(height, width, channels)`` of the images.
@@ -24,6 +26,12 @@ class GAN(GenerativeModel):
         arch: ``"mlp"`` or ``"dcgan"``.
         width: layer-size multiplier; 32 gives the paper's sizes.
         seed: seed of the noise drawn in training (``None`` for a random one).
+        loss: a key of :data:`kgen.losses.GAN_LOSSES`: ``"non-saturating"`` (``-log D(G(z))``, the
+            default), ``"minimax"``, ``"least-squares"``, ``"hinge"`` or ``"wgan-gp"`` (Wasserstein
+            critic with a gradient penalty at images interpolated between real and fake, the
+            interpolation weight uniform in [0, 1] per image).
+        critic_steps: discriminator updates per generator update (5 in the WGAN-GP paper).
+        gp_weight: weight of the gradient penalty (``"wgan-gp"`` only; 10 in the paper).
 
     Example:
         >>> gan = GAN(image_shape=(28, 28, 1), arch="dcgan")  # doctest: +SKIP
@@ -39,8 +47,17 @@ class GAN(GenerativeModel):
     default_learning_rate = 2e-4
     default_beta_1 = 0.5
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, seed=None, **kwargs):
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, seed=None,
+                 loss="non-saturating", critic_steps=1, gp_weight=10.0, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, **kwargs)
+        if loss not in losses.GAN_LOSSES:
+            raise ValueError(f"Unknown GAN loss {loss!r}: expected one of {', '.join(losses.GAN_LOSSES)}.")
+        if int(critic_steps) < 1:
+            raise ValueError(f"critic_steps must be a positive integer; got {critic_steps!r}.")
+        if float(gp_weight) < 0:
+            raise ValueError(f"gp_weight must be non-negative; got {gp_weight!r}.")
+        self.loss_name, self.critic_steps, self.gp_weight = loss, int(critic_steps), float(gp_weight)
+        self._d_loss, self._g_loss = losses.GAN_LOSSES[loss]
         with self.network_policy():
             self.generator = networks.build_generator(self.image_shape, arch, self.latent_dim, self.width, "tanh")
             self.discriminator = networks.build_discriminator(self.image_shape, arch, self.width)
@@ -60,6 +77,11 @@ class GAN(GenerativeModel):
         """
         self._compile_roles({"d_optimizer": d_optimizer, "g_optimizer": g_optimizer}, **kwargs)
 
+    def get_config(self):
+        config = super().get_config()
+        config.update(loss=self.loss_name, critic_steps=self.critic_steps, gp_weight=self.gp_weight)
+        return config
+
     @property
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
@@ -75,23 +97,35 @@ class GAN(GenerativeModel):
         real = batch_images(data)
         batch = tf.shape(real)[0]
 
-        # Discriminator: real batch labelled 1, a fresh fake batch labelled 0.
-        z = self.normal_noise(batch, self.latent_dim)
-        with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
-            d_loss = losses.discriminator_loss(real_logits, fake_logits)
-        self.apply_gradients("d_optimizer", tape, d_loss)
+        # Discriminator: the real batch against a fresh fake batch, critic_steps times.
+        for _ in range(self.critic_steps):
+            z = self.normal_noise(batch, self.latent_dim)
+            with tf.GradientTape() as tape:
+                fake = self.generator(z, training=True)
+                real_logits = self.discriminator(real, training=True)
+                fake_logits = self.discriminator(fake, training=True)
+                d_loss = self._d_loss(real_logits, fake_logits)
+                if self.loss_name == "wgan-gp":
+                    d_loss = d_loss + self.gp_weight * self._gradient_penalty(real, fake)
+            self.apply_gradients("d_optimizer", tape, d_loss)
 
-        # Generator: fresh noise, non-saturating loss.
+        # Generator: fresh noise.
         z = self.normal_noise(batch, self.latent_dim)
         with tf.GradientTape() as tape:
             g_logits = self.discriminator(self.generator(z, training=True), training=True)
-            g_loss = losses.generator_loss(g_logits)
+            g_loss = self._g_loss(g_logits)
         self.apply_gradients("g_optimizer", tape, g_loss)
 
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
+
+    def _gradient_penalty(self, real, fake):
+        """WGAN-GP's penalty at images interpolated between ``real`` and ``fake`` (weights ~ U[0, 1])."""
+        weights = self.uniform_noise(tf.shape(real)[0], 1, 1, 1)
+        mixed = real + tf.cast(weights, real.dtype) * (tf.cast(fake, real.dtype) - real)
+        with tf.GradientTape() as tape:
+            tape.watch(mixed)
+            outputs = tf.cast(self.discriminator(mixed, training=True), "float32")
+        return losses.gradient_penalty(tape.gradient(outputs, mixed))
 
     def test_step(self, data):
         real = batch_images(data)
@@ -99,8 +133,9 @@ class GAN(GenerativeModel):
         fake = self.generator(z, training=False)
         real_logits = self.discriminator(real, training=False)
         fake_logits = self.discriminator(fake, training=False)
-        d_loss = losses.discriminator_loss(real_logits, fake_logits)
-        g_loss = losses.generator_loss(fake_logits)
+        # The losses without the gradient penalty, which needs gradients (validation has no tape).
+        d_loss = self._d_loss(real_logits, fake_logits)
+        g_loss = self._g_loss(fake_logits)
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
 
     def _update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
