@@ -13,6 +13,7 @@ GAN_LOSS_NAMES = ("non-saturating", "minimax", "least-squares", "hinge", "wgan-g
 # CLI option → (constructor argument, models it applies to).
 MODEL_OPTIONS = {
     "beta": ("beta", ("vae",)),
+    "kl_warmup": ("kl_warmup_steps", ("vae",)),
     "recon_loss": ("reconstruction_loss", ("vae",)),
     "gamma": ("gamma", ("vaegan",)),
     "feature_layer": ("feature_layer", ("vaegan",)),
@@ -82,6 +83,9 @@ def model_options(model, **given):
               help="Output directory (default: saved_models/<model>-<arch>-<date-time>).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run in --run-dir (default: refuse).")
 @click.option("--beta", type=click.FloatRange(min=0), help="vae: weight of the KL term (β-VAE; default 1).")
+@click.option("--kl-warmup", type=click.IntRange(min=0),
+              help="vae: training steps over which the KL weight grows linearly to --beta (default 0: no warm-up); "
+                   "`kgen eval` reports the KL per latent dimension and how many are active.")
 @click.option("--recon-loss", type=click.Choice(("bce", "mse")),
               help="vae: reconstruction loss, Bernoulli (bce, default) or Gaussian (mse).")
 @click.option("--gamma", type=click.FloatRange(min=0),
@@ -144,7 +148,7 @@ def model_options(model, **given):
                    "GPUs if there are several, else one device), one_device, mirrored (all local GPUs), "
                    "multi_worker (hosts in TF_CONFIG; run the same command on each), tpu. --batch-size is the "
                    "global batch.")
-def fit(overwrite, beta, recon_loss, gamma, feature_layer, gan_loss, critic_steps, gp_weight, **settings):
+def fit(overwrite, beta, kl_warmup, recon_loss, gamma, feature_layer, gan_loss, critic_steps, gp_weight, **settings):
     """Train a generative model and write its run directory.
 
     Running the same command again into an unfinished run dir resumes it from its last checkpoint (with
@@ -163,8 +167,9 @@ def fit(overwrite, beta, recon_loss, gamma, feature_layer, gan_loss, critic_step
     from kgen.config import RunConfig
     from kgen.training import fit as fit_run
 
-    options = model_options(settings["model"], beta=beta, recon_loss=recon_loss, gamma=gamma, feature_layer=feature_layer,
-                            gan_loss=gan_loss, critic_steps=critic_steps, gp_weight=gp_weight)
+    options = model_options(settings["model"], beta=beta, kl_warmup=kl_warmup, recon_loss=recon_loss, gamma=gamma,
+                            feature_layer=feature_layer, gan_loss=gan_loss, critic_steps=critic_steps,
+                            gp_weight=gp_weight)
     config = RunConfig(model_options=options, **settings)
     result = fit_run(config, overwrite=overwrite)
     seconds = result.history["epoch_seconds"]

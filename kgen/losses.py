@@ -131,9 +131,24 @@ def kl_divergence(z_mean, z_log_var):
     Returns:
         Scalar ``mean_b  -½ Σ_j (1 + log σ² - μ² - σ²)``.
     """
+    return ops.mean(ops.sum(kl_per_dimension(z_mean, z_log_var), axis=-1))
+
+
+def kl_per_dimension(z_mean, z_log_var):
+    """KL(q(z_j|x) ‖ N(0, 1)) of each latent dimension j for each example, in nats.
+
+    Summed over j it is the per-example term of :func:`kl_divergence`. A dimension whose KL stays near
+    0 over the data is inactive: the encoder ignores it and the decoder gets only prior noise there.
+
+    Args:
+        z_mean: ``[batch, latent]`` means of q(z|x).
+        z_log_var: ``[batch, latent]`` log-variances of q(z|x).
+
+    Returns:
+        float32 ``[batch, latent]``: ``-½ (1 + log σ² - μ² - σ²)``.
+    """
     z_mean, z_log_var = _f32(z_mean), _f32(z_log_var)
-    per_example = -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
-    return ops.mean(per_example)
+    return -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
 
 
 def _sum_per_example(x):

@@ -122,6 +122,19 @@ def test_autoencoder_metrics(labelled_npz):
     assert scores["reconstruction_nll"] > 0
 
 
+def test_autoencoder_metrics_report_kl_per_latent_dimension(labelled_npz):
+    from kgen.images import from_uint8
+
+    model = tiny_vae()
+    scores = ev.autoencoder_metrics(model, labelled_npz, n=10, samples=2)
+    images = np.concatenate([b.numpy() for b in ev.uint8_batches(labelled_npz, ev.held_out_split(labelled_npz), 16,
+                                                                   limit=10)])
+    mean, log_var = (np.asarray(t, np.float64) for t in model.encode(from_uint8(images, model.output_range)))
+    expected = np.mean(0.5 * (np.exp(log_var) + mean ** 2 - 1.0 - log_var), axis=0)  # closed form, per dimension
+    np.testing.assert_allclose(scores["kl_per_dimension"], expected, rtol=1e-4, atol=1e-7)
+    assert scores["active_dimensions"] == int(np.sum(expected > ev.ACTIVE_KL))
+
+
 def test_evaluate_an_export_like_its_keras_model(labelled_npz, evaluator, tmp_path):
     model = tiny_vae()
     exported = ExportedModel(export_model(model, str(tmp_path / "exports"), data=labelled_npz))

@@ -97,3 +97,12 @@ def test_float16_outputs_give_float32_losses():
     for name, (d_loss, g_loss) in losses.GAN_LOSSES.items():
         assert d_loss(REAL.astype("float16"), half).dtype == "float32", name
         assert g_loss(half).dtype == "float32", name
+
+
+def test_kl_per_dimension_by_hand_and_sums_to_the_kl():
+    mean = np.array([[1.0, 0.0], [0.0, 0.0]], "float32")
+    log_var = np.array([[0.0, 0.0], [np.log(2.0), 0.0]], "float32")
+    # ½(σ² + μ² - 1 - log σ²): μ=1, σ²=1 → 0.5; μ=0, σ²=2 → ½(1 - ln 2); the prior itself → 0.
+    expected = np.array([[0.5, 0.0], [0.5 * (1.0 - np.log(2.0)), 0.0]])
+    np.testing.assert_allclose(np.asarray(losses.kl_per_dimension(mean, log_var)), expected, rtol=1e-6, atol=1e-7)
+    assert float(losses.kl_divergence(mean, log_var)) == pytest.approx(expected.sum(axis=1).mean(), rel=1e-6)

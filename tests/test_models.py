@@ -112,6 +112,7 @@ def test_vae_gan_likeness_loss_does_not_train_the_discriminator():
     (GAN, {"arch": "conv"}, "Unknown architecture 'conv' for gan: expected one of dcgan, mlp"),
     (VAE, {"reconstruction_loss": "l1"}, "Unknown reconstruction_loss 'l1'"),
     (VAE, {"beta": -1}, "beta must be"),
+    (VAE, {"kl_warmup_steps": -1}, "kl_warmup_steps must be"),
     (VAEGAN, {"gamma": -1}, "gamma must be"),
     (GAN, {"latent_dim": 0}, "latent_dim must be a positive integer"),
     (GAN, {"loss": "wasserstein"}, "Unknown GAN loss 'wasserstein': expected one of non-saturating, minimax"),
@@ -161,3 +162,20 @@ def test_wgan_gp_critic_loss_includes_the_weighted_penalty():
     # Same seed, weights and noise: the difference is 10 × the penalty, which is positive.
     penalty = (penalised - plain) / 10.0
     assert 0 < penalty < 10
+
+
+def test_kl_warmup_ramps_the_kl_weight_to_beta():
+    import tensorflow as tf
+
+    model = tiny_model("vae", "mlp", beta=2.0, kl_warmup_steps=4)
+    model.compile()
+    assert float(model.kl_weight()) == pytest.approx(0.5)  # first step: beta / 4
+    logs = model.train_step(tf.constant(tiny_data(model, 4)))  # the training loss uses that weight
+    assert float(logs["loss"]) == pytest.approx(float(logs["reconstruction_loss"]) + 0.5 * float(logs["kl_loss"]),
+                                                rel=1e-5)
+    model = tiny_model("vae", "mlp", beta=2.0, kl_warmup_steps=4)
+    model.compile()
+    model.fit(tiny_data(model), batch_size=4, epochs=1, verbose=0)  # 4 steps
+    assert int(model.optimizer.iterations) == 4 and float(model.kl_weight()) == pytest.approx(2.0)
+    assert VAE.from_config(model.get_config()).kl_warmup_steps == 4
+    assert tiny_model("vae", "mlp", beta=2.0).kl_weight() == 2.0

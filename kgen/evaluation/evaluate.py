@@ -210,6 +210,11 @@ def score(candidate, reference, names=METRICS, seed=0):
     return out
 
 
+# A latent dimension counts as active when its KL from the prior, averaged over the data, exceeds this
+# (nats): below it the encoder barely moves the dimension away from the prior.
+ACTIVE_KL = 0.01
+
+
 def is_autoencoder(model):
     """Whether ``model`` has an encoder (a VAE / VAE-GAN, or an export with an ``encode`` signature)."""
     return callable(getattr(model, "encode", None)) and getattr(model, "has_encoder", True)
@@ -232,24 +237,31 @@ def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None
         translate: shift the test images randomly by up to this fraction of their size.
 
     Returns:
-        ``{"n", "samples", "reconstruction_mse", "reconstruction_nll", "neg_elbo", "iw_nll"}``:
-        per-pixel squared error and Bernoulli NLL of the posterior-mean reconstruction, the negative
-        ELBO and the negative importance-weighted bound, averaged over the images.
+        ``{"n", "samples", "reconstruction_mse", "reconstruction_nll", "neg_elbo", "iw_nll",
+        "kl_per_dimension", "active_dimensions"}``: per-pixel squared error and Bernoulli NLL of the
+        posterior-mean reconstruction, the negative ELBO and the negative importance-weighted bound,
+        averaged over the images; the KL of each latent dimension (nats, averaged over the images) and
+        how many exceed ``ACTIVE_KL`` nats.
     """
     batch_size = batch_size or max(1, 1024 // samples)
     size = model.image_shape[0]
     batches = uint8_batches(data, held_out_split(data), size, batch_size, limit=n, translate=translate)
     scorer = AutoencoderScorer(model, samples, seed)
     totals = dict.fromkeys(AutoencoderScorer.SCORES, 0.0)
+    kl_totals = 0.0
     count = 0
     progress = keras.utils.Progbar(n, unit_name="test image") if verbose else None
     for images in batches:
-        for key, values in scorer(images).items():
+        scores = scorer(images)
+        kl_totals = kl_totals + np.sum(scores.pop("kl_per_dimension"), axis=0)
+        for key, values in scores.items():
             totals[key] += float(np.sum(values))
         count += int(images.shape[0])
         if progress is not None:
             progress.add(int(images.shape[0]))
-    return {"n": count, "samples": samples, **{k: v / count for k, v in totals.items()}}
+    kl = kl_totals / count
+    return {"n": count, "samples": samples, **{k: v / count for k, v in totals.items()},
+            "kl_per_dimension": [float(v) for v in kl], "active_dimensions": int(np.sum(kl > ACTIVE_KL))}
 
 
 class AutoencoderScorer:
@@ -276,7 +288,7 @@ class AutoencoderScorer:
     def __call__(self, images):
         """``{score: float64 NumPy [b]}`` for uint8 images ``[b, H, W, C]``: per-pixel squared error and
         Bernoulli NLL of the posterior-mean reconstruction, negative ELBO and negative importance-weighted
-        bound (nats)."""
+        bound (nats); and ``kl_per_dimension`` ``[b, latent]``."""
         x01 = tf.cast(images, tf.float32) / 255.0
         mean, log_var = (tf.cast(t, tf.float32) for t in self._encode(from_uint8(images, self.value_range)))
         reconstruction = self._decode(mean)
@@ -292,6 +304,7 @@ class AutoencoderScorer:
             "reconstruction_nll": losses.bernoulli_nll_per_example(x01, reconstruction).numpy().astype("float64"),
             "neg_elbo": -elbo.numpy(),
             "iw_nll": -iw_bound.numpy(),
+            "kl_per_dimension": losses.kl_per_dimension(mean, log_var).numpy().astype("float64"),
         }
 
 
@@ -392,5 +405,10 @@ def format_report(report):
         lines += ["", f"autoencoder metrics: {p['autoencoder']}"]
         for key, label in AUTOENCODER_LABELS.items():
             lines.append(f"{label:<34}{report['autoencoder'][key]:>22.4f}")
+        if "kl_per_dimension" in report["autoencoder"]:
+            kl = report["autoencoder"]["kl_per_dimension"]
+            lines.append(f"{f'active latent dimensions (KL > {ACTIVE_KL})':<34}"
+                         f"{report['autoencoder']['active_dimensions']:>18} of {len(kl)}")
+            lines.append("KL per latent dimension (nats): " + " ".join(f"{v:.2f}" for v in kl))
     lines.append(f"\n({report['seconds']:.1f} s)")
     return "\n".join(lines)

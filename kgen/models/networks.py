@@ -39,8 +39,8 @@ class ReplicaDropout(layers.Dropout):
     The masks come from random bits, not from one float per unit as in Keras' Dropout: a 32-bit
     random word yields four masks when the rate is a multiple of 1/256 (the DCGAN's 0.25), else two,
     with the rate rounded to 1/65536. On a CPU, dropout with float masks took ≈ 19 % of a DCGAN
-    training step's busy time, with these ≈ 7 % (README, "Performance"). Set ``cheap_masks = False`` on a layer before its first call to
-    draw float masks instead (the benchmarks' baseline).
+    training step's busy time, with these ≈ 7 % (README, "Performance"). Set ``cheap_masks = False``
+    on a layer before its first call to draw float masks instead (the benchmarks' baseline).
     """
 
     cheap_masks = True

@@ -26,6 +26,10 @@ class VAE(AutoencodingModel):
         reconstruction_loss: ``"bce"`` (Bernoulli) or ``"mse"`` (Gaussian, unit variance).
         beta: weight of the KL term (β-VAE; 1 is the plain VAE).
         seed: seed of the reparameterisation noise.
+        kl_warmup_steps: grow the KL weight linearly from ``beta / kl_warmup_steps`` at the first
+            training step to ``beta`` at step ``kl_warmup_steps`` (0: ``beta`` from the start). Lets
+            the decoder learn to use z before the KL term pulls the posteriors to the prior, which
+            leaves fewer latent dimensions inactive. Validation losses always use ``beta``.
 
     Example:
         >>> vae = VAE(arch="conv")  # doctest: +SKIP
@@ -41,7 +45,7 @@ class VAE(AutoencodingModel):
     default_beta_1 = 0.9
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="mlp", width=32, reconstruction_loss="bce",
-                 beta=1.0, seed=None, **kwargs):
+                 beta=1.0, seed=None, kl_warmup_steps=0, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, **kwargs)
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
@@ -50,8 +54,11 @@ class VAE(AutoencodingModel):
             )
         if float(beta) < 0:
             raise ValueError(f"beta must be ≥ 0; got {beta}.")
+        if int(kl_warmup_steps) < 0:
+            raise ValueError(f"kl_warmup_steps must be ≥ 0; got {kl_warmup_steps}.")
         self.reconstruction_loss = reconstruction_loss
         self.beta = float(beta)
+        self.kl_warmup_steps = int(kl_warmup_steps)
         with self.network_policy():
             self.encoder = networks.build_encoder(self.image_shape, arch, self.latent_dim, self.width)
             self.decoder = networks.build_generator(
@@ -65,7 +72,8 @@ class VAE(AutoencodingModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(reconstruction_loss=self.reconstruction_loss, beta=self.beta)
+        config.update(reconstruction_loss=self.reconstruction_loss, beta=self.beta,
+                      kl_warmup_steps=self.kl_warmup_steps)
         return config
 
     def compile(self, optimizer=None, **kwargs):
@@ -94,9 +102,17 @@ class VAE(AutoencodingModel):
         images = batch_images(data)
         with tf.GradientTape() as tape:
             reconstruction, kl = self.compute_losses(images, training=True)
-            loss = reconstruction + self.beta * kl
+            loss = reconstruction + self.kl_weight() * kl
         self.apply_gradients("optimizer", tape, loss)
         return self._update_trackers(loss, reconstruction, kl)
+
+    def kl_weight(self):
+        """The KL term's weight at the current training step (``beta`` after the warm-up)."""
+        if not self.kl_warmup_steps:
+            return self.beta
+        # The optimizer's step count is part of the checkpointed state, so a resumed run continues the ramp.
+        step = tf.cast(self.optimizer.iterations + 1, tf.float32)
+        return self.beta * tf.minimum(1.0, step / self.kl_warmup_steps)
 
     def test_step(self, data):
         reconstruction, kl = self.compute_losses(batch_images(data), training=False)
