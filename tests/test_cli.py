@@ -26,14 +26,16 @@ def trained(tmp_path_factory):
     return work, work / "saved_models" / "tiny", result
 
 
-def test_fit_trains_a_wgan_gp_and_records_its_loss(trained):
+def test_fit_trains_a_wgan_gp_and_records_its_loss(trained, tmp_path):
     import json
+    import shutil
 
     from kgen import losses
     from kgen.cli.fit_command import GAN_LOSS_NAMES
 
     assert GAN_LOSS_NAMES == tuple(losses.GAN_LOSSES)  # the CLI's spelled-out names are the library's
-    work = trained[0]
+    work = tmp_path  # not the shared working dir, whose latest run other tests sample from
+    shutil.copy(trained[0] / "tiny.npz", work)
     result = run(["fit", "--model", "gan", "--arch", "dcgan", "--data", "tiny.npz", "--epochs", "1", "--gan-loss",
                   "wgan-gp", "--critic-steps", "2", "--gp-weight", "5", "--run-dir", "saved_models/wgan", *FAST], work)
     assert result.exit_code == 0, result.output + result.stderr
