@@ -88,10 +88,10 @@ def training_throughput(model, batch_size=128, steps=30, repeats=3, warmup=5, us
     By default it runs the model's compiled training step (``model.make_train_function``), as
     ``kgen fit`` does: ``warmup`` times (at least once: the first call compiles it), then
     ``repeats`` timed repeats of at least ``steps`` steps, each ended by reading the last step's
-    losses. When the first repeat takes less than ``min_seconds``, it is dropped and every repeat runs
-    enough steps to last that long: a few milliseconds of a small MLP are too noisy to compare. With
-    ``use_fit`` each repeat is one ``model.fit`` of that many steps instead (Keras' own loop, as users
-    write it).
+    losses. While the first repeat takes less than ``min_seconds``, it is dropped and repeated with
+    more steps, and every repeat runs as many: a few milliseconds of a small MLP are too noisy to
+    compare. With ``use_fit`` each repeat is one ``model.fit`` of that many steps instead (Keras' own
+    loop, as users write it).
 
     Returns:
         ``{"images_per_s", "ms_per_step", "ms_per_step_all": [...], "steps": steps per repeat}``
@@ -120,8 +120,10 @@ def training_throughput(model, batch_size=128, steps=30, repeats=3, warmup=5, us
 
     run_steps(max(warmup, 1))
     first = seconds_per_step(steps)
-    if first * steps < min_seconds:  # too short to time: lengthen the repeats, drop this one
-        steps = math.ceil(min_seconds / first)
+    # Too short to time: lengthen the repeats and drop this one. A loop, because a per-call cost (e.g.
+    # fit's setup) makes short repeats overstate the time per step.
+    while first * steps < min_seconds:
+        steps = max(steps + 1, math.ceil(min_seconds / first))
         first = seconds_per_step(steps)
     times = [first] + [seconds_per_step(steps) for _ in range(repeats - 1)]
     ms = statistics.median(times) * 1000

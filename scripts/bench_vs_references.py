@@ -9,7 +9,7 @@ Keras reference runs through ``reference_step_timer.py``, which adds its steady-
 ("steps only": without the ``fit`` call's start and end, where tf.data can stall) to the number the
 script reports itself.
 Part 2: ``kgen bench`` of every model against ``kgen bench --plain`` (float dropout masks and
-``Model.fit``), alternating; each of 3 repeats lasts at least 3 s (``--min-seconds 3``). Prints every measurement as a JSON line, then the medians and ratios
+``Model.fit``), alternating; 3 repeats each, sized to last about 3 s (``--min-seconds 3``). Prints every measurement as a JSON line, then the medians and ratios
 as Markdown tables.
 """
 

@@ -104,6 +104,7 @@ def test_short_repeats_are_lengthened_to_min_seconds(use_fit):
     assert exact["steps"] == 3
     long = training_throughput(gan, batch_size=4, steps=3, repeats=2, warmup=1, use_fit=use_fit, min_seconds=0.5)
     assert long["steps"] > 3
-    # Each repeat was sized from a measured step time, so it lasts about min_seconds (timer noise allowed).
-    assert all(ms * long["steps"] > 200 for ms in long["ms_per_step_all"])
+    # The first repeat lasted at least min_seconds; the second runs as many steps (timer noise allowed).
+    assert long["ms_per_step_all"][0] * long["steps"] >= 500
+    assert long["ms_per_step_all"][1] * long["steps"] > 300
     assert long["images_per_s"] == pytest.approx(4 / (long["ms_per_step"] / 1000))
