@@ -14,7 +14,7 @@ import dataclasses
 import json
 import os
 
-from kgen import registry, runs
+from kgen import losses, registry, runs
 from kgen.callbacks import write_json
 from kgen.config import RunConfig
 
@@ -30,8 +30,8 @@ class StudyError(ValueError):
 
 # A GAN entry's third part (``gan:dcgan:hinge``) names its loss; WGAN-GP comes with the paper's 5
 # critic steps per generator step.
-GAN_VARIANTS = {name: {"loss": name} for name in ("non-saturating", "minimax", "least-squares", "hinge")}
-GAN_VARIANTS["wgan-gp"] = {"loss": "wgan-gp", "critic_steps": 5}
+GAN_VARIANTS = {name: {"loss": name} for name in losses.GAN_LOSSES}
+GAN_VARIANTS["wgan-gp"]["critic_steps"] = 5
 
 
 @dataclasses.dataclass(frozen=True)
