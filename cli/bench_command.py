@@ -7,6 +7,7 @@ import tempfile
 
 import click
 
+# Each model's architectures (their `archs`), spelled out so --help works without importing TensorFlow.
 MODELS = {"gan": ("mlp", "dcgan"), "vae": ("mlp", "conv"), "vaegan": ("dcgan",)}
 PROFILE_ROWS = 12  # op types printed by --profile
 PEAK_MATRIX = 4096  # side of the float32 matrices whose product measures the peak

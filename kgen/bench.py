@@ -82,6 +82,15 @@ def random_batches(model, batch_size):
     return without_autotuning(batches.prefetch(PREFETCH_BATCHES))
 
 
+def run_compiled_steps(model, iterator, count):
+    """Run ``count`` of the model's compiled training steps (as ``kgen fit`` does) and wait for the
+    last one by reading its first loss. Returns that step's logs."""
+    for _ in range(count):
+        logs = model.train_function(iterator)
+    float(next(iter(logs.values())))
+    return logs
+
+
 def training_throughput(model, batch_size=128, steps=30, repeats=3, warmup=5, use_fit=False, min_seconds=1.0):
     """Training speed of a compiled kgen model on random images of its shape.
 
@@ -109,9 +118,7 @@ def training_throughput(model, batch_size=128, steps=30, repeats=3, warmup=5, us
         model.make_train_function()
 
         def run_steps(count):
-            for _ in range(count):
-                logs = model.train_function(iterator)
-            float(next(iter(logs.values())))  # wait for the last step
+            run_compiled_steps(model, iterator, count)
 
     def seconds_per_step(count):
         start = time.perf_counter()
@@ -179,13 +186,11 @@ def profile_training(model, batch_size=128, steps=10, logdir=None):
 
     iterator = iter(random_batches(model, batch_size))
     model.make_train_function()
-    float(next(iter(model.train_function(iterator).values())))
+    run_compiled_steps(model, iterator, 1)
     with tempfile.TemporaryDirectory() as scratch:
         logdir = logdir or scratch
         tf.profiler.experimental.start(logdir)
-        for _ in range(steps):
-            logs = model.train_function(iterator)
-        float(next(iter(logs.values())))
+        run_compiled_steps(model, iterator, steps)
         tf.profiler.experimental.stop()
         traces = sorted(glob.glob(f"{logdir}/plugins/profile/*/*.xplane.pb"))[-1:]
         data, ok = converter.xspace_to_tools_data(traces, "framework_op_stats", {})

@@ -7,6 +7,8 @@ error), computed in float32 whatever the inputs' dtype.
 
 from __future__ import annotations
 
+import typing
+
 from keras import ops
 
 
@@ -204,12 +206,20 @@ def reconstruction_mse(images, reconstructions):
 
 RECONSTRUCTION_LOSSES = {"bce": reconstruction_bce, "mse": reconstruction_mse}
 
-# GAN loss name → (discriminator loss of (real outputs, fake outputs), generator loss of fake outputs).
-# "wgan-gp" adds gradient_penalty to its critic loss in the model (it needs the critic's gradients).
+class GanLoss(typing.NamedTuple):
+    """One GAN objective: the discriminator's loss of (real outputs, fake outputs), the generator's
+    loss of fake outputs, and whether the discriminator's loss also takes :func:`gradient_penalty`
+    (the model adds it: it needs the critic's gradients at interpolated images)."""
+
+    discriminator: typing.Callable
+    generator: typing.Callable
+    gradient_penalty: bool = False
+
+
 GAN_LOSSES = {
-    "non-saturating": (discriminator_loss, generator_loss),
-    "minimax": (discriminator_loss, minimax_generator_loss),
-    "least-squares": (least_squares_discriminator_loss, least_squares_generator_loss),
-    "hinge": (hinge_discriminator_loss, critic_generator_loss),
-    "wgan-gp": (wasserstein_critic_loss, critic_generator_loss),
+    "non-saturating": GanLoss(discriminator_loss, generator_loss),
+    "minimax": GanLoss(discriminator_loss, minimax_generator_loss),
+    "least-squares": GanLoss(least_squares_discriminator_loss, least_squares_generator_loss),
+    "hinge": GanLoss(hinge_discriminator_loss, critic_generator_loss),
+    "wgan-gp": GanLoss(wasserstein_critic_loss, critic_generator_loss, gradient_penalty=True),
 }

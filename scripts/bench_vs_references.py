@@ -9,8 +9,8 @@ Keras reference runs through ``reference_step_timer.py``, which adds its steady-
 ("steps only": without the ``fit`` call's start and end, where tf.data can stall) to the number the
 script reports itself.
 Part 2: ``kgen bench`` of every model against ``kgen bench --plain`` (float dropout masks and
-``Model.fit``), alternating; 3 repeats each, sized to last about 3 s (``--min-seconds 3``). Prints every measurement as a JSON line, then the medians and ratios
-as Markdown tables.
+``Model.fit``), alternating; 3 repeats each, sized to last about 3 s (``--min-seconds 3``).
+Prints every measurement as a JSON line, then the medians and ratios as Markdown tables.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from pathlib import Path
 REFERENCES = Path(__file__).resolve().parents[2] / "shared" / "bench"
 STEP_TIMER = Path(__file__).resolve().parent / "reference_step_timer.py"
 KGEN = [sys.executable, "-m", "kgen.cli.main", "bench", "--no-sampling", "--json"]
-MODELS = [("gan", "mlp"), ("gan", "dcgan"), ("vae", "mlp"), ("vae", "conv"), ("vaegan", "dcgan")]
 
 
 def run_json(command):

@@ -71,6 +71,15 @@ def test_bench_prints_one_json_line_per_measurement(tmp_path):
     assert [r["batch"] for r in records[2:]] == [1, 64, 1024]
 
 
+def test_bench_knows_every_model_and_architecture():
+    from kgen import registry
+    from kgen.cli.bench_command import MODELS
+
+    for name, archs in MODELS.items():
+        assert set(archs) == set(registry.model_class(name).archs), name
+    assert set(MODELS) == set(registry.MODELS)
+
+
 def test_bench_rejects_an_arch_of_another_model(tmp_path):
     assert_one_line_error(run(["bench", "--model", "vae", "--arch", "dcgan"], tmp_path), "does not apply to vae")
 

@@ -94,7 +94,7 @@ def test_gradient_penalty_by_hand_and_safe_at_zero_gradient():
 
 def test_float16_outputs_give_float32_losses():
     half = FAKE.astype("float16")
-    for name, (d_loss, g_loss) in losses.GAN_LOSSES.items():
+    for name, (d_loss, g_loss, _) in losses.GAN_LOSSES.items():
         assert d_loss(REAL.astype("float16"), half).dtype == "float32", name
         assert g_loss(half).dtype == "float32", name
 

@@ -31,7 +31,7 @@ class GAN(GenerativeModel):
             critic with a gradient penalty at images interpolated between real and fake, the
             interpolation weight uniform in [0, 1] per image).
         critic_steps: discriminator updates per generator update (5 in the WGAN-GP paper).
-        gp_weight: weight of the gradient penalty (``"wgan-gp"`` only; 10 in the paper).
+        gp_weight: weight of the gradient penalty (losses that take one, i.e. ``"wgan-gp"``; 10 in the paper).
 
     Example:
         >>> gan = GAN(image_shape=(28, 28, 1), arch="dcgan")  # doctest: +SKIP
@@ -57,7 +57,7 @@ class GAN(GenerativeModel):
         if float(gp_weight) < 0:
             raise ValueError(f"gp_weight must be non-negative; got {gp_weight!r}.")
         self.loss_name, self.critic_steps, self.gp_weight = loss, int(critic_steps), float(gp_weight)
-        self._d_loss, self._g_loss = losses.GAN_LOSSES[loss]
+        self._objective = losses.GAN_LOSSES[loss]
         with self.network_policy():
             self.generator = networks.build_generator(self.image_shape, arch, self.latent_dim, self.width, "tanh")
             self.discriminator = networks.build_discriminator(self.image_shape, arch, self.width)
@@ -104,8 +104,8 @@ class GAN(GenerativeModel):
                 fake = self.generator(z, training=True)
                 real_logits = self.discriminator(real, training=True)
                 fake_logits = self.discriminator(fake, training=True)
-                d_loss = self._d_loss(real_logits, fake_logits)
-                if self.loss_name == "wgan-gp":
+                d_loss = self._objective.discriminator(real_logits, fake_logits)
+                if self._objective.gradient_penalty:
                     d_loss = d_loss + self.gp_weight * self._gradient_penalty(real, fake)
             self.apply_gradients("d_optimizer", tape, d_loss)
 
@@ -113,7 +113,7 @@ class GAN(GenerativeModel):
         z = self.normal_noise(batch, self.latent_dim)
         with tf.GradientTape() as tape:
             g_logits = self.discriminator(self.generator(z, training=True), training=True)
-            g_loss = self._g_loss(g_logits)
+            g_loss = self._objective.generator(g_logits)
         self.apply_gradients("g_optimizer", tape, g_loss)
 
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
@@ -134,8 +134,8 @@ class GAN(GenerativeModel):
         real_logits = self.discriminator(real, training=False)
         fake_logits = self.discriminator(fake, training=False)
         # The losses without the gradient penalty, which needs gradients (validation has no tape).
-        d_loss = self._d_loss(real_logits, fake_logits)
-        g_loss = self._g_loss(fake_logits)
+        d_loss = self._objective.discriminator(real_logits, fake_logits)
+        g_loss = self._objective.generator(fake_logits)
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
 
     def _update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
