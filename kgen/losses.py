@@ -206,6 +206,7 @@ def reconstruction_mse(images, reconstructions):
 
 RECONSTRUCTION_LOSSES = {"bce": reconstruction_bce, "mse": reconstruction_mse}
 
+
 class GanLoss(typing.NamedTuple):
     """One GAN objective: the discriminator's loss of (real outputs, fake outputs), the generator's
     loss of fake outputs, and whether the discriminator's loss also takes :func:`gradient_penalty`

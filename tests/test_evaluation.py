@@ -127,8 +127,8 @@ def test_autoencoder_metrics_report_kl_per_latent_dimension(labelled_npz):
 
     model = tiny_vae()
     scores = ev.autoencoder_metrics(model, labelled_npz, n=10, samples=2)
-    images = np.concatenate([b.numpy() for b in ev.uint8_batches(labelled_npz, ev.held_out_split(labelled_npz), 16,
-                                                                   limit=10)])
+    batches = ev.uint8_batches(labelled_npz, ev.held_out_split(labelled_npz), 16, limit=10)
+    images = np.concatenate([b.numpy() for b in batches])
     mean, log_var = (np.asarray(t, np.float64) for t in model.encode(from_uint8(images, model.output_range)))
     expected = np.mean(0.5 * (np.exp(log_var) + mean ** 2 - 1.0 - log_var), axis=0)  # closed form, per dimension
     np.testing.assert_allclose(scores["kl_per_dimension"], expected, rtol=1e-4, atol=1e-7)
