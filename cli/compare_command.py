@@ -11,10 +11,11 @@ from kgen.compare import DEFAULT_MODELS, PRESETS
 @click.command(context_settings={"max_content_width": 100})
 @click.option("--data", default="fashion_mnist", show_default=True, help="Data spec shared by every run (see kgen fit).")
 @click.option("--models", default=DEFAULT_MODELS, show_default=True,
-              help="Comma-separated model[:arch[:loss]][@setting=value;…] entries to compare, e.g. "
+              help="Comma-separated [c]model[:arch[:loss]][@setting=value;…] entries to compare, e.g. "
                    "gan:dcgan,vae:conv,vaegan, or vae:conv@latent_dim=2,vae:conv@latent_dim=16 (settings as in "
                    "config.json), or gan:dcgan,gan:dcgan:wgan-gp,gan:dcgan:hinge (a GAN's loss: non-saturating, "
-                   "minimax, least-squares, hinge, wgan-gp with 5 critic steps).")
+                   "minimax, least-squares, hinge, wgan-gp with 5 critic steps). A c before the model name gives its "
+                   "class-conditional version (cgan:dcgan, cvae:conv, cvaegan; see kgen fit --conditional).")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)),
               help="A preset experiment instead of --models: " + "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items())
                    + ".")

@@ -82,6 +82,11 @@ def model_options(model, **given):
 @click.option("--run-dir", type=click.Path(file_okay=False),
               help="Output directory (default: saved_models/<model>-<arch>-<date-time>).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run in --run-dir (default: refuse).")
+@click.option("--conditional", is_flag=True,
+              help="Train a class-conditional model on the data's labels: `kgen sample --label C` then draws class C "
+                   "and the sample grids have one row per class. gan: the label one-hot goes into the generator "
+                   "and a projection discriminator; vae, vaegan: into encoder and decoder (vaegan's discriminator "
+                   "is a projection discriminator too).")
 @click.option("--beta", type=click.FloatRange(min=0), help="vae: weight of the KL term (β-VAE; default 1).")
 @click.option("--kl-warmup", type=click.IntRange(min=0),
               help="vae: training steps over which the KL weight grows linearly to --beta (default 0: no warm-up); "

@@ -19,15 +19,21 @@ import click
 @click.option("--out", type=click.Path(dir_okay=False),
               help="PNG grid to write (default: <run-dir>/samples/sample_n<N>_seed<S>.png; for an exported "
                    "SavedModel, which is never written into, sample_n<N>_seed<S>.png in the current directory).")
+@click.option("--label", type=click.IntRange(min=0),
+              help="Class to draw, for a model trained with --conditional (e.g. 3 for Fashion-MNIST's dresses). "
+                   "Without it a conditional model draws N images spread evenly over its classes, one grid row "
+                   "per class.")
 @click.option("--npy", type=click.Path(dir_okay=False), help="Also write the images as a uint8 array (n, H, W, C).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images generated per batch.")
 @click.option("--scale", type=click.IntRange(1, 16), default=2, show_default=True, help="Upscaling factor of the PNG grid.")
-def sample(n, run_dir, model_file, seed, out, npy, batch_size, scale):
-    """Draw N images from a trained model into a PNG grid (√N × √N) and optionally a .npy array.
+def sample(n, run_dir, model_file, seed, label, out, npy, batch_size, scale):
+    """Draw N images from a trained model into a PNG grid (√N × √N, or one row per class) and
+    optionally a .npy array.
 
     \b
-    Example:
+    Examples:
       kgen sample --n 64 --run-dir saved_models/dcgan --seed 1 --npy samples.npy
+      kgen sample --n 64 --label 3 --run-dir saved_models/cgan
     """
     from kgen import runs
     from kgen.models import GenerativeModel
@@ -39,7 +45,7 @@ def sample(n, run_dir, model_file, seed, out, npy, batch_size, scale):
         raise click.UsageError("give either --run-dir or --model, not both.")
     source = model_file or run_dir or runs.latest_run()
     model = runs.load_model(source)
-    default_name = f"sample_n{n}_seed{seed}.png"
+    default_name = f"sample_n{n}_seed{seed}" + ("" if label is None else f"_label{label}") + ".png"
     if model_file:
         out = out or os.path.join(os.path.dirname(source), runs.SAMPLES_DIR, default_name)
     elif isinstance(model, GenerativeModel):
@@ -48,7 +54,10 @@ def sample(n, run_dir, model_file, seed, out, npy, batch_size, scale):
         out = out or default_name
 
     shown = write_samples(model, n, out, seed=seed, npy_path=npy, batch_size=batch_size, scale=scale,
-                          progress=n >= 4096)
-    click.echo(f"Wrote a grid of {shown} of {n} images from {source} (seed {seed}) to {out}")
+                          progress=n >= 4096, label=label)
+    of_what = f"{n} images" + ("" if label is None else f" of class {label}")
+    if label is None and model.conditional:
+        of_what += f" spread over {model.num_classes} classes, one row per class"
+    click.echo(f"Wrote a grid of {shown} of {of_what} from {source} (seed {seed}) to {out}")
     if npy:
         click.echo(f"Wrote uint8 array {(n,) + tuple(model.image_shape)} to {npy}")

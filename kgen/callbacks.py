@@ -53,11 +53,13 @@ class SummaryCallback(keras.callbacks.Callback):
 class SampleGrid(SummaryCallback):
     """After every epoch, decode a fixed latent batch and write the grid as PNG (and to TensorBoard).
 
-    The same latent vectors are used every epoch, so the grids show how the same samples evolve.
+    The same latent vectors are used every epoch, so the grids show how the same samples evolve. For
+    a class-conditional model the grid has one row per class, ``n // num_classes`` images wide (at
+    least one), and each column shares one latent vector: rows show the classes, columns the styles.
 
     Args:
         directory: where ``epoch_NNN.png`` files go.
-        n: number of images in the grid.
+        n: number of images in the grid (unconditional models).
         seed: seed of the fixed latent batch.
         log_dir: TensorBoard directory for an image summary ``samples`` (``None`` to skip).
         scale: integer upscaling of the PNG (small images are hard to see).
@@ -66,17 +68,22 @@ class SampleGrid(SummaryCallback):
     def __init__(self, directory, n=64, seed=0, log_dir=None, scale=2):
         super().__init__(log_dir, "samples")
         self.directory, self.n, self.seed, self.scale = directory, n, seed, scale
-        self._z = None
+        self._z = self._labels = self._cols = None
         self.paths = []
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._z = self.model.latent_batch(self.n, seed=self.seed)
+        classes = self.model.num_classes
+        if not classes:
+            self._z = self.model.latent_batch(self.n, seed=self.seed)
+            return
+        self._cols = max(1, self.n // classes)
+        self._z, self._labels = self.model.class_rows_inputs(self._cols, seed=self.seed)
 
     def on_epoch_end(self, epoch, logs=None):
-        fake = np.asarray(self.model.generate(self._z, training=False), dtype="float32")
+        fake = np.asarray(self.model.generate(self._z, self._labels, training=False), dtype="float32")
         path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
-        grid = images.save_grid(path, fake, self.model.output_range, scale=self.scale)
+        grid = images.save_grid(path, fake, self.model.output_range, cols=self._cols, scale=self.scale)
         self.paths.append(path)
         with self.recording():
             tf.summary.image("samples", grid[None], step=epoch + 1)
@@ -99,18 +106,20 @@ class ReconstructionGrid(SummaryCallback):
         log_dir: TensorBoard directory for an image summary ``reconstructions`` (``None`` to skip).
         cols: images per row.
         scale: integer upscaling of the PNG.
+        labels: the images' labels, for a class-conditional model (``None`` otherwise).
     """
 
-    def __init__(self, images, directory, log_dir=None, cols=8, scale=2):
+    def __init__(self, images, directory, log_dir=None, cols=8, scale=2, labels=None):
         super().__init__(log_dir, "reconstructions")
         self.images = np.asarray(images)
+        self.labels = None if labels is None else np.asarray(labels, "int32")
         self.directory, self.cols, self.scale = directory, cols, scale
         self.paths = []
 
     def on_epoch_end(self, epoch, logs=None):
         low, high = self.model.output_range
         originals = images.from_uint8(self.images, (low, high))
-        reconstructed = images.to_uint8(self.model.reconstruct(originals, training=False), (low, high))
+        reconstructed = images.to_uint8(self.model.reconstruct(originals, self.labels, training=False), (low, high))
         rows = [part for start in range(0, len(self.images), self.cols)
                 for part in (self.images[start:start + self.cols], reconstructed[start:start + self.cols])]
         path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
@@ -138,7 +147,8 @@ class MetricsMonitor(SummaryCallback):
         data: data spec of the real images.
         every: epochs between evaluations.
         n: generated images per evaluation (and ceiling images).
-        metrics: names among ``fid``, ``is``, ``kid``, ``pr``.
+        metrics: names among ``fid``, ``is``, ``kid``, ``pr``; a class-conditional model also gets
+            ``<extractor>_class_agreement`` (see :func:`kgen.evaluation.evaluate.class_agreement`).
         seed: latent seed (the same images' latents every time).
         path: JSON file of the values (``None`` to skip).
         log_dir: TensorBoard directory for the ceiling run (``None`` to skip).
@@ -171,13 +181,16 @@ class MetricsMonitor(SummaryCallback):
         return {f"{self.prefix}_{name}": entry["value"] for name, entry in scores.items()}
 
     def on_epoch_end(self, epoch, logs=None):
-        from kgen.evaluation.evaluate import generated_features, score
+        from kgen.evaluation.evaluate import class_agreement, generated_features, score
 
         if (epoch + 1) % self.every:
             return
         start = time.perf_counter()
         generated = generated_features(self.model, self.extractor, self.n, self.seed)
         values = self._named(score(generated, self.real.reference, self.metrics, self.seed))
+        agreement = class_agreement(self.model, self.extractor, generated)
+        if agreement is not None:
+            values[f"{self.prefix}_class_agreement"] = agreement["overall"]
         if logs is not None:
             logs.update(values)
             logs[METRICS_SECONDS] = time.perf_counter() - start

@@ -53,6 +53,8 @@ class RunConfig:
         run_dir: output directory.
         model_options: extra constructor arguments of the model (e.g. ``beta``, ``gamma``,
             ``reconstruction_loss``, ``feature_layer``).
+        conditional: train a class-conditional model on the data's labels (the model gets
+            ``num_classes`` from the data).
         translate: random-translation augmentation, as a fraction of the image size.
         limit: use only the first ``limit`` training examples.
         jit_compile: compile each training step with XLA (off by default: on a CPU it made every
@@ -94,6 +96,7 @@ class RunConfig:
     seed: int = 0
     run_dir: str | None = None
     model_options: dict = dataclasses.field(default_factory=dict)
+    conditional: bool = False
     translate: float = 0.0
     limit: int | None = None
     jit_compile: bool = False

@@ -10,6 +10,10 @@ loads — that needs neither kgen nor Keras custom objects to run. Its signature
 * VAE and VAE-GAN also: ``encode`` (uint8 ``images`` → ``z_mean``, ``z_log_var``), ``decode``
   (``z`` → images, as ``serving_default``) and ``reconstruct`` (uint8 ``images`` → images).
 
+A class-conditional model's signatures also take the classes: ``labels`` int32 ``[batch]`` beside
+``z`` or ``images``, and for ``sample`` a scalar ``label`` (int32; -1 spreads the ``n`` images evenly
+over the classes, as ``model.sample(n, seed)`` does).
+
 ``assets.extra/kgen.json`` records what kgen needs to use the export again (model family, shapes,
 output range); TF Serving ignores that folder.
 """
@@ -46,12 +50,13 @@ def serving_functions(model):
     """
     value_range = model.output_range
     latent = model.latent_dim
+    classes = model.num_classes
 
-    def images_from(z):
-        float_images = tf.cast(model.generate(z, training=False), tf.float32)
+    def images_from(z, labels=None):
+        float_images = tf.cast(model.generate(z, labels, training=False), tf.float32)
         return {"images": to_uint8_tensor(float_images, value_range), "float_images": float_images}
 
-    def sample(n, seed):
+    def latent_sample(n, seed):
         checks = [
             tf.debugging.assert_greater_equal(n, 1, message="n must be at least 1"),
             tf.debugging.assert_less_equal(n, MAX_SAMPLE_N, message=f"n must be at most {MAX_SAMPLE_N}"),
@@ -64,24 +69,39 @@ def serving_functions(model):
             chunks,
             fn_output_signature=tf.float32,
         )
-        return images_from(tf.reshape(z, (-1, latent))[:n])
+        return tf.reshape(z, (-1, latent))[:n]
+
+    def sample(n, seed):
+        return images_from(latent_sample(n, seed))
+
+    def sample_class(n, seed, label):
+        check = tf.debugging.assert_less(label, classes, message=f"label must be -1 or a class below {classes}")
+        with tf.control_dependencies([check, tf.debugging.assert_greater_equal(label, -1, message="label must be ≥ -1")]):
+            # label -1: kgen.models.base.spread_labels.
+            spread = tf.cast(tf.range(tf.cast(n, tf.int64)) * classes // tf.cast(n, tf.int64), tf.int32)
+            labels = tf.where(label < 0, spread, tf.fill([n], label))
+        return images_from(latent_sample(n, seed), labels)
 
     z_spec = [tf.TensorSpec((None, latent), tf.float32, name="z")]
+    sample_spec = [tf.TensorSpec((), tf.int32, name="n"), tf.TensorSpec((), tf.int64, name="seed")]
+    labels_spec = [tf.TensorSpec((None,), tf.int32, name="labels")] if classes else []
     functions = {
-        "serving_default": (images_from, z_spec),
-        "sample": (sample, [tf.TensorSpec((), tf.int32, name="n"), tf.TensorSpec((), tf.int64, name="seed")]),
+        "serving_default": (images_from, z_spec + labels_spec),
+        "sample": (sample_class, sample_spec + [tf.TensorSpec((), tf.int32, name="label")]) if classes
+        else (sample, sample_spec),
     }
     if isinstance(model, AutoencodingModel):
         image_spec = [tf.TensorSpec((None,) + model.image_shape, tf.uint8, name="images")]
 
-        def encode(images):
-            z_mean, z_log_var = model.encoder(from_uint8(images, value_range), training=False)
+        def encode(images, labels=None):
+            z_mean, z_log_var = model.encode(from_uint8(images, value_range), labels, training=False)
             return {"z_mean": tf.cast(z_mean, tf.float32), "z_log_var": tf.cast(z_log_var, tf.float32)}
 
-        def reconstruct(images):
-            return images_from(encode(images)["z_mean"])
+        def reconstruct(images, labels=None):
+            return images_from(encode(images, labels)["z_mean"], labels)
 
-        functions.update(encode=(encode, image_spec), decode=(images_from, z_spec), reconstruct=(reconstruct, image_spec))
+        functions.update(encode=(encode, image_spec + labels_spec), decode=(images_from, z_spec + labels_spec),
+                         reconstruct=(reconstruct, image_spec + labels_spec))
     return functions
 
 
@@ -94,6 +114,7 @@ def export_info(model, data=None):
         "arch": model.arch,
         "image_shape": list(model.image_shape),
         "latent_dim": model.latent_dim,
+        "num_classes": model.num_classes,
         "output_range": list(model.output_range),
         "max_sample_n": MAX_SAMPLE_N,
         "signatures": sorted(serving_functions(model)),
@@ -172,7 +193,7 @@ class ExportedModel(LatentSampler):
         path: a version directory written by :func:`export_model`.
 
     Attributes:
-        image_shape, latent_dim, output_range, arch: as recorded at export.
+        image_shape, latent_dim, output_range, arch, num_classes: as recorded at export.
     """
 
     def __init__(self, path):
@@ -184,12 +205,23 @@ class ExportedModel(LatentSampler):
         self.latent_dim = int(info["latent_dim"])
         self.output_range = tuple(info["output_range"])
         self.arch = info["arch"]
+        self.num_classes = int(info.get("num_classes", 0))
         self._loaded = tf.saved_model.load(path)
         self._generate = self._loaded.signatures["serving_default"]
 
-    def generate(self, z, training=False):
-        """Float images in ``output_range`` for latent vectors ``z``."""
-        return self._generate(z=tf.convert_to_tensor(z, tf.float32))["float_images"]
+    def generate(self, z, labels=None, training=False):
+        """Float images in ``output_range`` for latent vectors ``z`` (and ``labels`` when conditional)."""
+        return self._generate(z=tf.convert_to_tensor(z, tf.float32), **self._labels(labels))["float_images"]
+
+    def _labels(self, labels):
+        """The ``labels`` argument of a signature: none for an unconditional export."""
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(f"The export at {self.path} is not class-conditional: it takes no labels.")
+            return {}
+        if labels is None:
+            raise ValueError(f"The export at {self.path} is conditional on {self.num_classes} classes: give a label per image.")
+        return {"labels": tf.convert_to_tensor(labels, tf.int32)}
 
     decode = generate
 
@@ -198,9 +230,10 @@ class ExportedModel(LatentSampler):
         """Whether the export has an ``encode`` signature (VAE and VAE-GAN)."""
         return "encode" in self._loaded.signatures
 
-    def encode(self, images, training=False):
+    def encode(self, images, labels=None, training=False):
         """``(z_mean, z_log_var)`` for float images in ``output_range`` (sent as uint8, as a client would)."""
         if not self.has_encoder:
             raise TypeError(f"The {self.info['model']} export at {self.path} has no encoder.")
-        result = self._loaded.signatures["encode"](images=to_uint8_tensor(images, self.output_range))
+        result = self._loaded.signatures["encode"](images=to_uint8_tensor(images, self.output_range),
+                                                   **self._labels(labels))
         return result["z_mean"], result["z_log_var"]

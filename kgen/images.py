@@ -78,6 +78,34 @@ def make_grid(images, cols=None, pad=2, pad_value=255):
     return grid
 
 
+def rows_by_class(images, labels, pad_value=255):
+    """Arrange uint8 images so each class fills one row of a grid, classes in ascending order.
+
+    Args:
+        images: uint8 array ``[n, H, W, C]``.
+        labels: one integer class per image.
+        pad_value: grey level of the blank tiles that fill the rows of classes with fewer images.
+
+    Returns:
+        ``(tiles, cols)``: uint8 ``[rows·cols, H, W, C]`` for :func:`make_grid` with ``cols`` columns,
+        ``cols`` being the largest number of images of one class.
+
+    Example:
+        >>> tiles, cols = rows_by_class(np.zeros((3, 2, 2, 1), np.uint8), [1, 0, 1])
+        >>> tiles.shape, cols
+        ((4, 2, 2, 1), 2)
+    """
+    images, labels = np.asarray(images), np.asarray(labels).reshape(-1)
+    if len(images) != len(labels):
+        raise ValueError(f"Expected one label per image; got {len(labels)} labels for {len(images)} images.")
+    rows = [images[labels == label] for label in np.unique(labels)]
+    cols = max(len(row) for row in rows)
+    tiles = np.full((len(rows) * cols,) + images.shape[1:], pad_value, dtype=np.uint8)
+    for r, row in enumerate(rows):
+        tiles[r * cols:r * cols + len(row)] = row
+    return tiles, cols
+
+
 def write_png(path, image):
     """Write a uint8 image ``[H, W, C]`` (C = 1 or 3) to ``path`` atomically (temp file + rename)."""
     image = np.asarray(image)

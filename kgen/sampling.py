@@ -11,12 +11,16 @@ from kgen import images
 MAX_GRID = 1024  # a PNG grid shows at most this many images; the .npy array holds all of them
 
 
-def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, scale=2, progress=False):
+def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, scale=2, progress=False, label=None):
     """Generate ``n`` images and write a PNG grid of (up to ``MAX_GRID`` of) them.
 
     Images are generated in batches; with ``npy_path`` each batch is written into a memory-mapped
     uint8 array ``(n, H, W, C)`` as it comes, so memory does not grow with ``n``. Files appear only
     when complete (temporary name, then rename).
+
+    A class-conditional model draws ``n`` images of class ``label``, or without one ``n`` images spread
+    evenly over its classes (:func:`kgen.models.base.spread_labels`, in class order), shown one row
+    per class (at most ``MAX_GRID // num_classes`` images of each).
 
     Args:
         model: a kgen model or :class:`kgen.export.ExportedModel`.
@@ -27,6 +31,7 @@ def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, sc
         batch_size: images generated per batch.
         scale: integer upscaling of the grid.
         progress: show a Keras progress bar.
+        label: class to draw, for a class-conditional model.
 
     Returns:
         The number of images in the grid.
@@ -47,18 +52,28 @@ def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, sc
         import keras
 
         bar = keras.utils.Progbar(n, unit_name="image")
+    labels = model.sample_labels(n, label)
+    by_class = labels is not None and label is None
+    # Which images the grid shows: the first MAX_GRID, or the first MAX_GRID // classes of each class.
+    shown = np.arange(n) < MAX_GRID
+    if by_class:
+        first_of_class = np.searchsorted(labels, labels)  # labels are sorted
+        shown = np.arange(n) - first_of_class < MAX_GRID // model.num_classes
     grid_images, done = [], 0
     try:
-        for batch in model.sample_batches(n, seed=seed, batch_size=batch_size):
+        for batch in model.sample_batches(n, seed=seed, batch_size=batch_size, labels=labels):
             batch = images.to_uint8(batch, model.output_range)
             if array is not None:
                 array[done:done + len(batch)] = batch
-            if done < MAX_GRID:
-                grid_images.append(batch[: MAX_GRID - done])
+            grid_images.append(batch[shown[done:done + len(batch)]])
             done += len(batch)
             if bar:
                 bar.update(done)
-        images.write_grid(grid_path, np.concatenate(grid_images), scale=scale)
+        grid_images = np.concatenate(grid_images)
+        if by_class:
+            images.write_grid(grid_path, *images.rows_by_class(grid_images, labels[shown]), scale=scale)
+        else:
+            images.write_grid(grid_path, grid_images, scale=scale)
         if array is not None:
             array.flush()
             del array
@@ -66,4 +81,4 @@ def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, sc
     finally:
         if tmp_npy and os.path.exists(tmp_npy):
             os.remove(tmp_npy)
-    return min(n, MAX_GRID)
+    return int(shown.sum())

@@ -18,9 +18,9 @@ from kgen.callbacks import (EpochHistory, MetricsMonitor, ReconstructionGrid, Sa
                             write_json)
 from kgen.checkpoint import read_state
 from kgen.config import parse_interval
-from kgen.data import NoSplitError, load_dataset, load_epochs
+from kgen.data import DataError, NoSplitError, load_dataset, load_epochs
 from kgen.distribute import is_chief, make_strategy, precision_policy
-from kgen.evaluation.evaluate import parse_metrics
+from kgen.evaluation.evaluate import held_out_examples, parse_metrics
 from kgen.loop import Checkpointer, DivergenceError, TrainingInterrupted, train
 from kgen.models.base import AutoencodingModel
 from kgen.plots import plot_history
@@ -53,14 +53,15 @@ def default_run_dir(config, root=runs.DEFAULT_ROOT):
     return os.path.join(root, f"{config.model}-{config.arch or 'default'}-{stamp}")
 
 
-def build_model(config, image_shape, strategy=None):
+def build_model(config, image_shape, strategy=None, num_classes=0):
     """The model a config asks for, on images of ``image_shape``, compiled with its optimizers (each
     wrapped for loss scaling under ``mixed_float16``) and with their state built.
 
     Args:
-        config: the run settings (model, architecture, sizes, optimiser, ``precision``).
+        config: the run settings (model, architecture, sizes, optimiser, ``precision``, ``conditional``).
         image_shape: ``(H, W, C)``.
         strategy: the ``tf.distribute`` strategy whose scope holds the variables (default: none).
+        num_classes: the data's number of classes (used when ``config.conditional``).
     """
     cls = registry.model_class(config.model)
     with (strategy or tf.distribute.get_strategy()).scope(), precision_policy(config.precision):
@@ -70,6 +71,7 @@ def build_model(config, image_shape, strategy=None):
             arch=config.arch,
             width=config.width,
             seed=config.seed,
+            num_classes=num_classes if config.conditional else 0,
             **config.model_options,
         )
         learning_rate = config.learning_rate or cls.default_learning_rate
@@ -180,10 +182,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     if not chief:  # other workers train alongside the chief but write nothing into the run dir
         return _fit_worker(config, strategy, overwrite)
 
-    pipeline, info = load_epochs(
-        config.data, config.batch_size, cls.output_range, config.image_size, "train", config.seed,
-        translate=config.translate, limit=config.limit, classes=config.classes,
-    )
+    pipeline, info = load_training_data(config, cls)
     validation = None
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     if multi_worker and verbose != 0:
@@ -193,7 +192,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         try:
             validation, _ = load_dataset(
                 config.data, config.batch_size, cls.output_range, info.image_shape[0], "test", config.seed,
-                shuffle=False, translate=config.translate, classes=config.classes,
+                shuffle=False, translate=config.translate, classes=config.classes, labels=config.conditional,
             )
         except NoSplitError:
             validation = None  # e.g. an image folder: train without validation
@@ -201,7 +200,7 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config, info.image_shape, strategy)
+    model = build_model(config, info.image_shape, strategy, info.num_classes)
 
     earlier = resume_or_start(config, overwrite)
     os.makedirs(run_dir, exist_ok=True)
@@ -231,8 +230,10 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
                                                 metrics=config.metrics, seed=config.seed,
                                                 path=os.path.join(run_dir, runs.METRICS_FILE), log_dir=logs_dir))
     if isinstance(model, AutoencodingModel):
-        kgen_callbacks.insert(-1, ReconstructionGrid(held_out_images(config.data, info.image_shape[0]),
-                                                     os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR), log_dir=logs_dir))
+        held_out, held_out_labels = held_out_examples(config.data, info.image_shape[0], 32)
+        kgen_callbacks.insert(-1, ReconstructionGrid(held_out, os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR),
+                                                     log_dir=logs_dir,
+                                                     labels=held_out_labels if model.conditional else None))
     budget = TimeBudget(config.max_minutes) if config.max_minutes else None
     if budget is not None:
         kgen_callbacks.append(budget)
@@ -297,11 +298,9 @@ def _fit_worker(config, strategy, overwrite):
     """A non-chief worker of a multi-worker run: the same training steps as the chief (collectives
     need every worker), with its checkpoints in a temporary directory, resuming from the chief's
     checkpoint when the chief does, and no other outputs."""
-    cls = registry.model_class(config.model)
-    pipeline, info = load_epochs(config.data, config.batch_size, cls.output_range, config.image_size, "train",
-                                 config.seed, translate=config.translate, limit=config.limit, classes=config.classes)
+    pipeline, info = load_training_data(config, registry.model_class(config.model))
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config, info.image_shape, strategy)
+    model = build_model(config, info.image_shape, strategy, info.num_classes)
     chief_checkpoint = runs.checkpoint_path(config.run_dir)
     with tempfile.TemporaryDirectory(prefix="kgen-worker-") as scratch:
         interval = worker_interval(config.checkpoint_every, strategy)
@@ -313,6 +312,24 @@ def _fit_worker(config, strategy, overwrite):
         train(model, pipeline, config.epochs, [history], verbose=0, checkpointer=checkpointer, resume=resume,
               on_nan=config.on_nan, strategy=strategy)
     return FitResult(config.run_dir, model, history.history, [])
+
+
+def load_training_data(config, cls):
+    """The training split's :class:`kgen.data.pipeline.EpochPipeline` and ``DataInfo`` for a config and
+    model class; batches are ``(images, labels)`` for a conditional run.
+
+    Raises:
+        DataError: the data cannot be read, or a conditional run's data has no labels.
+    """
+    pipeline, info = load_epochs(
+        config.data, config.batch_size, cls.output_range, config.image_size, "train", config.seed,
+        translate=config.translate, limit=config.limit, classes=config.classes, labels=config.conditional,
+    )
+    if config.conditional and info.num_classes < 2:
+        raise DataError(f"{info.description} has {'no labels' if not info.has_labels else 'a single class'}: a "
+                        "conditional model needs labelled data of at least 2 classes (e.g. IDX files with a labels "
+                        "file, or a .npz with y_train).")
+    return pipeline, info
 
 
 def training_extractor(config, info):
@@ -335,13 +352,6 @@ def training_extractor(config, info):
         if config.evaluator:
             raise
         return None, (f"no metrics during training. {e}" if info.has_labels else None)
-
-
-def held_out_images(data, image_size, n=32):
-    """The first ``n`` test images of ``data`` as uint8 (training images if it has no test split)."""
-    from kgen.evaluation.evaluate import held_out_split, uint8_batches
-
-    return next(uint8_batches(data, held_out_split(data), image_size, batch_size=n, limit=n)).numpy()
 
 
 def write_config_summary(logs_dir, record):

@@ -103,7 +103,7 @@ def test_vae_gan_likeness_loss_does_not_train_the_discriminator():
     # ...while the gradient of the discriminator's own loss is non-zero (the test could fail).
     import tensorflow as tf
     with tf.GradientTape() as tape:
-        *_, d_loss = model.compute_losses(tf.constant(x), training=True)
+        *_, d_loss = model.compute_losses(tf.constant(x), None, training=True)
     grads = tape.gradient(d_loss, model.discriminator.trainable_variables)
     assert any(float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
 

@@ -114,6 +114,25 @@ def anomaly_table(grouped):
     return header, rows
 
 
+def class_agreement_table(grouped, extractor):
+    """Rows of the table of class-conditional models: how often the evaluator classifier agrees with
+    the requested class, overall and per class, in % (mean ± std over seeds). ``(header, rows)``."""
+    reports = {name: [r.evals[extractor]["class_agreement"] for r in records
+                      if extractor in r.evals and r.evals[extractor].get("class_agreement")]
+               for name, records in grouped.items()}
+    reports = {name: found for name, found in reports.items() if found}
+    if not reports:
+        return [], []
+    classes = len(next(iter(reports.values()))[0]["per_class"])
+    header = ["model", "seeds", "all classes ↑"] + [f"class {c}" for c in range(classes)]
+    rows = []
+    for name, found in reports.items():
+        per_class = [mean_std([100 * f["per_class"][c] for f in found if f["per_class"][c] is not None])
+                     for c in range(classes)]
+        rows.append([name, str(len(found)), mean_std([100 * f["overall"] for f in found])] + per_class)
+    return header, rows
+
+
 def loss_names(history):
     """The training losses of a history (no validation, metrics or timings)."""
     return [k for k in history if not k.startswith(("val_", "classifier_", "inception_")) and not k.endswith("_seconds")]
@@ -175,6 +194,17 @@ def figure_samples(models, path, n=36, seed=0):
     fig, axes = plt.subplots(1, len(models), figsize=(2.6 * len(models), 2.9), squeeze=False)
     for ax, (name, model) in zip(axes[0], models.items()):
         _show(ax, images.make_grid(images.to_uint8(model.sample(n, seed=seed), model.output_range)), name)
+    return _save(fig, path)
+
+
+def figure_class_rows(models, path, per_class=8, seed=0):
+    """For each class-conditional model, a grid with one row per class (columns share a latent vector)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 4.8), squeeze=False)
+    for ax, (name, model) in zip(axes[0], models.items()):
+        z, labels = model.class_rows_inputs(per_class, seed=seed)
+        generated = images.to_uint8(model._generate_batch(z, labels), model.output_range)
+        _show(ax, images.make_grid(generated, cols=per_class), name)
     return _save(fig, path)
 
 
@@ -257,11 +287,10 @@ def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
 
 def _test_images_and_labels(data, image_size, n):
     from kgen.data.sources import NO_LABEL
-    from kgen.evaluation.evaluate import held_out_split, uint8_batches
+    from kgen.evaluation.evaluate import held_out_examples
 
-    x, y = next(uint8_batches(data, held_out_split(data), image_size, batch_size=n, limit=n, labels=True))
-    y = y.numpy()
-    return x.numpy(), y, bool(np.all(y != NO_LABEL))
+    x, y = held_out_examples(data, image_size, n)
+    return x, y, bool(np.all(y != NO_LABEL))
 
 
 def _pca_2d(z):
@@ -285,7 +314,8 @@ def figure_latent_space(autoencoders, data, path, n=2000):
                              squeeze=False)
     for c, (name, model) in enumerate(autoencoders.items()):
         x, y, has_labels = _test_images_and_labels(data, model.image_shape[0], n)
-        z = np.asarray(model.encode(from_uint8(x, model.output_range), training=False)[0], dtype="float64")
+        labels = y.astype("int32") if model.conditional else None
+        z = np.asarray(model.encode(from_uint8(x, model.output_range), labels, training=False)[0], dtype="float64")
         for r, method in enumerate(methods):
             if method == "PCA":
                 points = _pca_2d(z)
@@ -304,7 +334,8 @@ def figure_latent_space(autoencoders, data, path, n=2000):
 
 
 def figure_interpolations(models, path, steps=10, pairs=3, seed=0):
-    """For each model, ``pairs`` rows of linear interpolations between two latent vectors."""
+    """For each model, ``pairs`` rows of linear interpolations between two latent vectors (for a
+    class-conditional model, row ``i`` keeps class ``i``)."""
     plt = _pyplot()
     import tensorflow as tf
 
@@ -313,7 +344,8 @@ def figure_interpolations(models, path, steps=10, pairs=3, seed=0):
     for ax, (name, model) in zip(axes[:, 0], models.items()):
         ends = np.asarray(model.latent_batch(2 * pairs, seed=seed))
         z = np.concatenate([(1 - t) * ends[2 * i] + t * ends[2 * i + 1] for i in range(pairs)]).astype("float32")
-        generated = images.to_uint8(model._generate_batch(tf.constant(z)), model.output_range)
+        labels = np.repeat(np.arange(pairs) % model.num_classes, steps).astype("int32") if model.conditional else None
+        generated = images.to_uint8(model._generate_batch(tf.constant(z), labels), model.output_range)
         _show(ax, images.make_grid(generated, cols=steps), name)
     return _save(fig, path)
 
@@ -325,10 +357,11 @@ def figure_reconstructions(autoencoders, data, path, n=10):
 
     rows = []
     size = next(iter(autoencoders.values())).image_shape[0]
-    x, _, _ = _test_images_and_labels(data, size, n)
+    x, y, _ = _test_images_and_labels(data, size, n)
     rows.append(("test images", x))
     for name, model in autoencoders.items():
-        out = model.reconstruct(from_uint8(x, model.output_range), training=False)
+        out = model.reconstruct(from_uint8(x, model.output_range), y.astype("int32") if model.conditional else None,
+                                training=False)
         rows.append((name, images.to_uint8(out, model.output_range)))
     fig, axes = plt.subplots(len(rows), 1, figsize=(1.1 * n, 1.4 * len(rows)), squeeze=False)
     for ax, (name, batch) in zip(axes[:, 0], rows):
@@ -430,6 +463,12 @@ def write_report(plan, study_dir, run_list, extractor_names=("classifier", "ince
                       f"reference: {protocol['reference']}; ceiling: {protocol['ceiling']}; KID: {protocol['kid']}; "
                       f"precision/recall: {protocol['precision_recall']}.")
         doc.table(header, rows)
+        header, rows = class_agreement_table(grouped, extractor)
+        if rows:
+            doc.heading("Class-conditional models: does the classifier see the requested class?")
+            doc.paragraph("Share (%) of the generated images above whose class according to the evaluator classifier is "
+                          "the class they were generated for; the images are spread evenly over the classes.")
+            doc.table(header, rows)
         header, rows = autoencoder_table(grouped, extractor)
         if rows:
             doc.heading("Autoencoders: reconstruction and likelihood on held-out images")
@@ -452,6 +491,10 @@ def write_report(plan, study_dir, run_list, extractor_names=("classifier", "ince
     doc.heading("Pictures")
     doc.figure(figure_samples(models, os.path.join(figures, "samples.png")), "36 samples of each model (latent seed 0, seed-0 runs)")
     doc.figure(figure_epochs(grouped, os.path.join(figures, "epochs.png")), "The same latent vectors over training (seed-0 runs)")
+    conditional = {name: m for name, m in models.items() if getattr(m, "conditional", False)}
+    if conditional:
+        doc.figure(figure_class_rows(conditional, os.path.join(figures, "classes.png")),
+                   "Class-conditional models: one row per class, each column from one latent vector")
     doc.figure(figure_losses(grouped, os.path.join(figures, "losses.png")), "Training losses per epoch (mean over seeds)")
     for against in ("epoch", "time"):
         doc.figure(figure_metric_curves(grouped, os.path.join(figures, f"metrics_{against}.png"), against=against),

@@ -34,27 +34,38 @@ GAN_VARIANTS = {name: {"loss": name} for name in losses.GAN_LOSSES}
 GAN_VARIANTS["wgan-gp"]["critic_steps"] = 5
 
 
+# A model name with this prefix (cgan, cvae, cvaegan) is the class-conditional model.
+CONDITIONAL_PREFIX = "c"
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """One entry of ``--models``: a model family, its architecture, a variant (a GAN's loss) and
-    optional run settings of this entry only (``gan:dcgan``, ``gan:dcgan:wgan-gp``,
-    ``vaegan:dcgan@learning_rate=0.00015;optimizer=rmsprop``)."""
+    """One entry of ``--models``: a model family, its architecture, a variant (a GAN's loss), whether
+    it is class-conditional, and optional run settings of this entry only (``gan:dcgan``,
+    ``gan:dcgan:wgan-gp``, ``cgan:dcgan``, ``vaegan:dcgan@learning_rate=0.00015;optimizer=rmsprop``)."""
 
     model: str
     arch: str
     settings: tuple = ()
     variant: str = ""
+    conditional: bool = False
+
+    @property
+    def family(self):
+        """The model name as written in an entry: ``cgan`` for the conditional GAN."""
+        return (CONDITIONAL_PREFIX if self.conditional else "") + self.model
 
     @property
     def name(self):
         extra = ";".join(f"{k}={v}" for k, v in self.settings)
-        head = f"{self.model}:{self.arch}" + (f":{self.variant}" if self.variant else "")
+        head = f"{self.family}:{self.arch}" + (f":{self.variant}" if self.variant else "")
         return head + (f"@{extra}" if extra else "")
 
     @property
     def slug(self):
-        """The entry as a directory name: ``vaegan-dcgan-learning_rate0.00015``, ``gan-dcgan-wgan-gp``."""
-        return "-".join([self.model, self.arch] + ([self.variant] if self.variant else [])
+        """The entry as a directory name: ``vaegan-dcgan-learning_rate0.00015``, ``gan-dcgan-wgan-gp``,
+        ``cgan-dcgan``."""
+        return "-".join([self.family, self.arch] + ([self.variant] if self.variant else [])
                         + [f"{k}{v}" for k, v in self.settings])
 
     def model_options(self):
@@ -72,14 +83,15 @@ def _setting_value(text):
 def parse_models(text):
     """``"gan:dcgan,vae"`` → ``[ModelSpec("gan", "dcgan"), ModelSpec("vae", "mlp")]`` (default archs filled in).
 
-    A GAN entry may name its loss as a third part (``gan:dcgan:wgan-gp``; see ``GAN_VARIANTS``). An
-    entry may end with ``@key=value;key=value``: :class:`RunConfig` settings for that entry alone
+    A GAN entry may name its loss as a third part (``gan:dcgan:wgan-gp``; see ``GAN_VARIANTS``). A
+    ``c`` before the model name asks for its class-conditional version (``cgan:dcgan``, ``cvae:conv``,
+    ``cvaegan``; the data needs labels). An entry may end with ``@key=value;key=value``: :class:`RunConfig` settings for that entry alone
     (e.g. ``vae:conv@latent_dim=2``); numbers are read as numbers.
 
     Raises:
         StudyError: an unknown model, architecture or setting, or a repeated entry.
     """
-    fields = {f.name for f in dataclasses.fields(RunConfig)} - {"model", "arch", "data", "seed", "run_dir"}
+    fields = {f.name for f in dataclasses.fields(RunConfig)} - {"model", "arch", "data", "seed", "run_dir", "conditional"}
     specs = []
     for item in (part.strip() for part in str(text).split(",")):
         if not item:
@@ -87,8 +99,12 @@ def parse_models(text):
         head, _, extra = item.partition("@")
         model, _, arch = head.partition(":")
         arch, _, variant = arch.partition(":")
+        conditional = model not in registry.MODELS and model.startswith(CONDITIONAL_PREFIX) \
+            and model[len(CONDITIONAL_PREFIX):] in registry.MODELS
+        if conditional:
+            model = model[len(CONDITIONAL_PREFIX):]
         if variant and (model != "gan" or variant not in GAN_VARIANTS):
-            raise StudyError(f"In --models {item!r}: {variant!r} is not a variant of {model}; gan takes "
+            raise StudyError(f"In --models {item!r}: {variant!r} is not a variant of {model}; gan and cgan take "
                              f"{', '.join(GAN_VARIANTS)} (e.g. gan:dcgan:wgan-gp).")
         try:
             arch = registry.model_class(model).resolve_arch(arch or None)
@@ -101,7 +117,7 @@ def parse_models(text):
                 raise StudyError(f"In --models {item!r}: {pair!r} is not key=value with a run setting among "
                                  f"{', '.join(sorted(fields))}.")
             settings.append((key, _setting_value(value)))
-        spec = ModelSpec(model, arch, tuple(settings), variant)
+        spec = ModelSpec(model, arch, tuple(settings), variant, conditional)
         if spec in specs:
             raise StudyError(f"--models names {spec.name} twice.")
         specs.append(spec)
@@ -165,7 +181,8 @@ class StudyPlan:
                               max_minutes=self.budget_minutes, classes=self.normal_classes)
                 values.update(spec.settings)
                 values["model_options"] = {**values.get("model_options", {}), **spec.model_options()}
-                values.update(model=spec.model, arch=spec.arch, data=self.data, seed=seed, run_dir=run_dir)
+                values.update(model=spec.model, arch=spec.arch, data=self.data, seed=seed, run_dir=run_dir,
+                              conditional=spec.conditional)
                 try:
                     out.append((spec, seed, RunConfig.from_dict(values)))
                 except ValueError as e:

@@ -25,6 +25,7 @@ class DataInfo:
         has_labels: whether batches carry real labels.
         value_range: ``(low, high)`` of the pixel values.
         description: where the data came from.
+        num_classes: number of classes of the labels (0 without labels).
     """
 
     image_shape: tuple
@@ -33,6 +34,7 @@ class DataInfo:
     has_labels: bool
     value_range: tuple
     description: str
+    num_classes: int = 0
 
 
 def load_epochs(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, split="train", seed=0,
@@ -85,7 +87,7 @@ def load_epochs(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, 
     if raw.files is not None:
         _fill_cache(dataset, raw.files)
     info = DataInfo(tuple(int(d) for d in shape), num_examples, steps, raw.has_labels, tuple(value_range),
-                    raw.description)
+                    raw.description, raw.num_classes)
     return EpochPipeline(dataset, info, batch_size, seed, shuffle, translate, labels, drop_remainder), info
 
 

@@ -55,6 +55,7 @@ class RawData:
         files: the image files, for sources whose images are files of possibly different sizes
             (image folders); ``None`` for sources whose images all have ``image_shape``.
         sizes: for image folders, ``{(H, W): first file of that size}``; ``None`` otherwise.
+        num_classes: number of classes of the labels (largest label + 1; 0 without labels).
     """
 
     dataset: tf.data.Dataset
@@ -64,6 +65,7 @@ class RawData:
     description: str
     files: list | None = None
     sizes: dict | None = None
+    num_classes: int = 0
 
 
 def local_dataset_dir(name):
@@ -209,8 +211,12 @@ def from_arrays(images, labels=None, description="arrays"):
             raise DataError(f"Labels of {description} have shape {labels.shape} and dtype {labels.dtype}; expected {images.shape[0]} integers.")
     has_labels = labels is not None
     labels = labels.astype(np.int64) if has_labels else np.full(images.shape[0], NO_LABEL, np.int64)
+    if has_labels and labels.size and labels.min() < 0:
+        raise DataError(f"Labels of {description} include {labels.min()}; expected class numbers 0, 1, 2, ….")
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    return RawData(dataset, int(images.shape[0]), tuple(images.shape[1:]), has_labels, description)
+    num_classes = int(labels.max()) + 1 if has_labels and labels.size else 0
+    return RawData(dataset, int(images.shape[0]), tuple(images.shape[1:]), has_labels, description,
+                   num_classes=num_classes)
 
 
 def list_images(directory):
@@ -343,4 +349,6 @@ def from_tfds(name, split="train"):
     if num_examples < 0:  # unknown cardinality: trust the dataset's metadata
         num_examples = int(info.splits[split].num_examples)
     shape = tuple(info.features["image"].shape)
-    return RawData(dataset, num_examples, shape, has_labels, f"tensorflow-datasets {name}:{split}")
+    num_classes = int(info.features["label"].num_classes) if has_labels else 0
+    return RawData(dataset, num_examples, shape, has_labels, f"tensorflow-datasets {name}:{split}",
+                   num_classes=num_classes)

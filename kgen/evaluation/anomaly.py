@@ -84,6 +84,9 @@ def detect_anomalies(model, data, normal_classes, n=10_000, samples=16, seed=0, 
     Raises:
         ValueError: the model has no score to offer, or the test images hold no normal or no anomalous example.
     """
+    if getattr(model, "conditional", False):
+        raise ValueError("Anomaly detection scores images without knowing their class, so it needs a model trained "
+                         "without --conditional.")
     scorer = AutoencoderScorer(model, samples, seed) if is_autoencoder(model) else None
     if scorer is None and getattr(model, "discriminator", None) is None:
         raise ValueError(f"{type(model).__name__} has neither an encoder nor a discriminator to score images with.")

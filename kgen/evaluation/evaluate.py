@@ -71,6 +71,13 @@ def held_out_split(data):
         return "train"
 
 
+def held_out_examples(data, image_size, n):
+    """The first ``n`` test images of ``data`` as uint8 (training images if it has no test split) and
+    their labels (-1 for unlabelled data), as NumPy arrays."""
+    images, labels = next(uint8_batches(data, held_out_split(data), image_size, batch_size=n, limit=n, labels=True))
+    return images.numpy(), labels.numpy()
+
+
 def _extract(extractor, batches, n, progress=None):
     features, logits, count = [], [], 0
     for batch in batches:
@@ -177,10 +184,36 @@ class RealFeatures:
 
 
 def generated_features(model, extractor, n, seed=0, batch_size=500, verbose=False):
-    """Features of ``n`` images generated from latent seed ``seed``, quantised to uint8 first."""
+    """Features of ``n`` images generated from latent seed ``seed``, quantised to uint8 first (a
+    class-conditional model's spread evenly over its classes)."""
     progress = keras.utils.Progbar(n, unit_name="generated image") if verbose else None
     batches = (to_uint8(b, model.output_range) for b in model.sample_batches(n, seed=seed, batch_size=batch_size))
     return FeatureSet(*_extract(extractor, batches, n, progress), f"{n} generated images, seed {seed}")
+
+
+def class_agreement(model, extractor, generated):
+    """For a class-conditional model scored by the evaluator classifier of its data: how often the
+    classifier agrees with the class each generated image was requested for.
+
+    Args:
+        model: the model that made ``generated`` (with :func:`generated_features`, i.e. ``n`` images
+            spread evenly over its classes).
+        extractor: the extractor of ``generated``.
+        generated: :class:`FeatureSet` of the generated images.
+
+    Returns:
+        ``{"per_class": [accuracy of class c], "overall", "n_per_class"}``, or ``None`` when the model
+        is unconditional or the extractor's classes are not the model's (e.g. InceptionV3's).
+    """
+    from kgen.models.base import spread_labels
+
+    if not getattr(model, "conditional", False) or extractor.name != "classifier" \
+            or generated.logits.shape[1] != model.num_classes:
+        return None
+    requested = spread_labels(len(generated), model.num_classes)
+    per_class, overall = metric_math.class_agreement(generated.logits, requested, model.num_classes)
+    return {"per_class": per_class, "overall": overall,
+            "n_per_class": [int(np.sum(requested == c)) for c in range(model.num_classes)]}
 
 
 def score(candidate, reference, names=METRICS, seed=0):
@@ -241,18 +274,19 @@ def autoencoder_metrics(model, data, n=1000, samples=64, seed=0, batch_size=None
         "kl_per_dimension", "active_dimensions"}``: per-pixel squared error and Bernoulli NLL of the
         posterior-mean reconstruction, the negative ELBO and the negative importance-weighted bound,
         averaged over the images; the KL of each latent dimension (nats, averaged over the images) and
-        how many exceed ``ACTIVE_KL`` nats.
+        how many exceed ``ACTIVE_KL`` nats. For a class-conditional model every term is conditioned on
+        the images' labels (the bounds are of −log p(x | y)).
     """
     batch_size = batch_size or max(1, 1024 // samples)
     size = model.image_shape[0]
-    batches = uint8_batches(data, held_out_split(data), size, batch_size, limit=n, translate=translate)
+    batches = uint8_batches(data, held_out_split(data), size, batch_size, limit=n, translate=translate, labels=True)
     scorer = AutoencoderScorer(model, samples, seed)
     totals = dict.fromkeys(AutoencoderScorer.SCORES, 0.0)
     kl_totals = 0.0
     count = 0
     progress = keras.utils.Progbar(n, unit_name="test image") if verbose else None
-    for images in batches:
-        scores = scorer(images)
+    for images, labels in batches:
+        scores = scorer(images, labels if model.conditional else None)
         kl_totals = kl_totals + np.sum(scores.pop("kl_per_dimension"), axis=0)
         for key, values in scores.items():
             totals[key] += float(np.sum(values))
@@ -271,7 +305,7 @@ class AutoencoderScorer:
     same for every model. Posterior samples are drawn from stateless seeds ``(seed, call index)``.
 
     Args:
-        model: anything with ``encode``, ``decode``, ``output_range``.
+        model: anything with ``encode``, ``decode``, ``output_range``, ``conditional``.
         samples: K, posterior samples per image.
         seed: seed of the posterior samples.
     """
@@ -281,22 +315,26 @@ class AutoencoderScorer:
     def __init__(self, model, samples=64, seed=0):
         low, high = model.output_range
         self.value_range, self.samples, self.seed = (low, high), samples, seed
-        self._encode = tf.function(lambda x: model.encode(x, training=False))
-        self._decode = tf.function(lambda z: (tf.cast(model.decode(z, training=False), tf.float32) - low) / (high - low))
+        self._encode = tf.function(lambda x, labels=None: model.encode(x, labels, training=False))
+        self._decode = tf.function(
+            lambda z, labels=None: (tf.cast(model.decode(z, labels, training=False), tf.float32) - low) / (high - low))
         self._calls = 0
 
-    def __call__(self, images):
-        """``{score: float64 NumPy [b]}`` for uint8 images ``[b, H, W, C]``: per-pixel squared error and
-        Bernoulli NLL of the posterior-mean reconstruction, negative ELBO and negative importance-weighted
-        bound (nats); and ``kl_per_dimension`` ``[b, latent]``."""
+    def __call__(self, images, labels=None):
+        """``{score: float64 NumPy [b]}`` for uint8 images ``[b, H, W, C]`` (and their ``labels``, for a
+        class-conditional model): per-pixel squared error and Bernoulli NLL of the posterior-mean
+        reconstruction, negative ELBO and negative importance-weighted bound (nats); and
+        ``kl_per_dimension`` ``[b, latent]``."""
         x01 = tf.cast(images, tf.float32) / 255.0
-        mean, log_var = (tf.cast(t, tf.float32) for t in self._encode(from_uint8(images, self.value_range)))
-        reconstruction = self._decode(mean)
+        if labels is not None:
+            labels = tf.cast(labels, tf.int32)
+        mean, log_var = (tf.cast(t, tf.float32) for t in self._encode(from_uint8(images, self.value_range), labels))
+        reconstruction = self._decode(mean, labels)
         b, k = int(images.shape[0]), self.samples
         eps = tf.random.stateless_normal((k, b, mean.shape[-1]), seed=tf.constant([self.seed, self._calls], tf.int64))
         self._calls += 1
         z = mean[None] + tf.exp(0.5 * log_var)[None] * eps
-        decoded = self._decode(tf.reshape(z, (k * b, -1)))
+        decoded = self._decode(tf.reshape(z, (k * b, -1)), None if labels is None else tf.tile(labels, [k]))
         log_px = -tf.reshape(losses.bernoulli_nll_per_example(tf.tile(x01, (k, 1, 1, 1)), decoded), (k, b))
         elbo, iw_bound = likelihood.elbo_and_iw_bound(likelihood.importance_log_weights(log_px, z, mean, log_var))
         return {
@@ -330,7 +368,9 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
 
     Returns:
         A JSON-serialisable report: ``protocol``, ``metrics`` (``{name: {"value", "std"?, "ceiling",
-        "ceiling_std"?}}``), ``autoencoder`` (or ``None``) and ``seconds``.
+        "ceiling_std"?}}``), ``autoencoder`` (or ``None``), ``class_agreement`` (a class-conditional
+        model's per-class agreement of the evaluator classifier with the requested class, see
+        :func:`class_agreement`; else ``None``) and ``seconds``.
     """
     from kgen.evaluation.classifier import find_evaluator
 
@@ -367,6 +407,7 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
         },
         "metrics": values,
         "autoencoder": None,
+        "class_agreement": class_agreement(model, extractor, generated),
     }
     if autoencoder_n and is_autoencoder(model):
         report["autoencoder"] = autoencoder_metrics(model, data, autoencoder_n, iw_samples, seed, verbose=verbose,
@@ -410,5 +451,12 @@ def format_report(report):
             lines.append(f"{f'active latent dimensions (KL > {ACTIVE_KL})':<34}"
                          f"{report['autoencoder']['active_dimensions']:>18} of {len(kl)}")
             lines.append("KL per latent dimension (nats): " + " ".join(f"{v:.2f}" for v in kl))
+    if report.get("class_agreement"):
+        agreement = report["class_agreement"]
+        lines += ["", "class agreement: the evaluator classifier's class = the requested class, per requested class"]
+        lines.append("  ".join(f"{c}: {100 * a:.1f} %" for c, a in enumerate(agreement["per_class"]) if a is not None))
+        lines.append(f"{'all classes ↑':<34}{100 * agreement['overall']:>20.1f} %  "
+                     f"({sum(agreement['n_per_class'])} images, {min(agreement['n_per_class'])}–"
+                     f"{max(agreement['n_per_class'])} per class)")
     lines.append(f"\n({report['seconds']:.1f} s)")
     return "\n".join(lines)

@@ -10,6 +10,8 @@ evaluator classifier, or anything else. Every function accepts NumPy arrays or t
 * :func:`inception_score` — Salimans et al. 2016: ``exp E_x KL(p(y|x) ‖ p(y))`` from logits, mean
   and standard deviation over splits.
 * :func:`precision_recall` — Kynkäänniemi et al. 2019: k-nearest-neighbour manifolds.
+* :func:`class_agreement` — for class-conditional models: how often a classifier assigns each
+  generated image the class it was requested for.
 
 Large inputs are processed in row blocks, so memory stays ∝ ``block × n`` (never ``n × n``).
 """
@@ -282,3 +284,31 @@ def precision_recall(real, fake, k=3, block=DEFAULT_BLOCK):
     precision = manifold_coverage(real, knn_radii(real, k, block), fake, block)
     recall = manifold_coverage(fake, knn_radii(fake, k, block), real, block)
     return precision, recall
+
+
+def class_agreement(logits, requested, num_classes):
+    """Per-class accuracy of a classifier on class-conditional samples: for each class ``c``, the
+    share of the images requested as ``c`` whose largest logit is ``c``.
+
+    Args:
+        logits: ``[n, num_classes]`` classifier logits of the generated images.
+        requested: ``[n]`` the class each image was generated for.
+        num_classes: number of classes.
+
+    Returns:
+        ``(per_class, overall)``: a list with the accuracy of each class (``None`` for a class no
+        image was requested for), and the accuracy over all images.
+
+    Example:
+        >>> class_agreement([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0]], [0, 0, 1], 2)
+        ([0.5, 0.0], 0.3333333333333333)
+    """
+    logits = np.asarray(logits)
+    requested = np.asarray(requested).reshape(-1)
+    if logits.ndim != 2 or logits.shape[1] != num_classes or len(logits) != len(requested) or not len(requested):
+        raise ValueError(f"Expected logits [n, {num_classes}] and n requested classes, n ≥ 1; got logits "
+                         f"{logits.shape} and {requested.shape[0]} classes.")
+    correct = np.argmax(logits, axis=1) == requested
+    per_class = [float(np.mean(correct[requested == c])) if np.any(requested == c) else None
+                 for c in range(num_classes)]
+    return per_class, float(np.mean(correct))

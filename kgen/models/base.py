@@ -38,42 +38,109 @@ def latent_vectors(n, latent_dim, seed=0, offset=0):
     return tf.concat(chunks, axis=0)[:n]
 
 
+def spread_labels(n, num_classes):
+    """Labels of ``n`` images spread evenly over ``num_classes`` classes, in order: image ``i`` gets
+    class ``i · num_classes // n`` (so each class gets ``n // num_classes`` or one more).
+
+    Example:
+        >>> spread_labels(5, 2).tolist()
+        [0, 0, 0, 1, 1]
+    """
+    return (np.arange(n, dtype=np.int64) * num_classes // n).astype("int32")
+
+
 class LatentSampler:
-    """Deterministic, streamed sampling for anything with ``latent_dim``, ``output_range`` and
-    ``generate(z)``: kgen's Keras models and their exported SavedModels alike."""
+    """Deterministic, streamed sampling for anything with ``latent_dim``, ``output_range``,
+    ``num_classes`` and ``generate(z, labels)``: kgen's Keras models and their exported SavedModels
+    alike."""
+
+    num_classes = 0
+
+    @property
+    def conditional(self):
+        """Whether the model generates images of a requested class (``num_classes > 0``)."""
+        return self.num_classes > 0
 
     def latent_batch(self, n, seed=0, offset=0):
         """Deterministic standard-normal latent vectors: :func:`latent_vectors` for this model."""
         return latent_vectors(n, self.latent_dim, seed=seed, offset=offset)
 
-    def sample_batches(self, n, seed=0, batch_size=SAMPLE_CHUNK):
+    def class_rows_inputs(self, per_class, seed=0):
+        """Latent vectors and labels of a class-conditional grid: one row of ``per_class`` images per
+        class, column ``j`` of every row from the same latent vector (rows show the classes, columns
+        the styles).
+
+        Returns:
+            ``(z [classes·per_class, latent_dim] float32 tensor, labels [classes·per_class] int32 NumPy)``.
+        """
+        if not self.conditional:
+            raise ValueError("A grid with one row per class needs a class-conditional model.")
+        z = tf.tile(self.latent_batch(per_class, seed=seed), [self.num_classes, 1])
+        return z, np.repeat(np.arange(self.num_classes, dtype="int32"), per_class)
+
+    def sample_labels(self, n, labels=None):
+        """The class labels of ``n`` samples: ``None`` for an unconditional model.
+
+        Args:
+            n: number of samples.
+            labels: ``None`` (spread evenly over the classes: :func:`spread_labels`), one class for all,
+                or one class per sample.
+
+        Returns:
+            int32 NumPy ``[n]``, or ``None`` for an unconditional model.
+
+        Raises:
+            ValueError: labels for an unconditional model, a class outside ``[0, num_classes)``, or a
+                label count other than ``n``.
+        """
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("This model is not class-conditional: it takes no labels (train one with --conditional).")
+            return None
+        if labels is None:
+            return spread_labels(n, self.num_classes)
+        labels = np.asarray(labels)
+        if labels.ndim == 0:
+            labels = np.full(n, labels)
+        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"Expected one integer label or {n} of them; got {labels.dtype} {labels.shape}.")
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            bad = labels[(labels < 0) | (labels >= self.num_classes)][0]
+            raise ValueError(f"Label {bad} is not a class of this model: expected 0 to {self.num_classes - 1}.")
+        return labels.astype("int32")
+
+    def sample_batches(self, n, seed=0, batch_size=SAMPLE_CHUNK, labels=None):
         """Yield ``n`` generated images as float32 NumPy batches, streaming (memory ∝ batch size).
 
         Args:
             n: total number of images (> 0).
             seed: integer seed; the same seed gives the same images.
             batch_size: images per yielded batch; rounded up to a multiple of ``SAMPLE_CHUNK``.
+            labels: classes of a conditional model's images (see :meth:`sample_labels`).
 
         Yields:
             float32 arrays ``[b, H, W, C]`` in ``output_range``.
         """
         if int(n) < 1:
             raise ValueError(f"The number of samples must be a positive integer; got {n}.")
+        labels = self.sample_labels(n, labels)
         step = max(SAMPLE_CHUNK, -(-batch_size // SAMPLE_CHUNK) * SAMPLE_CHUNK)
         for start in range(0, n, step):
             z = self.latent_batch(min(step, n - start), seed=seed, offset=start)
-            yield np.asarray(self._generate_batch(z), dtype="float32")
+            batch_labels = None if labels is None else labels[start:start + len(z)]
+            yield np.asarray(self._generate_batch(z, batch_labels), dtype="float32")
 
-    def sample(self, n, seed=0):
+    def sample(self, n, seed=0, labels=None):
         """``n`` generated images, float32 NumPy ``[n, H, W, C]`` in ``output_range``.
 
         Example:
             >>> images = model.sample(64, seed=1)  # doctest: +SKIP
+            >>> shirts = conditional_model.sample(64, seed=1, labels=6)  # doctest: +SKIP
         """
-        return np.concatenate(list(self.sample_batches(n, seed=seed)), axis=0)
+        return np.concatenate(list(self.sample_batches(n, seed=seed, labels=labels)), axis=0)
 
-    def _generate_batch(self, z):
-        return self.generate(z, training=False)
+    def _generate_batch(self, z, labels=None):
+        return self.generate(z, labels, training=False)
 
 
 class GenerativeModel(LatentSampler, keras.Model):
@@ -89,6 +156,9 @@ class GenerativeModel(LatentSampler, keras.Model):
         output_range: ``(low, high)`` of the pixel values the generator produces; the data pipeline
             scales real images to the same range.
         default_latent_dim, default_learning_rate, default_beta_1: defaults used by ``kgen fit``.
+
+    A model made with ``num_classes > 0`` is class-conditional: its networks take a label per image
+    besides images or z, training batches are ``(images, labels)``, and ``generate`` needs labels.
     """
 
     optimizer_roles: dict = {}
@@ -98,11 +168,15 @@ class GenerativeModel(LatentSampler, keras.Model):
     default_learning_rate = 2e-4
     default_beta_1 = 0.5
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch=None, width=32, seed=None, **kwargs):
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch=None, width=32, seed=None, num_classes=0,
+                 **kwargs):
         super().__init__(**kwargs)
         arch = self.resolve_arch(arch)
         if width is None or int(width) < 1:
             raise ValueError(f"width must be a positive integer; got {width!r}.")
+        if int(num_classes) < 0 or int(num_classes) == 1:
+            raise ValueError(f"num_classes must be 0 (unconditional) or at least 2; got {num_classes!r}.")
+        self.num_classes = int(num_classes)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.latent_dim = self.default_latent_dim if latent_dim is None else latent_dim
         self.arch = arch
@@ -140,6 +214,7 @@ class GenerativeModel(LatentSampler, keras.Model):
             arch=self.arch,
             width=self.width,
             seed=self.seed,
+            num_classes=self.num_classes,
         )
         return config
 
@@ -231,18 +306,47 @@ class GenerativeModel(LatentSampler, keras.Model):
         return replica_slice(draw((batch * replicas, *dims), seed=self.seed_generator), batch)
 
     # ------------------------------------------------------------------------------- generating
-    def generate(self, z, training=False):
-        """Decode latent vectors ``z`` ``[batch, latent_dim]`` into images in ``output_range``."""
+    def conditioned(self, x, labels):
+        """What a network of this model takes: ``x`` alone, or ``[x, labels]`` when conditional.
+
+        Raises:
+            ValueError: labels are missing for a conditional model, or given to an unconditional one.
+        """
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(f"This {type(self).__name__} is not class-conditional: it takes no labels.")
+            return x
+        if labels is None:
+            raise ValueError(f"This {type(self).__name__} is conditional on {self.num_classes} classes: "
+                             "give a label per image.")
+        return [x, tf.cast(labels, "int32")]
+
+    def batch_labels(self, data):
+        """The labels of a training batch for a conditional model (``None`` when unconditional)."""
+        if not self.conditional:
+            return None
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError(f"This {type(self).__name__} is class-conditional: it trains on (images, labels) batches.")
+        return data[1]
+
+    def generate(self, z, labels=None, training=False):
+        """Decode latent vectors ``z`` ``[batch, latent_dim]`` (of classes ``labels`` ``[batch]`` for a
+        conditional model) into images in ``output_range``."""
         raise NotImplementedError
 
-    def _generate_batch(self, z):
+    def _generate_batch(self, z, labels=None):
         # One traced function per model for sampling (eager calls of a big generator are slow).
         if getattr(self, "_generate_compiled", None) is None:
-            self._generate_compiled = tf.function(
-                lambda z: self.generate(z, training=False),
-                input_signature=[tf.TensorSpec((None, self.latent_dim), tf.float32)],
-            )
-        return self._generate_compiled(z)
+            z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32)
+            if self.conditional:
+                self._generate_compiled = tf.function(
+                    lambda z, labels: self.generate(z, labels, training=False),
+                    input_signature=[z_spec, tf.TensorSpec((None,), tf.int32)],
+                )
+            else:
+                self._generate_compiled = tf.function(lambda z: self.generate(z, training=False),
+                                                      input_signature=[z_spec])
+        return self._generate_compiled(z) if labels is None else self._generate_compiled(z, labels)
 
 
 @contextlib.contextmanager
@@ -281,28 +385,29 @@ class AutoencodingModel(GenerativeModel):
     """Base of the models with an encoder q(z|x) and a decoder (VAE and VAE-GAN).
 
     Subclasses build ``self.encoder`` (images → ``(z_mean, z_log_var)``) and ``self.decoder``
-    (z → images).
+    (z → images); a conditional model's encoder and decoder also take the labels.
     """
 
-    def encode(self, images, training=False):
-        """``(z_mean, z_log_var)`` of q(z|x) for a batch of images in ``output_range``."""
-        return self.encoder(images, training=training)
+    def encode(self, images, labels=None, training=False):
+        """``(z_mean, z_log_var)`` of q(z|x) (q(z|x, y) when conditional) for a batch of images in
+        ``output_range``."""
+        return self.encoder(self.conditioned(images, labels), training=training)
 
-    def decode(self, z, training=False):
-        """Images (in ``output_range``) decoded from latent vectors ``z``."""
-        return self.decoder(z, training=training)
+    def decode(self, z, labels=None, training=False):
+        """Images (in ``output_range``) decoded from latent vectors ``z`` (and labels when conditional)."""
+        return self.decoder(self.conditioned(z, labels), training=training)
 
-    def generate(self, z, training=False):
-        return self.decode(z, training=training)
+    def generate(self, z, labels=None, training=False):
+        return self.decode(z, labels, training=training)
 
-    def reconstruct(self, images, training=False):
+    def reconstruct(self, images, labels=None, training=False):
         """Decode the posterior mean of each image: a deterministic reconstruction."""
-        z_mean, _ = self.encode(images, training=training)
-        return self.decode(z_mean, training=training)
+        z_mean, _ = self.encode(images, labels, training=training)
+        return self.decode(z_mean, labels, training=training)
 
     def call(self, inputs, training=False):
         """Reconstructions of a batch of images (or of an ``(images, labels)`` pair)."""
-        return self.reconstruct(batch_images(inputs), training=training)
+        return self.reconstruct(batch_images(inputs), self.batch_labels(inputs), training=training)
 
     def reparameterize(self, z_mean, z_log_var):
         """Draw z = mean + σ·ε with ε ~ N(0, I) from the model's seed generator."""

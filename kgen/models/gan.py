@@ -32,6 +32,10 @@ class GAN(GenerativeModel):
             interpolation weight uniform in [0, 1] per image).
         critic_steps: discriminator updates per generator update (5 in the WGAN-GP paper).
         gp_weight: weight of the gradient penalty (losses that take one, i.e. ``"wgan-gp"``; 10 in the paper).
+        num_classes: > 0 for a class-conditional GAN (Mirza & Osindero, 2014): the generator gets the
+            label one-hot beside z, the discriminator is a projection discriminator (see
+            :func:`kgen.models.networks.build_discriminator`), and fakes are made for the labels of
+            the real batch, so they follow the data's class frequencies.
 
     Example:
         >>> gan = GAN(image_shape=(28, 28, 1), arch="dcgan")  # doctest: +SKIP
@@ -48,8 +52,8 @@ class GAN(GenerativeModel):
     default_beta_1 = 0.5
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, seed=None,
-                 loss="non-saturating", critic_steps=1, gp_weight=10.0, **kwargs):
-        super().__init__(image_shape, latent_dim, arch, width, seed, **kwargs)
+                 loss="non-saturating", critic_steps=1, gp_weight=10.0, num_classes=0, **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, **kwargs)
         if loss not in losses.GAN_LOSSES:
             raise ValueError(f"Unknown GAN loss {loss!r}: expected one of {', '.join(losses.GAN_LOSSES)}.")
         if int(critic_steps) < 1:
@@ -59,8 +63,10 @@ class GAN(GenerativeModel):
         self.loss_name, self.critic_steps, self.gp_weight = loss, int(critic_steps), float(gp_weight)
         self._objective = losses.GAN_LOSSES[loss]
         with self.network_policy():
-            self.generator = networks.build_generator(self.image_shape, arch, self.latent_dim, self.width, "tanh")
-            self.discriminator = networks.build_discriminator(self.image_shape, arch, self.width)
+            self.generator = networks.build_generator(self.image_shape, arch, self.latent_dim, self.width, "tanh",
+                                                      num_classes=self.num_classes)
+            self.discriminator = networks.build_discriminator(self.image_shape, arch, self.width,
+                                                              num_classes=self.num_classes)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -87,52 +93,57 @@ class GAN(GenerativeModel):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
 
     def call(self, inputs, training=False):
-        """The discriminator's logits for a batch of images (or an ``(images, labels)`` pair)."""
-        return self.discriminator(batch_images(inputs), training=training)
+        """The discriminator's logits for a batch of images (or an ``(images, labels)`` pair; a
+        conditional GAN needs the pair)."""
+        return self.discriminator(self.conditioned(batch_images(inputs), self.batch_labels(inputs)), training=training)
 
-    def generate(self, z, training=False):
-        return self.generator(z, training=training)
+    def generate(self, z, labels=None, training=False):
+        return self.generator(self.conditioned(z, labels), training=training)
+
+    def discriminate(self, images, labels=None, training=False):
+        """The discriminator's logits ``[batch, 1]`` for images (of classes ``labels`` when conditional)."""
+        return self.discriminator(self.conditioned(images, labels), training=training)
 
     def train_step(self, data):
-        real = batch_images(data)
+        real, labels = batch_images(data), self.batch_labels(data)
         batch = tf.shape(real)[0]
 
-        # Discriminator: the real batch against a fresh fake batch, critic_steps times.
+        # Discriminator: the real batch against a fresh fake batch (of the same labels), critic_steps times.
         for _ in range(self.critic_steps):
             z = self.normal_noise(batch, self.latent_dim)
             with tf.GradientTape() as tape:
-                fake = self.generator(z, training=True)
-                real_logits = self.discriminator(real, training=True)
-                fake_logits = self.discriminator(fake, training=True)
+                fake = self.generate(z, labels, training=True)
+                real_logits = self.discriminate(real, labels, training=True)
+                fake_logits = self.discriminate(fake, labels, training=True)
                 d_loss = self._objective.discriminator(real_logits, fake_logits)
                 if self._objective.gradient_penalty:
-                    d_loss = d_loss + self.gp_weight * self._gradient_penalty(real, fake)
+                    d_loss = d_loss + self.gp_weight * self._gradient_penalty(real, fake, labels)
             self.apply_gradients("d_optimizer", tape, d_loss)
 
         # Generator: fresh noise.
         z = self.normal_noise(batch, self.latent_dim)
         with tf.GradientTape() as tape:
-            g_logits = self.discriminator(self.generator(z, training=True), training=True)
+            g_logits = self.discriminate(self.generate(z, labels, training=True), labels, training=True)
             g_loss = self._objective.generator(g_logits)
         self.apply_gradients("g_optimizer", tape, g_loss)
 
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
 
-    def _gradient_penalty(self, real, fake):
+    def _gradient_penalty(self, real, fake, labels=None):
         """WGAN-GP's penalty at images interpolated between ``real`` and ``fake`` (weights ~ U[0, 1])."""
         weights = self.uniform_noise(tf.shape(real)[0], 1, 1, 1)
         mixed = real + tf.cast(weights, real.dtype) * (tf.cast(fake, real.dtype) - real)
         with tf.GradientTape() as tape:
             tape.watch(mixed)
-            outputs = tf.cast(self.discriminator(mixed, training=True), "float32")
+            outputs = tf.cast(self.discriminate(mixed, labels, training=True), "float32")
         return losses.gradient_penalty(tape.gradient(outputs, mixed))
 
     def test_step(self, data):
-        real = batch_images(data)
+        real, labels = batch_images(data), self.batch_labels(data)
         z = self.normal_noise(tf.shape(real)[0], self.latent_dim)
-        fake = self.generator(z, training=False)
-        real_logits = self.discriminator(real, training=False)
-        fake_logits = self.discriminator(fake, training=False)
+        fake = self.generate(z, labels, training=False)
+        real_logits = self.discriminate(real, labels, training=False)
+        fake_logits = self.discriminate(fake, labels, training=False)
         # The losses without the gradient penalty, which needs gradients (validation has no tape).
         d_loss = self._objective.discriminator(real_logits, fake_logits)
         g_loss = self._objective.generator(fake_logits)

@@ -166,11 +166,29 @@ def image_trunk(image_shape, arch, width=32, dropout=0.0, activation="leaky_relu
     return keras.Model(images, taps + [x], name=name)
 
 
-def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer=None):
+def labels_input():
+    """The Keras input of class labels: one integer per example."""
+    return keras.Input(shape=(), dtype="int32", name="labels")
+
+
+def one_hot(labels, num_classes):
+    """One-hot rows ``[batch, num_classes]`` of integer ``labels`` (a layer, so the model stays
+    loadable in Keras safe mode)."""
+    return layers.CategoryEncoding(num_classes, output_mode="one_hot", name="one_hot_labels")(labels)
+
+
+def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer=None, num_classes=0):
     """The GAN discriminator: image → one real/fake logit (and optionally hidden features).
 
     Architectures: ``mlp`` 784→512→256→128→1 with LeakyReLU(0.2) and Dropout(0.4); ``dcgan`` convs
     32/64/128/256 (strides 2,1,1,2 at 28×28) with LeakyReLU(0.2) and Dropout(0.25), then Dense(1).
+
+    A class-conditional discriminator (``num_classes > 0``) is a *projection discriminator* (Miyato &
+    Koyama, 2018): ``D(x, y) = w·φ(x) + b + e_y·φ(x)`` with ``φ(x)`` the trunk's final features and
+    ``e_y`` a learned embedding of class ``y``. The label enters as an inner product with the image's
+    features instead of as extra input channels, so the trunk is exactly the unconditional one, the
+    discriminator cannot ignore the label, and every GAN loss works unchanged on its logit; the
+    authors found it gave better class-conditional samples than feeding the label at the input.
 
     Args:
         image_shape: ``(height, width, channels)``.
@@ -179,57 +197,82 @@ def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer
         dropout: dropout rate; ``None`` uses the paper's (0.4 for mlp, 0.25 for dcgan).
         feature_layer: if given (1-based), the model also returns the activations of that hidden
             layer, as VAE-GAN's learned similarity metric needs.
+        num_classes: classes of a conditional discriminator (0: unconditional).
 
     Returns:
-        ``keras.Model``: images → logits ``[batch, 1]``, or → ``(logits, features)``.
+        ``keras.Model``: images (and, if conditional, ``labels``) → logits ``[batch, 1]``, or →
+        ``(logits, features)``.
     """
     if dropout is None:
         dropout = 0.4 if arch == MLP else 0.25
     trunk = image_trunk(image_shape, arch, width, dropout=dropout, name="discriminator_trunk")
     images = keras.Input(shape=tuple(image_shape), name="images")
+    inputs = images
     outputs = trunk(images)
     logits = layers.Dense(1, dtype="float32", name="logits")(outputs[-1])
+    if num_classes:
+        labels = labels_input()
+        inputs = [images, labels]
+        embedding = layers.Embedding(num_classes, outputs[-1].shape[-1], name="class_projection")(labels)
+        projection = layers.Dot(axes=1, dtype="float32", name="projection")([embedding, outputs[-1]])
+        logits = layers.Add(dtype="float32", name="conditional_logits")([logits, projection])
     if feature_layer is None:
-        return keras.Model(images, logits, name="discriminator")
+        return keras.Model(inputs, logits, name="discriminator")
     n_hidden = len(outputs) - 1
     if not 1 <= feature_layer <= n_hidden:
         raise ValueError(
             f"feature_layer must be between 1 and {n_hidden} for this discriminator; got {feature_layer}."
         )
-    return keras.Model(images, [logits, outputs[feature_layer - 1]], name="discriminator")
+    return keras.Model(inputs, [logits, outputs[feature_layer - 1]], name="discriminator")
 
 
-def build_encoder(image_shape, arch, latent_dim, width=32):
+def build_encoder(image_shape, arch, latent_dim, width=32, num_classes=0):
     """The VAE encoder: image → (mean, log-variance) of q(z|x).
 
     ``mlp``: 784→512→128→2·latent with ReLU; ``conv``: the DCGAN discriminator's convolutions
-    (LeakyReLU(0.2), no dropout) then Dense(2·latent).
+    (LeakyReLU(0.2), no dropout) then Dense(2·latent). A conditional encoder q(z|x, y) (``num_classes
+    > 0``) gets the label one-hot, concatenated to the flattened image (mlp) or to the flattened
+    convolutional features (conv).
 
     Args:
         image_shape: ``(height, width, channels)``.
         arch: ``"mlp"`` or ``"conv"``/``"dcgan"``.
         latent_dim: size of z.
         width: layer-size multiplier.
+        num_classes: classes of a conditional encoder (0: unconditional).
 
     Returns:
-        ``keras.Model``: images → ``(z_mean, z_log_var)``, each ``[batch, latent_dim]``.
+        ``keras.Model``: images (and, if conditional, ``labels``) → ``(z_mean, z_log_var)``, each
+        ``[batch, latent_dim]``.
     """
     _check_latent_dim(latent_dim)
     images = keras.Input(shape=tuple(image_shape), name="images")
+    inputs, labels = images, None
+    if num_classes:
+        labels = labels_input()
+        inputs = [images, labels]
     if arch == MLP:
-        x = layers.Flatten()(images)
+        x = _with_labels(layers.Flatten()(images), labels, num_classes)
         for units in (16 * width, 4 * width):
             x = layers.Dense(units, activation="relu")(x)
     else:
         x = image_trunk(image_shape, arch, width, name="encoder_trunk")(images)[-1]
+        x = _with_labels(x, labels, num_classes)
     # Two heads are one Dense(2·latent) split in halves; separate layers keep the model loadable in
     # Keras safe mode (a Lambda split would not be).
     z_mean = layers.Dense(latent_dim, dtype="float32", name="z_mean")(x)
     z_log_var = layers.Dense(latent_dim, dtype="float32", name="z_log_var")(x)
-    return keras.Model(images, [z_mean, z_log_var], name="encoder")
+    return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
 
 
-def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tanh", mlp_units=None):
+def _with_labels(x, labels, num_classes):
+    """``x`` with the one-hot labels concatenated (``x`` itself when unconditional)."""
+    if labels is None:
+        return x
+    return layers.Concatenate(name="with_labels")([x, one_hot(labels, num_classes)])
+
+
+def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tanh", mlp_units=None, num_classes=0):
     """The generator (GAN) or decoder (VAE): latent z → image.
 
     ``mlp``: latent→128→256→512→H·W·C with LeakyReLU(0.2) (GAN) — the VAE passes
@@ -244,18 +287,26 @@ def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tan
         out_activation: ``"tanh"`` for images in [-1, 1], ``"sigmoid"`` for [0, 1], or ``None``.
         mlp_units: hidden sizes of the mlp generator; ``None`` gives the GAN's (4w, 8w, 16w) with
             LeakyReLU, a tuple gives those sizes with ReLU.
+        num_classes: classes of a conditional generator G(z, y) (0: unconditional); the label's
+            one-hot is concatenated to z.
 
     Returns:
-        ``keras.Model``: ``[batch, latent_dim]`` → ``[batch, H, W, C]``.
+        ``keras.Model``: ``[batch, latent_dim]`` (and, if conditional, ``labels`` ``[batch]``) →
+        ``[batch, H, W, C]``.
     """
     _check_arch(arch)
     _check_image_shape(image_shape)
     _check_latent_dim(latent_dim)
     height, width_px, channels = (int(d) for d in image_shape)
     z = keras.Input(shape=(latent_dim,), name="z")
+    inputs, labels = z, None
+    if num_classes:
+        labels = labels_input()
+        inputs = [z, labels]
+    code = _with_labels(z, labels, num_classes)
     if arch == MLP:
         units, act = (mlp_units, "relu") if mlp_units else ((4 * width, 8 * width, 16 * width), "leaky_relu")
-        x = z
+        x = code
         for n in units:
             x = _activation(act)(layers.Dense(n)(x))
         x = layers.Dense(height * width_px * channels, name="pixels")(x)
@@ -264,7 +315,7 @@ def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tan
         stages, base = upsampling_stages(image_shape)
         strides, multipliers = _conv_plan(stages)
         strides, multipliers = strides[::-1], multipliers[::-1]
-        x = layers.Dense(base * base * multipliers[0] * width)(z)
+        x = layers.Dense(base * base * multipliers[0] * width)(code)
         x = layers.Reshape((base, base, multipliers[0] * width))(x)
         out_filters = [m * width for m in multipliers[1:]] + [channels]
         for i, (filters, stride) in enumerate(zip(out_filters, strides)):
@@ -274,7 +325,7 @@ def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tan
     if out_activation:
         # The output activation runs in float32 so images keep full precision under mixed precision.
         x = layers.Activation(out_activation, dtype="float32", name="images")(x)
-    return keras.Model(z, x, name="generator")
+    return keras.Model(inputs, x, name="generator")
 
 
 def _activation(name):

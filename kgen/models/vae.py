@@ -30,6 +30,8 @@ class VAE(AutoencodingModel):
             training step to ``beta`` at step ``kl_warmup_steps`` (0: ``beta`` from the start). Lets
             the decoder learn to use z before the KL term pulls the posteriors to the prior, which
             leaves fewer latent dimensions inactive. Validation losses always use ``beta``.
+        num_classes: > 0 for a conditional VAE (Sohn et al., 2015): encoder q(z|x, y) and decoder
+            p(x|z, y) both get the label one-hot; the prior stays N(0, I).
 
     Example:
         >>> vae = VAE(arch="conv")  # doctest: +SKIP
@@ -45,8 +47,8 @@ class VAE(AutoencodingModel):
     default_beta_1 = 0.9
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="mlp", width=32, reconstruction_loss="bce",
-                 beta=1.0, seed=None, kl_warmup_steps=0, **kwargs):
-        super().__init__(image_shape, latent_dim, arch, width, seed, **kwargs)
+                 beta=1.0, seed=None, kl_warmup_steps=0, num_classes=0, **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, **kwargs)
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
                 f"Unknown reconstruction_loss {reconstruction_loss!r}: expected one of "
@@ -60,10 +62,11 @@ class VAE(AutoencodingModel):
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)
         with self.network_policy():
-            self.encoder = networks.build_encoder(self.image_shape, arch, self.latent_dim, self.width)
+            self.encoder = networks.build_encoder(self.image_shape, arch, self.latent_dim, self.width,
+                                                  num_classes=self.num_classes)
             self.decoder = networks.build_generator(
                 self.image_shape, arch, self.latent_dim, self.width, "sigmoid",
-                mlp_units=(4 * self.width, 16 * self.width),
+                mlp_units=(4 * self.width, 16 * self.width), num_classes=self.num_classes,
             )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -89,11 +92,12 @@ class VAE(AutoencodingModel):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def compute_losses(self, images, training):
-        """Reconstruction and KL terms of the negative ELBO on a batch (one posterior sample)."""
-        z_mean, z_log_var = self.encode(images, training=training)
+    def compute_losses(self, images, labels, training):
+        """Reconstruction and KL terms of the negative ELBO on a batch (one posterior sample); ``labels``
+        ``None`` unless the model is conditional."""
+        z_mean, z_log_var = self.encode(images, labels, training=training)
         z = self.reparameterize(z_mean, z_log_var)
-        reconstructions = self.decode(z, training=training)
+        reconstructions = self.decode(z, labels, training=training)
         reconstruction = losses.RECONSTRUCTION_LOSSES[self.reconstruction_loss](images, reconstructions)
         kl = losses.kl_divergence(z_mean, z_log_var)
         return reconstruction, kl
@@ -101,7 +105,7 @@ class VAE(AutoencodingModel):
     def train_step(self, data):
         images = batch_images(data)
         with tf.GradientTape() as tape:
-            reconstruction, kl = self.compute_losses(images, training=True)
+            reconstruction, kl = self.compute_losses(images, self.batch_labels(data), training=True)
             loss = reconstruction + self.kl_weight() * kl
         self.apply_gradients("optimizer", tape, loss)
         return self._update_trackers(loss, reconstruction, kl)
@@ -115,7 +119,7 @@ class VAE(AutoencodingModel):
         return self.beta * tf.minimum(1.0, step / self.kl_warmup_steps)
 
     def test_step(self, data):
-        reconstruction, kl = self.compute_losses(batch_images(data), training=False)
+        reconstruction, kl = self.compute_losses(batch_images(data), self.batch_labels(data), training=False)
         return self._update_trackers(reconstruction + self.beta * kl, reconstruction, kl)
 
     def _update_trackers(self, loss, reconstruction, kl):

@@ -36,6 +36,9 @@ class VAEGAN(AutoencodingModel):
         gamma: weight of L_like in the decoder's loss.
         feature_layer: 1-based index of the discriminator layer whose features define L_like.
         seed: seed of the noise drawn in training.
+        num_classes: > 0 for a class-conditional VAE-GAN: encoder and decoder get the label one-hot
+            (as the conditional VAE's), the discriminator is a projection discriminator (as the
+            conditional GAN's), and prior samples are decoded with the labels of the real batch.
     """
 
     optimizer_roles = {"e_optimizer": ("encoder",), "g_optimizer": ("decoder",), "d_optimizer": ("discriminator",)}
@@ -46,17 +49,19 @@ class VAEGAN(AutoencodingModel):
     default_beta_1 = 0.5
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, gamma=1e-2,
-                 feature_layer=3, seed=None, **kwargs):
-        super().__init__(image_shape, latent_dim, arch, width, seed, **kwargs)
+                 feature_layer=3, seed=None, num_classes=0, **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, **kwargs)
         if float(gamma) < 0:
             raise ValueError(f"gamma must be ≥ 0; got {gamma}.")
         self.gamma = float(gamma)
         self.feature_layer = int(feature_layer)
         with self.network_policy():
-            self.encoder = networks.build_encoder(self.image_shape, "conv", self.latent_dim, self.width)
-            self.decoder = networks.build_generator(self.image_shape, "dcgan", self.latent_dim, self.width, "tanh")
+            self.encoder = networks.build_encoder(self.image_shape, "conv", self.latent_dim, self.width,
+                                                  num_classes=self.num_classes)
+            self.decoder = networks.build_generator(self.image_shape, "dcgan", self.latent_dim, self.width, "tanh",
+                                                    num_classes=self.num_classes)
             self.discriminator = networks.build_discriminator(
-                self.image_shape, "dcgan", self.width, feature_layer=self.feature_layer
+                self.image_shape, "dcgan", self.width, feature_layer=self.feature_layer, num_classes=self.num_classes
             )
         self.prior_tracker = keras.metrics.Mean(name="prior_loss")
         self.like_tracker = keras.metrics.Mean(name="like_loss")
@@ -87,23 +92,27 @@ class VAEGAN(AutoencodingModel):
     def metrics(self):
         return [self.prior_tracker, self.like_tracker, self.gan_tracker, self.d_loss_tracker]
 
-    def compute_losses(self, images, training):
-        """All four losses of one step: ``(prior, like, gan, d)`` — see the class docstring."""
+    def compute_losses(self, images, labels, training):
+        """All four losses of one step: ``(prior, like, gan, d)`` — see the class docstring; ``labels``
+        ``None`` unless the model is conditional."""
         batch = tf.shape(images)[0]
-        z_mean, z_log_var = self.encode(images, training=training)
+        z_mean, z_log_var = self.encode(images, labels, training=training)
         z = self.reparameterize(z_mean, z_log_var)
-        reconstructions = self.decode(z, training=training)
+        reconstructions = self.decode(z, labels, training=training)
         z_prior = self.normal_noise(batch, self.latent_dim)
-        prior_samples = self.decode(z_prior, training=training)
+        prior_samples = self.decode(z_prior, labels, training=training)
+
+        def repeated(times):  # the labels of `times` stacked copies of the batch
+            return None if labels is None else tf.tile(labels, [times])
 
         # One adversarial pass over real images, reconstructions and prior samples.
-        logits, _ = self.discriminator(
+        logits, _ = self.discriminator(self.conditioned(
             tf.concat([images, tf.cast(reconstructions, images.dtype), tf.cast(prior_samples, images.dtype)], 0),
-            training=training,
-        )
+            repeated(3)), training=training)
         real_logits, rec_logits, prior_logits = tf.split(logits, 3)
         # The learned similarity metric: layer-l features without dropout noise.
-        _, features = self.discriminator(tf.concat([images, tf.cast(reconstructions, images.dtype)], 0), training=False)
+        _, features = self.discriminator(
+            self.conditioned(tf.concat([images, tf.cast(reconstructions, images.dtype)], 0), repeated(2)), training=False)
         real_features, rec_features = tf.split(features, 2)
 
         prior_loss = losses.kl_divergence(z_mean, z_log_var)
@@ -115,7 +124,7 @@ class VAEGAN(AutoencodingModel):
     def train_step(self, data):
         images = batch_images(data)
         with tf.GradientTape(persistent=True) as tape:
-            prior_loss, like_loss, gan_loss, d_loss = self.compute_losses(images, training=True)
+            prior_loss, like_loss, gan_loss, d_loss = self.compute_losses(images, self.batch_labels(data), training=True)
             encoder_loss = prior_loss + like_loss
             decoder_loss = self.gamma * like_loss + gan_loss
         # Every gradient comes from the same forward pass, before any network is updated.
@@ -129,7 +138,7 @@ class VAEGAN(AutoencodingModel):
         return self._update_trackers(prior_loss, like_loss, gan_loss, d_loss)
 
     def test_step(self, data):
-        return self._update_trackers(*self.compute_losses(batch_images(data), training=False))
+        return self._update_trackers(*self.compute_losses(batch_images(data), self.batch_labels(data), training=False))
 
     def _update_trackers(self, prior_loss, like_loss, gan_loss, d_loss):
         for tracker, value in zip(self.metrics, (prior_loss, like_loss, gan_loss, d_loss)):
