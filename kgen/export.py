@@ -76,7 +76,8 @@ def serving_functions(model):
 
     def sample_class(n, seed, label):
         check = tf.debugging.assert_less(label, classes, message=f"label must be -1 or a class below {classes}")
-        with tf.control_dependencies([check, tf.debugging.assert_greater_equal(label, -1, message="label must be ≥ -1")]):
+        above = tf.debugging.assert_greater_equal(label, -1, message="label must be ≥ -1")
+        with tf.control_dependencies([check, above]):
             # label -1: kgen.models.base.spread_labels.
             spread = tf.cast(tf.range(tf.cast(n, tf.int64)) * classes // tf.cast(n, tf.int64), tf.int32)
             labels = tf.where(label < 0, spread, tf.fill([n], label))
@@ -220,7 +221,8 @@ class ExportedModel(LatentSampler):
                 raise ValueError(f"The export at {self.path} is not class-conditional: it takes no labels.")
             return {}
         if labels is None:
-            raise ValueError(f"The export at {self.path} is conditional on {self.num_classes} classes: give a label per image.")
+            raise ValueError(f"The export at {self.path} is conditional on {self.num_classes} classes: "
+                             "give a label per image.")
         return {"labels": tf.convert_to_tensor(labels, tf.int32)}
 
     decode = generate

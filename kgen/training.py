@@ -17,7 +17,7 @@ from kgen import registry, runs
 from kgen.callbacks import (EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard, TimeBudget,
                             write_json)
 from kgen.checkpoint import read_state
-from kgen.config import parse_interval
+from kgen.config import RunConfig, parse_interval
 from kgen.data import DataError, NoSplitError, load_dataset, load_epochs
 from kgen.distribute import is_chief, make_strategy, precision_policy
 from kgen.evaluation.evaluate import held_out_examples, parse_metrics
@@ -116,7 +116,8 @@ def resume_or_start(config, overwrite=False):
         raise RunDirError(f"{path} is not empty and holds no kgen run: choose another --run-dir.")
     with open(record_path) as f:
         record = json.load(f)
-    earlier = dict(record.get("kgen_run", {}))
+    # Settings added to kgen after the run was recorded take their defaults.
+    earlier = {**RunConfig().to_dict(), **record.get("kgen_run", {})}
     changed = sorted(k for k, v in config.to_dict().items() if k not in RESUMABLE_SETTINGS and earlier.get(k) != v)
     if changed:
         details = "; ".join(f"{k}: {earlier.get(k)!r} there, {getattr(config, k)!r} now" for k in changed)

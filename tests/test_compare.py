@@ -187,3 +187,31 @@ def test_anomaly_study_trains_on_normal_classes_and_reports_auc(data_and_evaluat
     assert set(anomaly["auc"]) == {"reconstruction_error", "neg_elbo"}
     text = open(rp.write_report(plan, study, run_list, extractor_names=("classifier",))).read()
     assert "## Anomaly detection" in text and "| vae:mlp |" in text.split("## Anomaly detection")[1]
+
+
+def test_conditional_entries_train_conditional_models():
+    specs = parse_models("gan:dcgan,cgan:dcgan,cgan:mlp:hinge,cvae:conv,cvaegan")
+    assert [s.name for s in specs] == ["gan:dcgan", "cgan:dcgan", "cgan:mlp:hinge", "cvae:conv", "cvaegan:dcgan"]
+    configs = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=1).run_configs("study")
+    assert [(c.model, c.conditional) for _, _, c in configs] == [
+        ("gan", False), ("gan", True), ("gan", True), ("vae", True), ("vaegan", True)]
+    assert configs[2][2].model_options == {"loss": "hinge"}
+    assert configs[1][2].run_dir == os.path.join("study", "runs", "cgan-dcgan-seed0")
+    for bad, message in (("cdiffusion", "Unknown model 'cdiffusion'"), ("cgan:dcgan@conditional=false", "run setting")):
+        with pytest.raises(StudyError, match=message):
+            parse_models(bad)
+
+
+def test_class_agreement_table_gives_mean_and_std_over_seeds_in_percent():
+    from kgen.compare.report import class_agreement_table
+
+    class Record:
+        def __init__(self, agreement):
+            self.evals = {"classifier": {"class_agreement": agreement}}
+
+    grouped = {"cgan:dcgan": [Record({"per_class": [1.0, 0.5], "overall": 0.75}),
+                              Record({"per_class": [0.8, 0.5], "overall": 0.65})],
+               "gan:dcgan": [Record(None)]}
+    header, rows = class_agreement_table(grouped, "classifier")
+    assert header == ["model", "seeds", "all classes ↑", "class 0", "class 1"]
+    assert rows == [["cgan:dcgan", "2", "70 ± 7.1", "90 ± 14", "50 ± 0"]]

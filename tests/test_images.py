@@ -42,3 +42,12 @@ def test_from_uint8_inverts_to_uint8():
         scaled = images.from_uint8(x, value_range).numpy()
         assert scaled[0] == value_range[0] and scaled[-1] == pytest.approx(value_range[1])
         np.testing.assert_array_equal(images.to_uint8(scaled, value_range), x)
+
+
+def test_rows_by_class_fills_short_rows_with_blank_tiles():
+    tiles = np.arange(5, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 1), np.uint8)
+    arranged, cols = images.rows_by_class(tiles, [2, 0, 2, 2, 0])
+    assert cols == 3 and arranged.shape == (6, 2, 2, 1)
+    assert [int(t[0, 0, 0]) for t in arranged] == [1, 4, 255, 0, 2, 3]  # class 0's row, then class 2's
+    with pytest.raises(ValueError, match="one label per image"):
+        images.rows_by_class(tiles, [0, 1])

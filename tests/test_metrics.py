@@ -195,3 +195,17 @@ def test_elbo_and_importance_weighted_bound_match_scipy():
 
 def test_log_mean_exp_does_not_overflow():
     assert float(likelihood.log_mean_exp(np.array([1000.0, 1000.0]))) == pytest.approx(1000.0)
+
+
+def test_class_agreement_counts_argmax_hits_per_requested_class():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, 3))
+    requested = rng.integers(0, 2, 50)  # class 2 never requested
+    per_class, overall = metrics.class_agreement(logits, requested, 3)
+    predicted = logits.argmax(1)
+    for c in (0, 1):
+        assert per_class[c] == pytest.approx(np.sum((predicted == c) & (requested == c)) / np.sum(requested == c))
+    assert per_class[2] is None
+    assert overall == pytest.approx(np.mean(predicted == requested))
+    with pytest.raises(ValueError, match="logits \\[n, 4\\]"):
+        metrics.class_agreement(logits, requested, 4)

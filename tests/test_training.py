@@ -55,6 +55,17 @@ def test_overwrite_replaces_an_existing_run(npz_file, tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["kgen_run"]["model"] == "gan"
 
 
+def test_a_run_recorded_before_a_setting_existed_resumes_with_its_default(npz_file, tmp_path):
+    fit(tiny_config(npz_file, tmp_path / "run", epochs=1), verbose=0)
+    path = tmp_path / "run" / "config.json"
+    record = json.loads(path.read_text())
+    del record["kgen_run"]["conditional"]  # as written by kgen before --conditional
+    path.write_text(json.dumps(record))
+    assert len(fit(tiny_config(npz_file, tmp_path / "run", epochs=2), verbose=0).history["epoch_seconds"]) == 2
+    with pytest.raises(RunDirError, match="conditional: False there, True now"):
+        fit(tiny_config(npz_file, tmp_path / "run", epochs=3, conditional=True), verbose=0)
+
+
 def test_an_image_folder_trains_without_validation(image_folder, tmp_path):
     result = fit(tiny_config(image_folder, tmp_path / "run", epochs=1, image_size=16), verbose=0)
     assert "loss" in result.history and "val_loss" not in result.history

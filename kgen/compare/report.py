@@ -466,8 +466,9 @@ def write_report(plan, study_dir, run_list, extractor_names=("classifier", "ince
         header, rows = class_agreement_table(grouped, extractor)
         if rows:
             doc.heading("Class-conditional models: does the classifier see the requested class?")
-            doc.paragraph("Share (%) of the generated images above whose class according to the evaluator classifier is "
-                          "the class they were generated for; the images are spread evenly over the classes.")
+            doc.paragraph("Share (%) of the generated images above whose class according to the evaluator "
+                          "classifier is the class they were generated for; the images are spread evenly over the "
+                          "classes.")
             doc.table(header, rows)
         header, rows = autoencoder_table(grouped, extractor)
         if rows:

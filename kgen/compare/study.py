@@ -85,13 +85,14 @@ def parse_models(text):
 
     A GAN entry may name its loss as a third part (``gan:dcgan:wgan-gp``; see ``GAN_VARIANTS``). A
     ``c`` before the model name asks for its class-conditional version (``cgan:dcgan``, ``cvae:conv``,
-    ``cvaegan``; the data needs labels). An entry may end with ``@key=value;key=value``: :class:`RunConfig` settings for that entry alone
-    (e.g. ``vae:conv@latent_dim=2``); numbers are read as numbers.
+    ``cvaegan``; the data needs labels). An entry may end with ``@key=value;key=value``: :class:`RunConfig`
+    settings for that entry alone (e.g. ``vae:conv@latent_dim=2``); numbers are read as numbers.
 
     Raises:
         StudyError: an unknown model, architecture or setting, or a repeated entry.
     """
-    fields = {f.name for f in dataclasses.fields(RunConfig)} - {"model", "arch", "data", "seed", "run_dir", "conditional"}
+    fixed = {"model", "arch", "data", "seed", "run_dir", "conditional"}  # given by the entry or the plan
+    fields = {f.name for f in dataclasses.fields(RunConfig)} - fixed
     specs = []
     for item in (part.strip() for part in str(text).split(",")):
         if not item:

@@ -96,13 +96,6 @@ class EvaluatorRecord:
     trained: str
 
 
-def _count_classes(dataset):
-    largest = -1
-    for _, labels in dataset:
-        largest = max(largest, int(tf.reduce_max(labels)))
-    return largest + 1
-
-
 def train_evaluator(data, epochs=12, batch_size=128, seed=0, directory=None, translate=0.05, verbose=2):
     """Train the evaluator classifier on a labelled dataset and save it with its test accuracy.
 
@@ -136,7 +129,7 @@ def train_evaluator(data, epochs=12, batch_size=128, seed=0, directory=None, tra
                                labels=True, drop_remainder=False)
     except NoSplitError:
         raise EvaluatorError(f"{info.description} has no test split to measure the evaluator's accuracy on.") from None
-    num_classes = _count_classes(test)
+    num_classes = info.num_classes  # largest training label + 1
     keras.utils.set_random_seed(seed)
     model = build_classifier(info.image_shape, num_classes)
     schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=epochs * info.steps_per_epoch)

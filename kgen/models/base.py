@@ -95,7 +95,8 @@ class LatentSampler:
         """
         if not self.conditional:
             if labels is not None:
-                raise ValueError("This model is not class-conditional: it takes no labels (train one with --conditional).")
+                raise ValueError("This model is not class-conditional: it takes no labels "
+                                 "(train one with --conditional).")
             return None
         if labels is None:
             return spread_labels(n, self.num_classes)
@@ -319,7 +320,7 @@ class GenerativeModel(LatentSampler, keras.Model):
         if labels is None:
             raise ValueError(f"This {type(self).__name__} is conditional on {self.num_classes} classes: "
                              "give a label per image.")
-        return [x, tf.cast(labels, "int32")]
+        return [tf.convert_to_tensor(x), tf.cast(labels, "int32")]
 
     def batch_labels(self, data):
         """The labels of a training batch for a conditional model (``None`` when unconditional)."""

@@ -112,7 +112,8 @@ class VAEGAN(AutoencodingModel):
         real_logits, rec_logits, prior_logits = tf.split(logits, 3)
         # The learned similarity metric: layer-l features without dropout noise.
         _, features = self.discriminator(
-            self.conditioned(tf.concat([images, tf.cast(reconstructions, images.dtype)], 0), repeated(2)), training=False)
+            self.conditioned(tf.concat([images, tf.cast(reconstructions, images.dtype)], 0), repeated(2)),
+            training=False)
         real_features, rec_features = tf.split(features, 2)
 
         prior_loss = losses.kl_divergence(z_mean, z_log_var)
@@ -124,7 +125,8 @@ class VAEGAN(AutoencodingModel):
     def train_step(self, data):
         images = batch_images(data)
         with tf.GradientTape(persistent=True) as tape:
-            prior_loss, like_loss, gan_loss, d_loss = self.compute_losses(images, self.batch_labels(data), training=True)
+            prior_loss, like_loss, gan_loss, d_loss = self.compute_losses(images, self.batch_labels(data),
+                                                                          training=True)
             encoder_loss = prior_loss + like_loss
             decoder_loss = self.gamma * like_loss + gan_loss
         # Every gradient comes from the same forward pass, before any network is updated.
