@@ -23,6 +23,15 @@ def need_fashion_mnist():
     assert os.path.isdir(FASHION), f"{FASHION} is missing: run scripts/setup.sh (apt-get install dataset-fashion-mnist)"
 
 
+@pytest.fixture(scope="module")
+def fashion_evaluator(tmp_path_factory):
+    """The evaluator classifier as `kgen evaluator fit --data fashion_mnist` trains it (its defaults),
+    trained once for the tests that need it: ``(directory, EvaluatorRecord)``."""
+    from kgen.evaluation.classifier import train_evaluator
+
+    return train_evaluator("fashion_mnist", directory=str(tmp_path_factory.mktemp("evaluator")), verbose=0)
+
+
 def test_vae_learns_fashion_mnist_better_than_the_mean_image(tmp_path):
     """Two epochs of the MLP VAE: the held-out negative ELBO must beat a Bernoulli model of the
     per-pixel mean image (which needs no latent code) by a wide margin."""
@@ -55,13 +64,13 @@ def test_readme_quickstart_trains_a_dcgan_and_samples_64(tmp_path):
     assert samples.std() > 10, "64 samples must not be one flat colour"
 
 
-def test_evaluator_classifier_reaches_its_target_and_scores_real_data_at_the_ceiling(tmp_path):
+def test_evaluator_classifier_reaches_its_target_and_scores_real_data_at_the_ceiling(fashion_evaluator):
     """The evaluator trained with the defaults of `kgen evaluator fit` reaches ≥ 90.5 % on Fashion-MNIST,
     and scoring held-out real images gives near-zero FID while noise images score far worse."""
     from kgen.evaluation import evaluate as ev
-    from kgen.evaluation.classifier import ClassifierExtractor, train_evaluator
+    from kgen.evaluation.classifier import ClassifierExtractor
 
-    directory, record = train_evaluator("fashion_mnist", directory=str(tmp_path / "evaluator"), verbose=0)
+    directory, record = fashion_evaluator
     assert record.test_accuracy >= 0.905, record
     extractor = ClassifierExtractor(directory)
     real = ev.RealFeatures.load(extractor, "fashion_mnist", 28, n_ceiling=2000, cache_dir=None)
@@ -72,15 +81,15 @@ def test_evaluator_classifier_reaches_its_target_and_scores_real_data_at_the_cei
     assert ceiling["is"]["value"] > 5 > noise_scores["is"]["value"]
 
 
-def test_a_conditional_gan_draws_the_requested_fashion_mnist_class(tmp_path):
+def test_a_conditional_gan_draws_the_requested_fashion_mnist_class(fashion_evaluator, tmp_path):
     """Three epochs of the conditional DCGAN: the evaluator classifier must agree with the requested
     class for most samples, overall and for most classes (the per-class numbers are printed). The MLP
     cGAN is left out: it follows the label only slowly (45 % after 5 epochs, 68 % after 20)."""
     from kgen import runs
     from kgen.evaluation import evaluate as ev
-    from kgen.evaluation.classifier import ClassifierExtractor, train_evaluator
+    from kgen.evaluation.classifier import ClassifierExtractor
 
-    directory, _ = train_evaluator("fashion_mnist", epochs=3, directory=str(tmp_path / "evaluator"), verbose=0)
+    directory, _ = fashion_evaluator
     run_dir = tmp_path / "cgan"
     result = CliRunner().invoke(cli, ["fit", "--model", "gan", "--arch", "dcgan", "--conditional", "--data",
                                       "fashion_mnist", "--epochs", "3", "--metrics-every", "0", "--run-dir",
