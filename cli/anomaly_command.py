@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import click
 
+from kgen.cli.common import KgenCommand, model_source, run_dir_option
+
 from kgen.cli.fit_command import parse_classes
 
 
-@click.command(context_settings={"max_content_width": 100})
-@click.option("--run-dir", type=click.Path(),
-              help="Run directory (or export) of a model trained on the normal classes only "
-                   "(`kgen fit --classes …`); default: the most recent run.")
+@click.command(cls=KgenCommand)
+@run_dir_option("of a model trained on the normal classes only (`kgen fit --classes …`)")
 @click.option("--data", help="Labelled data spec whose test split is scored (default: the run's training data).")
 @click.option("--normal-classes", callback=parse_classes, required=True,
               help="Comma-separated labels that count as normal; every other class is an anomaly.")
@@ -32,10 +32,10 @@ def anomaly(run_dir, data, normal_classes, n, samples, out):
       kgen anomaly --run-dir saved_models/no-sneakers --normal-classes 0,1,2,3,4,5,6,8,9
     """
     from kgen import runs
-    from kgen.callbacks import write_json
+    from kgen.files import write_json
     from kgen.evaluation.anomaly import detect_anomalies
 
-    source = run_dir or runs.latest_run()
+    source = model_source(run_dir)
     model = runs.load_model(source)
     data = data or runs.training_data(source, model)
     if data is None:

@@ -7,16 +7,19 @@ import tempfile
 
 import click
 
+from kgen import names
+from kgen.cli.common import KgenCommand
+
 # Each model's architectures (their `archs`), spelled out so --help works without importing TensorFlow.
-MODELS = {"gan": ("mlp", "dcgan"), "vae": ("mlp", "conv"), "vaegan": ("dcgan",)}
+MODELS = names.MODEL_ARCHS
 PROFILE_ROWS = 12  # op types printed by --profile
 PEAK_MATRIX = 4096  # side of the float32 matrices whose product measures the peak
 
 
-@click.command(context_settings={"max_content_width": 100})
+@click.command(cls=KgenCommand)
 @click.option("--model", "model_name", type=click.Choice(sorted(MODELS)),
               help="Model to measure (default: every model with every architecture).")
-@click.option("--arch", type=click.Choice(("mlp", "dcgan", "conv")),
+@click.option("--arch", type=click.Choice(names.ARCHS),
               help="Architecture (default: each of the model's).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
               help="Images per training step.")
@@ -28,8 +31,8 @@ PEAK_MATRIX = 4096  # side of the float32 matrices whose product measures the pe
               help="Timed repeats; medians are reported.")
 @click.option("--image-size", type=click.IntRange(min=4), default=28, show_default=True,
               help="Side of the random square grayscale training images (28: MNIST / Fashion-MNIST shape).")
-@click.option("--precision", type=click.Choice(("float32", "mixed_float16", "mixed_bfloat16")), default="float32",
-              show_default=True, help="Keras dtype policy of the networks.")
+@click.option("--precision", type=click.Choice(names.PRECISIONS), default="auto",
+              show_default=True, help="Keras dtype policy of the networks (auto: as kgen fit picks it here).")
 @click.option("--jit/--no-jit", "jit_compile", default=False, show_default=True, help="Compile each step with XLA.")
 @click.option("--sampling/--no-sampling", default=True, show_default=True,
               help="Also measure the exported generator's sampling speed at batch 1, 64 and 1024.")
@@ -44,8 +47,9 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
           plain, profile_steps, as_json):
     """Measure, after a warm-up, training images/s and ms/step (median over repeats) of each model ×
     architecture asked for, the analytic FLOPs of one training step (from the layer shapes, forward
-    + backward), the achieved GFLOP/s and its share of this machine's float32 peak (measured in the
-    same run with a large matrix multiplication), the peak memory, and the exported generator's
+    + backward), the achieved GFLOP/s and its share of this machine's peak (measured in the
+    same run with a large matrix multiplication of the precision measured: bfloat16 for
+    mixed_bfloat16), the peak memory, and the exported generator's
     sampling throughput. With --profile, the op types that take a step's time (TensorFlow's profiler;
     self time summed over threads, per step, and its share of all busy time). With --plain, the same
     model without kgen's optimisations, for comparison.
@@ -57,8 +61,9 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
     """
     import keras
 
-    from kgen.bench import (matmul_peak, peak_memory_mb, profile_training, savedmodel_sampling_throughput,
-                            training_throughput, use_plain_dropout_masks)
+    from kgen.bench import (compute_dtype, matmul_peak, peak_memory_mb, profile_training,
+                            savedmodel_sampling_throughput, training_throughput, use_plain_dropout_masks)
+    from kgen.hardware import resolve_precision
     from kgen.config import RunConfig
     from kgen.export import export_model
     from kgen.flops import training_flops_per_image
@@ -75,11 +80,14 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
     def emit(record):
         click.echo(json.dumps(record) if as_json else _line(record))
 
-    peak = matmul_peak(PEAK_MATRIX)
-    emit({"measure": "matmul_peak", "gflop_per_s": round(peak, 1), "matrix": PEAK_MATRIX, "dtype": "float32"})
+    choice = resolve_precision(precision)
+    dtype = compute_dtype(choice.precision)
+    peak = matmul_peak(PEAK_MATRIX, dtype=dtype)  # the peak of the precision measured
+    emit({"measure": "matmul_peak", "gflop_per_s": round(peak, 1), "matrix": PEAK_MATRIX, "dtype": dtype,
+          "precision": choice.precision, "why": choice.reason})
     for name, architecture in targets:
         keras.utils.set_random_seed(0)
-        config = RunConfig(model=name, arch=architecture, batch_size=batch_size, precision=precision,
+        config = RunConfig(model=name, arch=architecture, batch_size=batch_size, precision=choice.precision,
                            jit_compile=jit_compile)
         model = build_model(config, (image_size, image_size, 1))
         if plain:
@@ -87,7 +95,8 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
         speed = training_throughput(model, batch_size, steps, repeats, use_fit=plain, min_seconds=min_seconds)
         flops = training_flops_per_image(model) * batch_size
         achieved = flops / (speed["ms_per_step"] / 1000) / 1e9
-        emit({"measure": "training", "model": f"{name}/{architecture}", "batch": batch_size, "precision": precision,
+        emit({"measure": "training", "model": f"{name}/{architecture}", "batch": batch_size,
+              "precision": choice.precision,
               "jit": jit_compile, "plain": plain, "images_per_s": round(speed["images_per_s"], 1),
               "ms_per_step": round(speed["ms_per_step"], 1), "gflop_per_step": round(flops / 1e9, 2),
               "gflop_per_s": round(achieved, 1), "share_of_peak": round(achieved / peak, 3),

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import click
 
-from kgen.cli.fit_command import parse_classes
+from kgen.cli.common import KgenCommand
+
+from kgen.cli.fit_command import parse_classes, parse_minutes
 from kgen.compare import DEFAULT_MODELS, PRESETS
 
 
-@click.command(context_settings={"max_content_width": 100})
+@click.command(cls=KgenCommand)
 @click.option("--data", default="fashion_mnist", show_default=True, help="Data spec shared by every run (see kgen fit).")
 @click.option("--models", default=DEFAULT_MODELS, show_default=True,
               help="Comma-separated [c]model[:arch[:loss]][@setting=value;…] entries to compare, e.g. "
-                   "gan:dcgan,vae:conv,vaegan, or vae:conv@latent_dim=2,vae:conv@latent_dim=16 (settings as in "
+                   "gan:dcgan,vae:dcgan,vaegan, or vae:dcgan@latent_dim=2,vae:dcgan@latent_dim=16 (settings as in "
                    "config.json), or gan:dcgan,gan:dcgan:wgan-gp,gan:dcgan:hinge (a GAN's loss: non-saturating, "
                    "minimax, least-squares, hinge, wgan-gp with 5 critic steps). A c before the model name gives its "
-                   "class-conditional version (cgan:dcgan, cvae:conv, cvaegan; see kgen fit --conditional).")
+                   "class-conditional version (cgan:dcgan, cvae:dcgan, cvaegan; see kgen fit --conditional).")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)),
               help="A preset experiment instead of --models: " + "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items())
                    + ".")
@@ -36,20 +38,29 @@ from kgen.compare import DEFAULT_MODELS, PRESETS
               help="Train every run on the first N training examples only (quick studies; evaluation is unchanged).")
 @click.option("--validate/--no-validate", default=True, show_default=True,
               help="Compute the losses on the test split after each epoch of each run.")
+@click.option("--metrics-at", "metrics_at", callback=lambda ctx, param, value: parse_minutes(value),
+              help="Time to quality: also score every run after these minutes of training (comma-separated, e.g. "
+                   "1,2,5,10; with --budget-minutes); the report draws each metric against training minutes.")
+@click.option("--metrics-n", type=click.IntRange(min=2),
+              help="Generated images per evaluation during training (default 2000, as kgen fit).")
+@click.option("--metrics-every", type=click.IntRange(min=0),
+              help="Epochs between evaluations during training (default 1, as kgen fit; 0: only at --metrics-at).")
 @click.option("--anomaly-class", "anomaly_classes", callback=parse_classes,
               help="Anomaly-detection study: train every run without these classes (comma-separated) and report "
                    "the ROC AUC of detecting them in the test split.")
 def compare(ctx, data, models, preset, epochs, seeds, study_dir, budget_minutes, batch_size, eval_n, limit,
-            validate, anomaly_classes):
+            validate, metrics_at, metrics_n, metrics_every, anomaly_classes):
     """Train every model × seed on the same data with matched settings, evaluate each with the same
     protocol (classifier metrics; Inception metrics when its weights are available), and write
     report.md and report.html with tables and figures into the study dir.
 
-    Needs the data's evaluator classifier (`kgen evaluator fit --data SPEC`).
+    Sample metrics need the data's evaluator classifier (shipped for mnist and fashion_mnist; `kgen
+    evaluator fit --data SPEC` for other labelled data) or InceptionV3's weights; without either the
+    study still trains and reports losses, reconstruction and likelihood, and samples.
 
     \b
     Example:
-      kgen compare --data fashion_mnist --models gan:dcgan,vae:conv,vaegan --epochs 3 --seeds 2 \\
+      kgen compare --data fashion_mnist --models gan:dcgan,vae:dcgan,vaegan --epochs 3 --seeds 2 \\
           --study-dir saved_models/studies/fmnist
     """
     from kgen.compare.report import write_report
@@ -69,8 +80,12 @@ def compare(ctx, data, models, preset, epochs, seeds, study_dir, budget_minutes,
     plan = StudyPlan(data=data, models=models.split(","), seeds=seeds, epochs=epochs, batch_size=batch_size,
                      budget_minutes=budget_minutes, eval_n=eval_n, description=description,
                      normal_classes=normal_classes,
-                     settings=dict({"limit": limit} if limit else {}, **({} if validate else {"validate": False})))
-    run_list = run_study(plan, study_dir, echo=click.echo)
+                     settings=dict({"limit": limit} if limit else {}, **({} if validate else {"validate": False}),
+                                   **({"metrics_at": metrics_at} if metrics_at else {}),
+                                   **({"metrics_n": metrics_n} if metrics_n else {}),
+                                   **({"metrics_every": metrics_every} if metrics_every is not None else {})))
+    notes = []
+    run_list = run_study(plan, study_dir, echo=click.echo, notes=notes)
     click.echo("Writing the report…")
-    path = write_report(plan, study_dir, run_list)
+    path = write_report(plan, study_dir, run_list, notes=notes)
     click.echo(f"Report: {path} (and report.html)")

@@ -6,21 +6,24 @@ import os
 
 import click
 
+from kgen import names
+from kgen.cli.common import KgenCommand, model_source, run_dir_option
 
-@click.command("eval", context_settings={"max_content_width": 100})
-@click.option("--run-dir", type=click.Path(),
-              help="Run directory, or SavedModel version directory written by `kgen export`, to evaluate "
-                   "(default: the most recent run under saved_models/).")
+
+@click.command("eval", cls=KgenCommand)
+@run_dir_option("to evaluate")
 @click.option("--metrics", default="fid,is,kid,pr", show_default=True,
               help="Comma-separated sample metrics: fid (Fréchet distance), is (Inception Score), kid (Kernel "
                    "Inception Distance), pr (precision and recall, Kynkäänniemi et al.).")
 @click.option("--n", "n", type=click.IntRange(min=2), default=10_000, show_default=True,
               help="Generated images (and real images for the ceiling).")
-@click.option("--extractor", type=click.Choice(("classifier", "inception")), default="classifier", show_default=True,
-              help="Feature extractor: kgen's evaluator classifier for the data (offline; `kgen evaluator fit`) or "
-                   "InceptionV3 with ImageNet weights (downloaded by Keras on first use).")
+@click.option("--extractor", type=click.Choice(names.EXTRACTORS), default="classifier", show_default=True,
+              help="Feature extractor: kgen's evaluator classifier for the data (offline; shipped for mnist and "
+                   "fashion_mnist, `kgen evaluator fit` for other labelled data) or InceptionV3 with ImageNet weights "
+                   "(downloaded by Keras on first use).")
 @click.option("--evaluator", type=click.Path(file_okay=False),
-              help="Evaluator classifier directory (default: the one saved for the data).")
+              help="Evaluator classifier directory (default: the one the run recorded; for a run without one, the "
+                   "evaluator kgen ships for mnist and fashion_mnist, else the one `kgen evaluator fit` saved).")
 @click.option("--data", help="Data spec of the real images (default: the run's training data).")
 @click.option("--n-reference", type=click.IntRange(min=2), default=10_000, show_default=True,
               help="At most this many reference images (from the data's test split).")
@@ -44,17 +47,19 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
 
     \b
     Example:
-      kgen evaluator fit --data fashion_mnist        # once per dataset
       kgen eval --run-dir saved_models/dcgan --n 10000
     """
     from kgen import runs
-    from kgen.callbacks import write_json
-    from kgen.evaluation.classifier import find_evaluator
-    from kgen.evaluation.evaluate import evaluate as evaluate_model, format_report, parse_metrics
+    from kgen.files import write_json
+    from kgen.evaluation.classifier import find_evaluator, recorded_evaluator
+    from kgen.evaluation.protocol import evaluate as evaluate_model, parse_metrics
+    from kgen.evaluation.report import format_report
     from kgen.export import ExportedModel
+    from kgen.models import GenerativeModel
+    from kgen.record import RunRecord
 
     names = parse_metrics(metrics)
-    source = run_dir or runs.latest_run()
+    source = model_source(run_dir)
     model = runs.load_model(source)
     data = data or runs.training_data(source, model)
     if data is None:
@@ -63,8 +68,13 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
         from kgen.evaluation.inception import InceptionExtractor
 
         features = InceptionExtractor()
-    else:
+    elif evaluator:
         features = find_evaluator(data, evaluator)
+    else:  # the evaluator the run's metrics during training used
+        record = RunRecord.read(source) if isinstance(model, GenerativeModel) else None
+        features, note = recorded_evaluator(record.evaluator if record else None, data)
+        if note:
+            click.echo(f"note: {note}.", err=True)
     report = evaluate_model(model, data, names, n, features, n_reference, seed, batch_size, autoencoder_n,
                             iw_samples, verbose=True)
     family = model.info["model"] if isinstance(model, ExportedModel) else type(model).__name__

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import shlex
 
 import click
 
+from kgen.cli.common import KgenCommand, model_source, run_dir_option
 
-@click.command(context_settings={"max_content_width": 100})
-@click.option("--run-dir", type=click.Path(),
-              help="Run directory (or .keras file) to export (default: the most recent run under saved_models/).")
+
+@click.command(cls=KgenCommand)
+@run_dir_option("to export")
 @click.option("--name", help="Model name: the export goes to <base-dir>/NAME/VERSION/ (default: <model>_<arch>, "
                              "e.g. gan_dcgan).")
 @click.option("--version", "version", type=click.IntRange(min=1),
@@ -20,8 +22,9 @@ import click
 def export(run_dir, name, version, base_dir, replace):
     """Export a trained model as a self-contained TensorFlow SavedModel for TF Serving.
 
-    Signatures: serving_default (z → uint8 images), sample (n, seed → images) and, for vae and
-    vaegan, encode, decode and reconstruct. The SavedModel needs neither kgen nor Keras to run.
+    Signatures: serving_default (z → uint8 and float images), images (z → uint8 images only), sample
+    and sample_images (n, seed → images) and, for vae and vaegan, encode, decode and reconstruct. The
+    SavedModel needs neither kgen nor Keras to run.
 
     \b
     Example:
@@ -32,7 +35,7 @@ def export(run_dir, name, version, base_dir, replace):
     from kgen.export import export_model
     from kgen.models import GenerativeModel
 
-    source = run_dir or runs.latest_run()
+    source = model_source(run_dir)
     model = runs.load_model(source)
     if not isinstance(model, GenerativeModel):
         raise click.UsageError(f"{source} is already an export; give a run dir or a .keras file.")
@@ -40,5 +43,7 @@ def export(run_dir, name, version, base_dir, replace):
                         data=runs.run_data(source))
     click.echo(f"Exported {source} to {path}")
     model_dir = os.path.abspath(os.path.dirname(path))
+    name = shlex.quote(os.path.basename(model_dir))
     click.echo(f"Serve it with: tensorflow_model_server --rest_api_port=8501 "
-               f"--model_name={os.path.basename(model_dir)} --model_base_path={model_dir}")
+               f"--model_name={name} --model_base_path={shlex.quote(model_dir)}")
+    click.echo("(TF Serving 2.16 or newer; see docs/serving.md.)")

@@ -13,7 +13,8 @@ import click
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported by a command
 
-from kgen import __version__  # noqa: E402  (does not import TensorFlow)
+from kgen import __version__  # noqa: E402  (in the kgen command, this imports no TensorFlow)
+from kgen.cli.common import CONTEXT  # noqa: E402
 
 EXIT_INTERRUPTED = 130
 
@@ -28,7 +29,7 @@ class KgenGroup(click.Group):
             click.echo(f"Error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
         except (click.Abort, KeyboardInterrupt) as e:
-            # kgen's own interruptions (kgen.loop.TrainingInterrupted) say what was saved and how to resume;
+            # kgen's own interruptions (kgen.trainer.TrainingInterrupted) say what was saved and how to resume;
             # click turns a KeyboardInterrupt into an Abort (after printing a newline) and keeps it as the cause
             cause = e.__cause__ if isinstance(e, click.Abort) else e
             click.echo(str(cause) if isinstance(cause, KeyboardInterrupt) and str(cause) else "Error: interrupted.",
@@ -56,44 +57,18 @@ def _one_line(error):
     return text or type(error).__name__
 
 
-@click.group(cls=KgenGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=KgenGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="kgen")
 def cli():
     """kgen: train, sample and compare deep generative image models (GAN, VAE, VAE-GAN).
 
     \b
     Typical use:
-      kgen fit --model gan --arch dcgan --data fashion_mnist --epochs 5
+      kgen fit --data fashion_mnist --max-minutes 5
       kgen sample --n 64
-      kgen evaluator fit --data fashion_mnist && kgen eval
+      kgen eval
       tensorboard --logdir saved_models
     """
-    import_tensorflow_quietly()
-
-
-def import_tensorflow_quietly():
-    """Import TensorFlow with the native log lines of its start-up (oneDNN, CUDA probing) hidden.
-
-    TF_CPP_MIN_LOG_LEVEL does not reach the lines TensorFlow's C++ core prints before its logging is
-    initialised, so the process's stderr is pointed at /dev/null while TensorFlow loads and looks
-    for devices. Python-level errors are unaffected: they are raised after stderr is restored.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        sys.stderr.flush()
-        os.dup2(null, 2)
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-        # TensorFlow's Python warnings (e.g. about retracing one sampling function per model) are for
-        # developers; the CLI's errors say what users need.
-        tf.get_logger().setLevel("ERROR")
-    finally:
-        os.dup2(saved, 2)
-        os.close(null)
-        os.close(saved)
 
 
 from kgen.cli import (anomaly_command, bench_command, compare_command, eval_command, evaluator_command,  # noqa: E402

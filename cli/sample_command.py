@@ -6,14 +6,14 @@ import os
 
 import click
 
+from kgen.cli.common import KgenCommand, model_source, run_dir_option
 
-@click.command(context_settings={"max_content_width": 100})
+
+@click.command(cls=KgenCommand)
 @click.option("--n", "n", type=int, default=64, show_default=True,
               help="Number of images to draw (≥ 1). Large n is generated in batches and streamed to --npy; "
                    "the grid shows the first 1,024.")
-@click.option("--run-dir", type=click.Path(),
-              help="Run directory, or SavedModel version directory written by `kgen export`, to sample from "
-                   "(default: the most recent run under saved_models/).")
+@run_dir_option("to sample from")
 @click.option("--model", "model_file", type=click.Path(), help="A .keras model file to sample from instead of a run dir.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent vectors: same seed, same images.")
 @click.option("--out", type=click.Path(dir_okay=False),
@@ -37,13 +37,13 @@ def sample(n, run_dir, model_file, seed, label, out, npy, batch_size, scale):
     """
     from kgen import runs
     from kgen.models import GenerativeModel
-    from kgen.sampling import write_samples
+    from kgen.sample_files import write_samples
 
     if n < 1:
         raise click.UsageError(f"--n must be a positive number of images; got {n}.")
     if run_dir and model_file:
         raise click.UsageError("give either --run-dir or --model, not both.")
-    source = model_file or run_dir or runs.latest_run()
+    source = model_file or model_source(run_dir)
     model = runs.load_model(source)
     default_name = f"sample_n{n}_seed{seed}" + ("" if label is None else f"_label{label}") + ".png"
     if model_file:

@@ -46,17 +46,17 @@ def savedmodel_sampling_throughput(path, batch_sizes=(1, 64, 1024), min_seconds=
     return results
 
 
-def matmul_peak(n=4096, seconds=3.0):
-    """This machine's float32 matrix-multiplication throughput in GFLOP/s (the reference "peak").
+def matmul_peak(n=4096, seconds=3.0, dtype="float32"):
+    """This machine's matrix-multiplication throughput in GFLOP/s for ``dtype`` (the reference "peak").
 
-    Multiplies two random ``n``×``n`` float32 matrices repeatedly for about ``seconds`` after a
-    warm-up and returns the rate of the fastest product (2·n³ FLOPs each). The fastest, not the
-    median, because on a shared machine other tenants only ever slow a product down: the best one is
-    the closest to what the cores can do. At n = 4096 oneDNN runs close to the cores' FMA limit;
-    smaller products give lower and noisier numbers.
+    Multiplies two random ``n``×``n`` matrices of ``dtype`` (``float32``, ``bfloat16`` or ``float16``)
+    repeatedly for about ``seconds`` after a warm-up and returns the rate of the fastest product
+    (2·n³ FLOPs each). The fastest, not the median, because on a shared machine other tenants only ever
+    slow a product down: the best one is the closest to what the cores can do. At n = 4096 oneDNN runs
+    close to the cores' limit; smaller products give lower and noisier numbers.
     """
-    a = tf.random.stateless_normal((n, n), seed=(0, 1))
-    b = tf.random.stateless_normal((n, n), seed=(0, 2))
+    a = tf.cast(tf.random.stateless_normal((n, n), seed=(0, 1)), dtype)
+    b = tf.cast(tf.random.stateless_normal((n, n), seed=(0, 2)), dtype)
     product = tf.function(lambda x, y: tf.matmul(x, y))
     product(a, b).numpy()
     times, start = [], time.perf_counter()
@@ -65,6 +65,11 @@ def matmul_peak(n=4096, seconds=3.0):
         product(a, b).numpy()
         times.append(time.perf_counter() - t0)
     return 2 * n ** 3 / min(times) / 1e9
+
+
+def compute_dtype(precision):
+    """The dtype a Keras policy computes in: ``bfloat16`` for ``mixed_bfloat16``, and so on."""
+    return {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(precision, "float32")
 
 
 def peak_memory_mb():

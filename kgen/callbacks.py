@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 
@@ -11,20 +10,25 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import images
+from kgen import images, names
+from kgen.files import write_json
 
 METRICS_SECONDS = "metrics_seconds"  # log entry: time spent on metrics during the epoch
 
 
+TRAIN_RUN = "train"  # the TensorBoard run (sub-directory of logs/) of everything but the validation losses
+
+
 class SummaryCallback(keras.callbacks.Callback):
-    """Base of the callbacks that write their own TensorBoard summaries into one run of ``log_dir``.
+    """Base of the callbacks that write their own TensorBoard summaries into the run's ``train``
+    directory, beside Keras' own: TensorBoard shows one run per training (and ``validation``).
 
     Args:
         log_dir: TensorBoard directory (``None``: write nothing).
         run: sub-directory, shown by TensorBoard as the run's name.
     """
 
-    def __init__(self, log_dir=None, run="samples"):
+    def __init__(self, log_dir=None, run=TRAIN_RUN):
         super().__init__()
         self.log_dir, self.run = log_dir, run
         self._writer = None
@@ -61,12 +65,12 @@ class SampleGrid(SummaryCallback):
         directory: where ``epoch_NNN.png`` files go.
         n: number of images in the grid (unconditional models).
         seed: seed of the fixed latent batch.
-        log_dir: TensorBoard directory for an image summary ``samples`` (``None`` to skip).
+        log_dir: TensorBoard directory for an image summary ``samples`` at each epoch (``None`` to skip).
         scale: integer upscaling of the PNG (small images are hard to see).
     """
 
     def __init__(self, directory, n=64, seed=0, log_dir=None, scale=2):
-        super().__init__(log_dir, "samples")
+        super().__init__(log_dir)
         self.directory, self.n, self.seed, self.scale = directory, n, seed, scale
         self._z = self._labels = self._cols = None
         self.paths = []
@@ -85,11 +89,11 @@ class SampleGrid(SummaryCallback):
         path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
         grid = images.save_grid(path, fake, self.model.output_range, cols=self._cols, scale=self.scale)
         self.paths.append(path)
-        with self.recording():
-            tf.summary.image("samples", grid[None], step=epoch + 1)
+        with self.recording():  # at the epoch's step, as Keras' epoch scalars
+            tf.summary.image("samples", grid[None], step=epoch)
 
     def resume_state(self):
-        """The grids written so far (for :class:`kgen.loop.Checkpointer`)."""
+        """The grids written so far (for :class:`kgen.checkpoint.Checkpointer`)."""
         return list(self.paths)
 
     def restore_state(self, paths):
@@ -110,7 +114,7 @@ class ReconstructionGrid(SummaryCallback):
     """
 
     def __init__(self, images, directory, log_dir=None, cols=8, scale=2, labels=None):
-        super().__init__(log_dir, "reconstructions")
+        super().__init__(log_dir)
         self.images = np.asarray(images)
         self.labels = None if labels is None else np.asarray(labels, "int32")
         self.directory, self.cols, self.scale = directory, cols, scale
@@ -126,103 +130,215 @@ class ReconstructionGrid(SummaryCallback):
         grid = images.write_grid(path, np.concatenate(rows), cols=self.cols, scale=self.scale)
         self.paths.append(path)
         with self.recording():
-            tf.summary.image("reconstructions", grid[None], step=epoch + 1)
+            tf.summary.image("reconstructions", grid[None], step=epoch)
 
     resume_state, restore_state = SampleGrid.resume_state, SampleGrid.restore_state
 
 
-class MetricsMonitor(SummaryCallback):
-    """Every ``every`` epochs, score ``n`` generated images against the real data and add the values to
-    the epoch's logs (so ``history.json``, the progress bar and TensorBoard's ``epoch_<name>`` get them),
-    with the time they took as ``metrics_seconds``.
+class TrainingClock(keras.callbacks.Callback):
+    """Minutes of training: wall time since training began, without the time spent evaluating during
+    training (:meth:`pause`), and with the time of the part before a resume.
 
-    The real-data features and the ceiling are computed once, at the start of training; the ceiling
-    is written to TensorBoard under the same tags in the run ``ceiling``, so each curve shows its
-    real-data line. ``path`` receives the protocol, the ceiling and every epoch's values.
+    One clock is shared by the callbacks that need it (:class:`MetricsMonitor` pauses it,
+    :class:`TimeBudget` reads it), so ``--max-minutes 10`` means ten minutes of training, and metrics
+    "at 2 minutes" are taken after two minutes of training, whatever the evaluations cost.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._start = None
+        self._paused = 0.0
+        self._before = 0.0  # seconds of training before a resume
+
+    def on_train_begin(self, logs=None):
+        self.start()
+
+    def start(self):
+        """Start counting (once; later calls do nothing)."""
+        if self._start is None:
+            self._start = time.perf_counter()
+
+    def seconds(self):
+        """Seconds of training so far."""
+        if self._start is None:
+            return self._before
+        return self._before + time.perf_counter() - self._start - self._paused
+
+    def minutes(self):
+        """Minutes of training so far."""
+        return self.seconds() / 60.0
+
+    @contextlib.contextmanager
+    def pause(self):
+        """Within the context, time does not count as training."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._paused += time.perf_counter() - start
+
+    def resume_state(self):
+        """Seconds of training so far (for :class:`kgen.checkpoint.Checkpointer`)."""
+        return self.seconds()
+
+    def restore_state(self, seconds):
+        self._before, self._paused, self._start = float(seconds), 0.0, time.perf_counter()
+
+
+class MetricsMonitor(SummaryCallback):
+    """Score ``n`` generated images against the real data every ``every`` epochs and at given minutes of
+    training, and add the epochs' values to their logs (so ``history.json``, the progress bar and
+    TensorBoard's ``epoch_<name>`` get them), with the time they took as ``metrics_seconds``.
+
+    The real-data features and the ceiling are computed once, at the start of training. TensorBoard
+    gets ``quality/<name>`` at each evaluated epoch beside ``quality/<name>_real_data`` (the ceiling), and
+    ``quality_by_step/<name>`` at each time point (its step is the training step). ``path`` receives the
+    protocol, the ceiling, every epoch's values and the values at each time point (``"timed"``: minutes
+    and step of training, and the metrics): the curve of quality against training time. Evaluation
+    time does not count as training (``clock`` is paused).
 
     Must come before the callbacks that read the logs (EpochHistory, TensorBoard).
 
     Args:
         extractor: a feature extractor (e.g. :class:`kgen.evaluation.classifier.ClassifierExtractor`).
         data: data spec of the real images.
-        every: epochs between evaluations.
+        every: epochs between evaluations (0: none at epoch ends).
         n: generated images per evaluation (and ceiling images).
         metrics: names among ``fid``, ``is``, ``kid``, ``pr``; a class-conditional model also gets
-            ``<extractor>_class_agreement`` (see :func:`kgen.evaluation.evaluate.class_agreement`).
+            ``<extractor>_class_agreement`` (see :func:`kgen.evaluation.protocol.class_agreement`).
         seed: latent seed (the same images' latents every time).
         path: JSON file of the values (``None`` to skip).
         log_dir: TensorBoard directory for the ceiling run (``None`` to skip).
+        at_minutes: minutes of training at which to evaluate too (e.g. ``(1, 2, 5, 10)``).
+        clock: the run's :class:`TrainingClock` (needed with ``at_minutes``; a new one otherwise).
     """
 
-    def __init__(self, extractor, data, every=1, n=2000, metrics=("fid", "is", "kid", "pr"), seed=0, path=None,
-                 log_dir=None):
-        super().__init__(log_dir, "ceiling")
+    def __init__(self, extractor, data, every=1, n=2000, metrics=names.METRICS, seed=0, path=None,
+                 log_dir=None, at_minutes=(), clock=None):
+        super().__init__(log_dir)
         self.extractor, self.data, self.every, self.n, self.seed = extractor, data, every, n, seed
         self.metrics, self.path = tuple(metrics), path
+        self.at_minutes = sorted(float(m) for m in at_minutes)
+        self.clock = clock or TrainingClock()
         self.prefix = extractor.name
         self.real = None
-        self.record = {}
+        self.record = {"epochs": [], "timed": []}
+        self._seconds_in_epoch = 0.0
 
     def on_train_begin(self, logs=None):
-        from kgen.evaluation.evaluate import RealFeatures, score
+        from kgen.evaluation.features import RealFeatures
+        from kgen.evaluation.protocol import score
 
         super().on_train_begin(logs)
         self.real = RealFeatures.load(self.extractor, self.data, self.model.image_shape[0], self.n, seed=self.seed)
         ceiling = self._named(score(self.real.ceiling, self.real.reference, self.metrics, self.seed))
-        self.record = {
-            "protocol": {"extractor": self.extractor.describe(), "n_generated": self.n,
+        self.record.update({
+            "protocol": {"extractor": self.extractor.describe(), "extractor_key": self.extractor.key,
+                         "n_generated": self.n,
                          "reference": f"{self.real.reference.description}, {len(self.real.reference)} images",
-                         "ceiling": self.real.ceiling.description, "every": self.every, "seed": self.seed},
+                         "ceiling": self.real.ceiling.description, "every": self.every, "seed": self.seed,
+                         "at_minutes": self.at_minutes},
             "ceiling": ceiling,
-            "epochs": [],
-        }
+        })
+        self.clock.start()
 
     def _named(self, scores):
         return {f"{self.prefix}_{name}": entry["value"] for name, entry in scores.items()}
 
-    def on_epoch_end(self, epoch, logs=None):
-        from kgen.evaluation.evaluate import class_agreement, generated_features, score
+    def _measure(self):
+        """The metric values of the model now, and the seconds they took (not counted as training)."""
+        from kgen.evaluation.features import generated_features
+        from kgen.evaluation.protocol import class_agreement, score
 
-        if (epoch + 1) % self.every:
-            return
         start = time.perf_counter()
-        generated = generated_features(self.model, self.extractor, self.n, self.seed)
-        values = self._named(score(generated, self.real.reference, self.metrics, self.seed))
-        agreement = class_agreement(self.model, self.extractor, generated)
-        if agreement is not None:
-            values[f"{self.prefix}_class_agreement"] = agreement["overall"]
-        if logs is not None:
-            logs.update(values)
-            logs[METRICS_SECONDS] = time.perf_counter() - start
-        self.record["epochs"].append({"epoch": epoch + 1, **values})
+        with self.clock.pause():
+            generated = generated_features(self.model, self.extractor, self.n, self.seed)
+            values = self._named(score(generated, self.real.reference, self.metrics, self.seed))
+            agreement = class_agreement(self.model, self.extractor, generated)
+            if agreement is not None:
+                values[f"{self.prefix}_class_agreement"] = agreement["overall"]
+        seconds = time.perf_counter() - start
+        self._seconds_in_epoch += seconds
+        return values
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._seconds_in_epoch = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = len(self.record["timed"])
+        if done == len(self.at_minutes) or self.clock.minutes() < self.at_minutes[done]:
+            return
+        values = self._measure()
+        step = int(self.model.training_steps())
+        self.record["timed"].append({"minutes": self.at_minutes[done], "step": step, **values})
+        self._write()
+        with self.recording():
+            for name, value in values.items():
+                tf.summary.scalar(f"quality_by_step/{name}", value, step=step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every and (epoch + 1) % self.every == 0:
+            values = self._measure()
+            if logs is not None:
+                logs.update(values)
+            self.record["epochs"].append({"epoch": epoch + 1, **values})
+            self._write()
+            with self.recording():
+                for name, value in values.items():
+                    tf.summary.scalar(f"quality/{name}", value, step=epoch)
+                    if name in self.record["ceiling"]:
+                        tf.summary.scalar(f"quality/{name}_real_data", self.record["ceiling"][name], step=epoch)
+        if logs is not None and self._seconds_in_epoch:
+            logs[METRICS_SECONDS] = self._seconds_in_epoch
+
+    def _write(self):
         if self.path:
             write_json(self.path, self.record)
-        with self.recording():
-            for name, value in self.record["ceiling"].items():
-                tf.summary.scalar(f"epoch_{name}", value, step=epoch)
 
     def resume_state(self):
-        """The values of the epochs evaluated so far (for :class:`kgen.loop.Checkpointer`)."""
-        return self.record["epochs"]
+        """The values evaluated so far (for :class:`kgen.checkpoint.Checkpointer`)."""
+        return {"epochs": self.record["epochs"], "timed": self.record["timed"]}
 
-    def restore_state(self, epochs):
-        self.record["epochs"] = list(epochs)
+    def restore_state(self, state):
+        if isinstance(state, list):  # checkpoints of kgen 0.1 held the epochs' values only
+            state = {"epochs": state, "timed": []}
+        self.record["epochs"], self.record["timed"] = list(state["epochs"]), list(state["timed"])
 
 
 class TensorBoard(keras.callbacks.TensorBoard):
-    """Keras' TensorBoard callback that always writes the epoch summaries.
+    """Keras' TensorBoard callback, with kgen's tags: the losses as Keras writes them (``epoch_*`` in
+    the ``train`` and ``validation`` runs, ``batch_*`` every ``update_freq`` steps), plus, in ``train``,
+    every optimiser's learning rate (``learning_rate/<role>``) and the epoch's timings
+    (``time/epoch_seconds`` of training, ``time/metrics_seconds`` of evaluation). Quality metrics are
+    written by :class:`MetricsMonitor` (``quality/…``), so they are not written again as losses.
 
     With an integer ``update_freq``, Keras 3 leaves the last batch's "record every N steps" condition
     in force at the end of the epoch, so the epoch scalars (losses, validation, metrics) were dropped
-    whenever the epoch's step count was not a multiple of N.
+    whenever the epoch's step count was not a multiple of N: the epoch's summaries are always written.
     """
 
+    QUALITY_PREFIXES = ("classifier_", "inception_")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self._epoch_start = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        metrics_seconds = logs.pop(METRICS_SECONDS, 0.0)
+        losses = {k: v for k, v in logs.items() if not k.startswith(self.QUALITY_PREFIXES)}
         with tf.summary.record_if(True):
-            super().on_epoch_end(epoch, logs)
+            super().on_epoch_end(epoch, losses)
+            with self._train_writer.as_default():
+                for role in getattr(self.model, "optimizer_roles", {}):
+                    rate = getattr(self.model, role).learning_rate
+                    tf.summary.scalar(f"learning_rate/{role}", float(np.asarray(rate)), step=epoch)
+                elapsed = time.perf_counter() - getattr(self, "_epoch_start", time.perf_counter())
+                tf.summary.scalar("time/epoch_seconds", elapsed - metrics_seconds, step=epoch)
+                tf.summary.scalar("time/metrics_seconds", metrics_seconds, step=epoch)
 
     def resume_state(self):
-        """The global step count (for :class:`kgen.loop.Checkpointer`): resumed per-step curves go on
+        """The global step count (for :class:`kgen.checkpoint.Checkpointer`): resumed per-step curves go on
         from where they stopped."""
         return int(self._global_train_batch)
 
@@ -231,32 +347,26 @@ class TensorBoard(keras.callbacks.TensorBoard):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stop training once ``minutes`` of training have passed, at the end of a step.
+    """Stop training once ``minutes`` of training (``clock``: evaluations during training do not count)
+    have passed, at the end of a step.
 
     Keras then finishes the epoch as usual (validation, end-of-epoch callbacks), so a budget-limited
     run has the same outputs as any other; ``stopped_early`` says whether the budget ended it.
     """
 
-    def __init__(self, minutes):
+    def __init__(self, minutes, clock=None):
         super().__init__()
         self.seconds = float(minutes) * 60.0
+        self.clock = clock or TrainingClock()
         self.stopped_early = False
-        self._start = None
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
+        self.clock.start()
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self._start >= self.seconds:
+        if self.clock.seconds() >= self.seconds:
             self.model.stop_training = True
             self.stopped_early = True
-
-    def resume_state(self):
-        """Seconds of training so far (for :class:`kgen.loop.Checkpointer`): a resumed run's budget counts them."""
-        return time.perf_counter() - self._start
-
-    def restore_state(self, seconds):
-        self._start = time.perf_counter() - float(seconds)
 
 
 class EpochHistory(keras.callbacks.Callback):
@@ -289,21 +399,10 @@ class EpochHistory(keras.callbacks.Callback):
 
     def resume_state(self):
         """The history of the finished epochs and the time of the current one so far (for
-        :class:`kgen.loop.Checkpointer`)."""
+        :class:`kgen.checkpoint.Checkpointer`)."""
         in_epoch = time.perf_counter() - self._start if self._start is not None else 0.0
         return {"history": self.history, "epoch_seconds_so_far": in_epoch + self._resumed_seconds}
 
     def restore_state(self, state):
         self.history = {name: list(values) for name, values in state["history"].items()}
         self._resumed_seconds = float(state["epoch_seconds_so_far"])
-
-
-def write_json(path, data):
-    """Write ``data`` as indented JSON atomically (temp file + rename), creating the directory if needed."""
-    if os.path.dirname(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)

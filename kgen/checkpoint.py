@@ -4,16 +4,21 @@ A checkpoint is one ``.npz`` file holding the value of every variable of the mod
 seed generators' states, the loss trackers' running sums), of every optimiser (iteration counter,
 learning rate, slots), and a JSON record of the position in training (epoch, step within it) and of
 the callbacks' state. It is written to a temporary file, flushed to disk and renamed over the
-previous one, so a crash at any moment leaves the last complete checkpoint intact.
+previous one, so a crash at any moment leaves the last complete checkpoint intact. :class:`Checkpointer`
+decides when one is due during training.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
+import time
 import zipfile
 
 import numpy as np
+
+from kgen.config import parse_interval
+from kgen.files import atomic_write
 
 STATE_KEY = "__state__"
 
@@ -51,17 +56,8 @@ def save_checkpoint(path, model, state):
     arrays = {f"{i:05d}": np.asarray(v.numpy()) for i, (_, v) in enumerate(named)}
     record = dict(state, variable_names=[name for name, _ in named])
     arrays[STATE_KEY] = np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def read_state(path):
@@ -103,3 +99,56 @@ def load_checkpoint(path, model):
     for (_, variable), value in zip(named, values):
         variable.assign(value)
     return state
+
+
+@dataclasses.dataclass
+class Position:
+    """Where training is: ``step`` steps of the 0-based ``epoch`` are done."""
+
+    epoch: int = 0
+    step: int = 0
+
+
+class Checkpointer:
+    """Decides when to checkpoint and writes the model's training state and the callbacks' state.
+
+    Callbacks that can be resumed implement ``resume_state()`` (a JSON-serialisable value) and
+    ``restore_state(value)``.
+
+    Args:
+        path: the checkpoint file (``.npz``).
+        every: interval, as :func:`parse_interval` reads it; checkpoints are also written at the end
+            of every epoch and when training stops on a signal.
+    """
+
+    def __init__(self, path, every="2m"):
+        self.path = path
+        self.every_steps, self.every_seconds = parse_interval(every)
+        self._last_time = time.monotonic()
+        self.saved = None  # Position of the last checkpoint written or restored
+
+    def due(self, position):
+        """Whether a checkpoint is due after the step that led to ``position``."""
+        if self.every_steps:
+            return position.step % self.every_steps == 0
+        if self.every_seconds:
+            return time.monotonic() - self._last_time >= self.every_seconds
+        return False
+
+    def save(self, model, position, callbacks, extra=None):
+        """Write a checkpoint of ``model`` at ``position`` with each resumable callback's state."""
+        states = {type(c).__name__: c.resume_state() for c in callbacks if hasattr(c, "resume_state")}
+        save_checkpoint(self.path, model, dict(epoch=position.epoch, step=position.step, callbacks=states,
+                                               **(extra or {})))
+        self.saved = dataclasses.replace(position)
+        self._last_time = time.monotonic()
+
+    def restore(self, model, callbacks=()):
+        """Load the checkpoint into ``model`` and the callbacks; returns ``(Position, state record)``."""
+        state = load_checkpoint(self.path, model)
+        for c in callbacks:
+            name = type(c).__name__
+            if hasattr(c, "restore_state") and name in state.get("callbacks", {}):
+                c.restore_state(state["callbacks"][name])
+        self.saved = Position(state["epoch"], state["step"])
+        return dataclasses.replace(self.saved), state

@@ -6,9 +6,7 @@ import dataclasses
 import json
 import re
 
-ON_NAN_CHOICES = ("stop", "rollback")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+from kgen.names import ON_NAN as ON_NAN_CHOICES, PRECISIONS, STRATEGIES
 
 
 def parse_interval(text):
@@ -43,12 +41,14 @@ class RunConfig:
         data: data spec (dataset name, directory or array file).
         image_size: side of the square training images; ``None`` keeps the data's size.
         epochs: passes over the training data.
-        batch_size: images per step.
+        batch_size: images per step (per discriminator update for a GAN with several critic steps).
         latent_dim: size of z.
         width: layer-size multiplier of every network (32 = the paper's sizes).
         learning_rate: learning rate of every optimizer.
         optimizer: ``adam`` or ``rmsprop``.
-        beta_1: Adam's β1 (the model's default: 0.5 for the adversarial models, 0.9 for the VAE).
+        beta_1: Adam's β1 (the model's default: 0.5 for the adversarial models, 0.9 for the VAE, 0 for
+            WGAN-GP).
+        beta_2: Adam's β2 (the model's default: 0.999; 0.9 for WGAN-GP).
         seed: seed of weights, noise and shuffling.
         run_dir: output directory.
         model_options: extra constructor arguments of the model (e.g. ``beta``, ``gamma``,
@@ -64,6 +64,8 @@ class RunConfig:
         metrics_every: epochs between classifier-metric evaluations during training (0: never).
         metrics_n: generated images per evaluation during training.
         metrics: which classifier metrics to compute during training (``fid``, ``is``, ``kid``, ``pr``).
+        metrics_at: minutes of training at which to compute them too (the curve of quality against
+            training time in ``metrics.json``); evaluation time does not count as training.
         evaluator: directory of the evaluator classifier (default: the one saved for ``data``, if any).
         log_every: steps between per-step loss scalars in TensorBoard.
         classes: train on the examples of these labels only (e.g. the normal classes for anomaly
@@ -76,8 +78,9 @@ class RunConfig:
             checkpoint with halved learning rates (at most 3 times).
         deterministic: turn TensorFlow's op determinism on, so a run (and a resumed run) repeats
             bit for bit on the same machine.
-        precision: Keras dtype policy of the networks: ``float32``, ``mixed_float16`` (with loss
-            scaling) or ``mixed_bfloat16``.
+        precision: Keras dtype policy of the networks: ``auto`` (bfloat16 where the hardware has it, see
+            :func:`kgen.hardware.auto_precision`), ``float32``, ``mixed_bfloat16`` or ``mixed_float16``
+            (GPUs; with loss scaling).
         strategy: tf.distribute strategy (see :func:`kgen.distribute.make_strategy`); ``batch_size``
             is the global batch, split across replicas.
     """
@@ -93,6 +96,7 @@ class RunConfig:
     learning_rate: float | None = None
     optimizer: str = "adam"
     beta_1: float | None = None
+    beta_2: float | None = None
     seed: int = 0
     run_dir: str | None = None
     model_options: dict = dataclasses.field(default_factory=dict)
@@ -105,6 +109,7 @@ class RunConfig:
     metrics_every: int = 1
     metrics_n: int = 2000
     metrics: list = dataclasses.field(default_factory=lambda: ["fid", "is", "kid", "pr"])
+    metrics_at: list | None = None
     evaluator: str | None = None
     log_every: int = 10
     max_minutes: float | None = None
@@ -112,7 +117,7 @@ class RunConfig:
     checkpoint_every: str = "2m"
     on_nan: str = "stop"
     deterministic: bool = False
-    precision: str = "float32"
+    precision: str = "auto"
     strategy: str = "auto"
 
     def __post_init__(self):
@@ -124,6 +129,11 @@ class RunConfig:
             raise ValueError(f"metrics_every must be a non-negative integer; got {self.metrics_every!r}.")
         if not 0.0 <= float(self.translate) < 0.5:
             raise ValueError(f"translate must be a fraction in [0, 0.5); got {self.translate!r}.")
+        if self.metrics_at is not None:
+            if not isinstance(self.metrics_at, (list, tuple)) or not all(
+                    isinstance(m, (int, float)) and m > 0 for m in self.metrics_at):
+                raise ValueError(f"metrics_at must be a list of positive minutes; got {self.metrics_at!r}.")
+            self.metrics_at = sorted(float(m) for m in self.metrics_at)
         if self.max_minutes is not None and not float(self.max_minutes) > 0:
             raise ValueError(f"max_minutes must be positive; got {self.max_minutes!r}.")
         self.checkpoint_every = str(self.checkpoint_every)

@@ -13,8 +13,9 @@ import os
 
 import tensorflow as tf
 
-from kgen.config import PRECISIONS, STRATEGIES
-from kgen.models.base import global_dtype_policy
+from kgen.config import STRATEGIES
+from kgen.hardware import PRECISIONS
+from kgen.models.runtime import global_dtype_policy
 
 
 class StrategyError(ValueError):
@@ -95,7 +96,7 @@ def is_chief(strategy):
     return task_type == "worker" and task_id == 0 and "chief" not in cluster_spec()
 
 
-def distribute(strategy, dataset):
+def distribute_dataset(strategy, dataset):
     """``dataset`` (of global batches) split across ``strategy``'s replicas; as is for TensorFlow's
     default strategy (call it outside any strategy scope)."""
     if strategy is tf.distribute.get_strategy():
@@ -114,7 +115,9 @@ def precision_policy(name):
     Raises:
         ValueError: unknown name.
     """
-    if name not in PRECISIONS:
-        raise ValueError(f"Unknown precision {name!r}: expected one of {', '.join(PRECISIONS)}.")
+    concrete = [p for p in PRECISIONS if p != "auto"]
+    if name not in concrete:
+        raise ValueError(f"Unknown precision {name!r}: expected one of {', '.join(concrete)} "
+                         "(resolve auto with kgen.hardware.resolve_precision first).")
     with global_dtype_policy(name):
         yield

@@ -7,6 +7,8 @@ loads — that needs neither kgen nor Keras custom objects to run. Its signature
   and ``float_images`` float32 in the model's output range;
 * ``sample``: scalars ``n`` (int32, 1 ≤ n ≤ ``MAX_SAMPLE_N``) and ``seed`` (int64) → ``n`` images,
   the same images ``model.sample(n, seed)`` gives in kgen;
+* ``images`` and ``sample_images``: as ``serving_default`` and ``sample``, with ``images`` only (a REST
+  reply of float images is four times the size: choose these when uint8 pixels are all you need);
 * VAE and VAE-GAN also: ``encode`` (uint8 ``images`` → ``z_mean``, ``z_log_var``), ``decode``
   (``z`` → images, as ``serving_default``) and ``reconstruct`` (uint8 ``images`` → images).
 
@@ -15,7 +17,8 @@ A class-conditional model's signatures also take the classes: ``labels`` int32 `
 over the classes, as ``model.sample(n, seed)`` does).
 
 ``assets.extra/kgen.json`` records what kgen needs to use the export again (model family, shapes,
-output range); TF Serving ignores that folder.
+output range, the model's config, and the training data: a dataset name, or a path relative to the
+export's directory); TF Serving ignores that folder.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ import keras
 import tensorflow as tf
 
 from kgen import __version__
+from kgen.files import atomic_path, write_json
 from kgen.images import from_uint8, to_uint8_tensor
-from kgen.models.base import SAMPLE_CHUNK, AutoencodingModel, LatentSampler
+from kgen.models.sampling import SAMPLE_CHUNK, LatentSampler
 
 MAX_SAMPLE_N = 4096  # images per `sample` request; larger requests are refused with a clear error
 INFO_FILE = os.path.join("assets.extra", "kgen.json")
@@ -63,7 +67,7 @@ def serving_functions(model):
         ]
         with tf.control_dependencies(checks):
             chunks = tf.range((tf.cast(n, tf.int64) + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK)
-        # Chunk k of 256 vectors from the stateless seed (seed, k): kgen.models.base.latent_vectors.
+        # Chunk k of 256 vectors from the stateless seed (seed, k): kgen.models.sampling.latent_vectors.
         z = tf.map_fn(
             lambda k: tf.random.stateless_normal((SAMPLE_CHUNK, latent), seed=tf.stack([seed, k])),
             chunks,
@@ -74,11 +78,14 @@ def serving_functions(model):
     def sample(n, seed):
         return images_from(latent_sample(n, seed))
 
+    def only_images(function):  # the same outputs without float_images: REST replies a quarter the size
+        return lambda *args: {"images": function(*args)["images"]}
+
     def sample_class(n, seed, label):
         check = tf.debugging.assert_less(label, classes, message=f"label must be -1 or a class below {classes}")
         above = tf.debugging.assert_greater_equal(label, -1, message="label must be ≥ -1")
         with tf.control_dependencies([check, above]):
-            # label -1: kgen.models.base.spread_labels.
+            # label -1: kgen.models.sampling.spread_labels.
             spread = tf.cast(tf.range(tf.cast(n, tf.int64)) * classes // tf.cast(n, tf.int64), tf.int32)
             labels = tf.where(label < 0, spread, tf.fill([n], label))
         return images_from(latent_sample(n, seed), labels)
@@ -86,12 +93,15 @@ def serving_functions(model):
     z_spec = [tf.TensorSpec((None, latent), tf.float32, name="z")]
     sample_spec = [tf.TensorSpec((), tf.int32, name="n"), tf.TensorSpec((), tf.int64, name="seed")]
     labels_spec = [tf.TensorSpec((None,), tf.int32, name="labels")] if classes else []
+    sampling = (sample_class, sample_spec + [tf.TensorSpec((), tf.int32, name="label")]) if classes \
+        else (sample, sample_spec)
     functions = {
         "serving_default": (images_from, z_spec + labels_spec),
-        "sample": (sample_class, sample_spec + [tf.TensorSpec((), tf.int32, name="label")]) if classes
-        else (sample, sample_spec),
+        "images": (only_images(images_from), z_spec + labels_spec),
+        "sample": sampling,
+        "sample_images": (only_images(sampling[0]), sampling[1]),
     }
-    if isinstance(model, AutoencodingModel):
+    if model.has_encoder:
         image_spec = [tf.TensorSpec((None,) + model.image_shape, tf.uint8, name="images")]
 
         def encode(images, labels=None):
@@ -106,8 +116,11 @@ def serving_functions(model):
     return functions
 
 
-def export_info(model, data=None):
-    """What ``assets.extra/kgen.json`` records about an exported model (and the data spec it was trained on)."""
+def export_info(model, data=None, directory=None):
+    """What ``assets.extra/kgen.json`` records about an exported model and the data spec it was trained on
+    (a path is recorded relative to the export's ``directory``, so the export can be moved with its data)."""
+    if data is not None and directory is not None and os.path.exists(str(data)):
+        data = os.path.relpath(os.path.abspath(str(data)), os.path.abspath(directory))
     return {
         "data": data,
         "kgen_version": __version__,
@@ -119,6 +132,7 @@ def export_info(model, data=None):
         "output_range": list(model.output_range),
         "max_sample_n": MAX_SAMPLE_N,
         "signatures": sorted(serving_functions(model)),
+        "model_config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")},
     }
 
 
@@ -159,27 +173,43 @@ def export_model(model, base_dir="saved_models", name=None, version=None, replac
     if os.path.exists(target) and not replace:
         raise ExportError(f"{target} already exists: choose another --version, or pass --replace to replace it.")
 
-    os.makedirs(model_dir, exist_ok=True)
-    tmp = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
-    try:
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        for signature, (function, spec) in serving_functions(model).items():
-            archive.add_endpoint(signature, function, input_signature=spec)
-        archive.write_out(tmp, verbose=False)
-        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
-        with open(os.path.join(tmp, INFO_FILE), "w") as f:
-            json.dump(export_info(model, data), f, indent=2)
-        if os.path.exists(target):
-            old = f"{tmp}-old"
+    old = os.path.join(model_dir, f".old-{version}-{os.getpid()}")
+    with atomic_path(target) as tmp:
+        write_savedmodel(model, tmp, data, info_directory=target)
+        if os.path.exists(target):  # --replace: the old version steps aside once the new one is complete
             os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def write_savedmodel(model, path, data=None, info_directory=None):
+    """Write ``model``'s SavedModel (the signatures of :func:`serving_functions` and ``kgen.json``) at ``path``.
+
+    Args:
+        model: a kgen model.
+        path: the directory to write (must not exist).
+        data: the data spec the model was trained on.
+        info_directory: where the SavedModel will finally live (data paths are recorded relative to
+            it); default ``path``.
+    """
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for signature, (function, spec) in serving_functions(model).items():
+        archive.add_endpoint(signature, function, input_signature=spec)
+    archive.write_out(path, verbose=False)
+    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    write_json(os.path.join(path, INFO_FILE), export_info(model, data, info_directory or path))
+
+
+def recorded_data(path, info):
+    """The training data spec an export's ``kgen.json`` records, as a usable spec (a recorded relative path
+    is resolved against the export's directory ``path``)."""
+    data = info.get("data")
+    if data and not os.path.isabs(data):
+        candidate = os.path.normpath(os.path.join(path, data))
+        if os.path.exists(candidate):
+            return candidate
+    return data
 
 
 def is_export(path):

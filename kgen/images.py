@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import tensorflow as tf
+
+from kgen.files import atomic_write
 
 
 def to_uint8(images, value_range=(-1.0, 1.0)):
@@ -112,12 +113,8 @@ def write_png(path, image):
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
         raise ValueError(f"write_png expects uint8 [H, W, 1|3|4]; got {image.dtype} {image.shape}.")
     data = tf.io.encode_png(image).numpy()
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
+    with atomic_write(path, "wb") as f:
         f.write(data)
-    os.replace(tmp, path)
 
 
 def save_grid(path, images, value_range=(-1.0, 1.0), cols=None, scale=1):

@@ -208,13 +208,23 @@ RECONSTRUCTION_LOSSES = {"bce": reconstruction_bce, "mse": reconstruction_mse}
 
 
 class GanLoss(typing.NamedTuple):
-    """One GAN objective: the discriminator's loss of (real outputs, fake outputs), the generator's
-    loss of fake outputs, and whether the discriminator's loss also takes :func:`gradient_penalty`
-    (the model adds it: it needs the critic's gradients at interpolated images)."""
+    """One GAN objective and the recipe it was published with.
+
+    Attributes:
+        discriminator: the discriminator's loss of (real outputs, fake outputs).
+        generator: the generator's loss of fake outputs.
+        gradient_penalty: whether the discriminator's loss also takes :func:`gradient_penalty` (the
+            model adds it: it needs the critic's gradients at interpolated images).
+        critic_steps: discriminator updates per generator update in the published recipe.
+        adam: ``(learning_rate, beta_1, beta_2)`` of the published recipe, or ``None`` for the model's
+            defaults.
+    """
 
     discriminator: typing.Callable
     generator: typing.Callable
     gradient_penalty: bool = False
+    critic_steps: int = 1
+    adam: tuple | None = None
 
 
 GAN_LOSSES = {
@@ -222,5 +232,7 @@ GAN_LOSSES = {
     "minimax": GanLoss(discriminator_loss, minimax_generator_loss),
     "least-squares": GanLoss(least_squares_discriminator_loss, least_squares_generator_loss),
     "hinge": GanLoss(hinge_discriminator_loss, critic_generator_loss),
-    "wgan-gp": GanLoss(wasserstein_critic_loss, critic_generator_loss, gradient_penalty=True),
+    # Gulrajani et al. (2017), Algorithm 1: 5 critic steps, Adam(1e-4, β1 = 0, β2 = 0.9).
+    "wgan-gp": GanLoss(wasserstein_critic_loss, critic_generator_loss, gradient_penalty=True, critic_steps=5,
+                       adam=(1e-4, 0.0, 0.9)),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from kgen.files import atomic_path
 
 
 def plot_history(history, path, title=None):
@@ -41,8 +41,7 @@ def plot_history(history, path, title=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    fig.savefig(tmp, dpi=90)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
-    os.replace(tmp, path)
     return path

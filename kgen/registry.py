@@ -9,8 +9,8 @@ from kgen.models import GAN, VAE, VAEGAN
 MODELS = {"gan": GAN, "vae": VAE, "vaegan": VAEGAN}
 
 OPTIMIZERS = {
-    "adam": lambda learning_rate, beta_1: keras.optimizers.Adam(learning_rate, beta_1=beta_1),
-    "rmsprop": lambda learning_rate, beta_1: keras.optimizers.RMSprop(learning_rate),
+    "adam": lambda learning_rate, beta_1, beta_2: keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2),
+    "rmsprop": lambda learning_rate, beta_1, beta_2: keras.optimizers.RMSprop(learning_rate),
 }
 
 
@@ -30,6 +30,6 @@ def model_class(name):
     return _lookup(MODELS, "model", name)
 
 
-def make_optimizer(name, learning_rate, beta_1=0.9):
-    """A new optimizer by name (``adam`` or ``rmsprop``); ``beta_1`` is used by Adam only."""
-    return _lookup(OPTIMIZERS, "optimizer", name)(learning_rate, beta_1)
+def make_optimizer(name, learning_rate, beta_1=0.9, beta_2=0.999):
+    """A new optimizer by name (``adam`` or ``rmsprop``); ``beta_1`` and ``beta_2`` are used by Adam only."""
+    return _lookup(OPTIMIZERS, "optimizer", name)(learning_rate, beta_1, beta_2)

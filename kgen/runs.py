@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 
 import keras
 
+from kgen.record import CONFIG_FILE, RunRecord  # noqa: F401  (CONFIG_FILE belongs to the run dir layout here)
+
 DEFAULT_ROOT = "saved_models"
 MODEL_FILE = "model.keras"
-CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
 LOSSES_FILE = "losses.png"
 SAMPLES_DIR = "samples"
@@ -54,18 +54,19 @@ def checkpoint_path(run_dir):
 def run_data(path):
     """The data spec recorded in the ``config.json`` of a run dir (or of a ``.keras`` file's directory);
     ``None`` if there is no record."""
-    record = os.path.join(run_directory(path), CONFIG_FILE)
-    if not os.path.isfile(record):
-        return None
-    with open(record) as f:
-        return json.load(f).get("kgen_run", {}).get("data")
+    record = RunRecord.read(path)
+    return record.kgen_run.get("data") if record is not None else None
 
 
 def training_data(source, model):
     """The data spec ``model`` (loaded from ``source``) was trained on: from an export's ``kgen.json``
     or the run's ``config.json``; ``None`` if neither records it."""
     info = getattr(model, "info", None)  # exports carry their record
-    return info.get("data") if info is not None else run_data(source)
+    if info is not None:
+        from kgen.export import recorded_data
+
+        return recorded_data(source, info)
+    return run_data(source)
 
 
 def sample_report_name(extractor, n, seed=0):

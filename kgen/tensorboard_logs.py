@@ -26,11 +26,13 @@ class RunEvents:
         scalars: ``{tag: [(step, value), ...]}`` in file order.
         images: ``{tag: [(step, (height, width)), ...]}``.
         texts: ``{tag: [(step, text), ...]}``.
+        plugins: ``{tag: plugin name}`` of every summary, e.g. ``{"_hparams_/session_start_info": "hparams"}``.
     """
 
     scalars: dict = dataclasses.field(default_factory=lambda: collections.defaultdict(list))
     images: dict = dataclasses.field(default_factory=lambda: collections.defaultdict(list))
     texts: dict = dataclasses.field(default_factory=lambda: collections.defaultdict(list))
+    plugins: dict = dataclasses.field(default_factory=dict)
 
 
 def read_events(log_dir):
@@ -58,6 +60,7 @@ def read_events(log_dir):
 def _add(events, plugins, step, value):
     if value.metadata.plugin_data.plugin_name:
         plugins[value.tag] = value.metadata.plugin_data.plugin_name
+        events.plugins[value.tag] = plugins[value.tag]
     plugin = plugins.get(value.tag)
     if value.HasField("simple_value"):  # TF1-style scalars
         events.scalars[value.tag].append((step, float(value.simple_value)))

@@ -14,16 +14,19 @@ import keras
 import tensorflow as tf
 
 from kgen import registry, runs
-from kgen.callbacks import (EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard, TimeBudget,
-                            write_json)
-from kgen.checkpoint import read_state
+from kgen.callbacks import (TRAIN_RUN, EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard,
+                            TimeBudget, TrainingClock)
+from kgen.checkpoint import Checkpointer, read_state
 from kgen.config import RunConfig, parse_interval
 from kgen.data import DataError, NoSplitError, load_dataset, load_epochs
+from kgen.data.real_images import held_out_examples
 from kgen.distribute import is_chief, make_strategy, precision_policy
-from kgen.evaluation.evaluate import held_out_examples, parse_metrics
-from kgen.loop import Checkpointer, DivergenceError, TrainingInterrupted, train
-from kgen.models.base import AutoencodingModel
+from kgen.evaluation.protocol import parse_metrics
+from kgen.files import atomic_path
+from kgen.hardware import resolve_precision
 from kgen.plots import plot_history
+from kgen.record import CONFIG_FILE, RunRecord, RunStatus, now
+from kgen.trainer import DivergenceError, Trainer, TrainingInterrupted
 
 
 class RunDirError(ValueError):
@@ -32,7 +35,7 @@ class RunDirError(ValueError):
 
 @dataclasses.dataclass
 class FitResult:
-    """What a finished ``fit`` produced.
+    """What a finished :func:`fit_run` produced.
 
     Attributes:
         run_dir: the run directory.
@@ -53,7 +56,7 @@ def default_run_dir(config, root=runs.DEFAULT_ROOT):
     return os.path.join(root, f"{config.model}-{config.arch or 'default'}-{stamp}")
 
 
-def build_model(config, image_shape, strategy=None, num_classes=0):
+def build_model(config, image_shape, strategy=None, num_classes=0, precision=None):
     """The model a config asks for, on images of ``image_shape``, compiled with its optimizers (each
     wrapped for loss scaling under ``mixed_float16``) and with their state built.
 
@@ -62,9 +65,12 @@ def build_model(config, image_shape, strategy=None, num_classes=0):
         image_shape: ``(H, W, C)``.
         strategy: the ``tf.distribute`` strategy whose scope holds the variables (default: none).
         num_classes: the data's number of classes (used when ``config.conditional``).
+        precision: the resolved dtype policy (default: ``config.precision`` resolved by
+            :func:`kgen.hardware.resolve_precision`).
     """
     cls = registry.model_class(config.model)
-    with (strategy or tf.distribute.get_strategy()).scope(), precision_policy(config.precision):
+    precision = precision or resolve_precision(config.precision).precision
+    with (strategy or tf.distribute.get_strategy()).scope(), precision_policy(precision):
         model = cls(
             image_shape=image_shape,
             latent_dim=config.latent_dim,
@@ -74,12 +80,14 @@ def build_model(config, image_shape, strategy=None, num_classes=0):
             num_classes=num_classes if config.conditional else 0,
             **config.model_options,
         )
-        learning_rate = config.learning_rate or cls.default_learning_rate
-        beta_1 = cls.default_beta_1 if config.beta_1 is None else config.beta_1
+        # The model's defaults (a GAN loss may bring its published optimiser, e.g. WGAN-GP's).
+        learning_rate = config.learning_rate or model.default_learning_rate
+        beta_1 = model.default_beta_1 if config.beta_1 is None else config.beta_1
+        beta_2 = model.default_beta_2 if config.beta_2 is None else config.beta_2
         optimizers = {}
         for role in cls.optimizer_roles:
-            optimizer = registry.make_optimizer(config.optimizer, learning_rate, beta_1)
-            if config.precision == "mixed_float16":
+            optimizer = registry.make_optimizer(config.optimizer, learning_rate, beta_1, beta_2)
+            if precision == "mixed_float16":
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             optimizers[role] = optimizer
         model.compile(**optimizers, jit_compile=config.jit_compile)
@@ -87,16 +95,48 @@ def build_model(config, image_shape, strategy=None, num_classes=0):
     return model
 
 
-# Settings that may change when a run is resumed: how long it trains and how it is watched over.
-RESUMABLE_SETTINGS = ("epochs", "max_minutes", "checkpoint_every", "on_nan", "deterministic", "run_dir", "strategy")
+# Settings that may change when a run is resumed: how long it trains and how it is watched over (none of
+# them changes the training steps themselves).
+RESUMABLE_SETTINGS = ("epochs", "max_minutes", "checkpoint_every", "on_nan", "deterministic", "run_dir", "strategy",
+                      "validate", "grid_size", "metrics_every", "metrics_n", "metrics", "metrics_at", "evaluator",
+                      "log_every")
+
+
+def resumed_config(run_dir, changes=None, other_options=()):
+    """The settings to resume the run in ``run_dir`` with: those its ``config.json`` records, with
+    ``changes`` (settings that do not change training, e.g. ``epochs``) applied.
+
+    Args:
+        run_dir: a run directory written by :func:`fit_run`.
+        changes: ``{setting: value}``; only :data:`RESUMABLE_SETTINGS` may change.
+        other_options: names of other options given (errors: a resumed run keeps its model options).
+
+    Raises:
+        RunDirError: no run there, or a setting given that would change training.
+    """
+    record = RunRecord.read(run_dir) if os.path.isdir(run_dir) else None
+    if record is None:
+        raise RunDirError(f"{run_dir} holds no kgen run ({CONFIG_FILE} is missing): nothing to resume.")
+    fixed = sorted(set(changes or {}) - set(RESUMABLE_SETTINGS)) + sorted(other_options)
+    if fixed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in fixed)
+        raise RunDirError(f"A resumed run keeps the settings that shape its training: {flags} cannot be given with "
+                          f"--resume (start a new run for other settings).")
+    return RunConfig.from_dict({**recorded_settings(record), **(changes or {}), "run_dir": run_dir})
+
+
+def recorded_settings(record):
+    """A record's run settings, with the defaults of settings added to kgen after it was written."""
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    return {k: v for k, v in {**RunConfig().to_dict(), **record.kgen_run}.items() if k in known}
 
 
 def resume_or_start(config, overwrite=False):
-    """Decide what ``fit`` does with ``config.run_dir``: start a new run or resume the one there.
+    """Decide what ``fit_run`` does with ``config.run_dir``: start a new run or resume the one there.
 
     Returns:
-        The earlier run's record (``config.json``) to resume, or ``None`` to start (the directory is
-        then empty or new; with ``overwrite`` an earlier run is deleted).
+        The earlier run's :class:`kgen.record.RunRecord` to resume, or ``None`` to start (the directory
+        is then empty or new; with ``overwrite`` an earlier run is deleted).
 
     Raises:
         RunDirError: the directory holds something that must not be overwritten silently: files that
@@ -111,23 +151,19 @@ def resume_or_start(config, overwrite=False):
     if overwrite:
         shutil.rmtree(path)
         return None
-    record_path = os.path.join(path, runs.CONFIG_FILE)
-    if not os.path.isfile(record_path):
+    record = RunRecord.read(path)
+    if record is None:
         raise RunDirError(f"{path} is not empty and holds no kgen run: choose another --run-dir.")
-    with open(record_path) as f:
-        record = json.load(f)
-    # Settings added to kgen after the run was recorded take their defaults.
-    earlier = {**RunConfig().to_dict(), **record.get("kgen_run", {})}
+    earlier = recorded_settings(record)
     changed = sorted(k for k, v in config.to_dict().items() if k not in RESUMABLE_SETTINGS and earlier.get(k) != v)
     if changed:
         details = "; ".join(f"{k}: {earlier.get(k)!r} there, {getattr(config, k)!r} now" for k in changed)
         raise RunDirError(f"Run dir {path} holds a run with other settings ({details}): give its settings to "
-                          "resume it, choose another --run-dir, or pass --overwrite to replace it.")
-    done = record.get("epochs_completed", 0)
-    budget_spent = record.get("stopped") and config.max_minutes == earlier.get("max_minutes")
-    if record.get("status") == "finished" and (done >= config.epochs or budget_spent):
-        raise RunDirError(f"Run dir {path} already holds a finished run of {done} epoch(s): pass a larger --epochs "
-                          "(or --max-minutes) to train on, or --overwrite to start over.")
+                          "resume it (or use --resume), choose another --run-dir, or pass --overwrite to replace it.")
+    budget_spent = record.stopped and config.max_minutes == earlier.get("max_minutes")
+    if record.status is RunStatus.FINISHED and (record.epochs_completed >= config.epochs or budget_spent):
+        raise RunDirError(f"Run dir {path} already holds a finished run of {record.epochs_completed} epoch(s): pass a "
+                          "larger --epochs (or --max-minutes) to train on, or --overwrite to start over.")
     if not os.path.isfile(runs.checkpoint_path(path)):
         if os.path.isfile(os.path.join(path, runs.MODEL_FILE)):
             raise RunDirError(f"Run dir {path} holds a model but no checkpoint to resume from: pass --overwrite to "
@@ -137,23 +173,23 @@ def resume_or_start(config, overwrite=False):
     return record
 
 
-def fit(config, overwrite=False, verbose=None, callbacks=()):
-    """Train the model a :class:`RunConfig` describes and write its run directory; resume the run
-    already there.
+def fit_run(config, overwrite=False, verbose=None, callbacks=()):
+    """Train the model a :class:`RunConfig` describes and write its run directory (what ``kgen fit``
+    does); resume the run already there.
 
     Everything that can be checked is checked before the run dir is created, so bad input leaves
-    nothing behind. The run dir receives ``config.json`` (the settings, the model's full config, the
-    data description and the run's status), a sample grid per epoch in ``samples/``,
-    ``history.json`` after every epoch, TensorBoard logs in ``logs/``, the full training state in
-    ``checkpoint/state.npz`` (every ``config.checkpoint_every`` and after every epoch), and at the end
-    ``model.keras`` and ``losses.png``.
+    nothing behind. The run dir receives ``config.json`` (a :class:`kgen.record.RunRecord`: the
+    settings, the model's full config, the data, the evaluator and precision used, the run's status),
+    a sample grid per epoch in ``samples/``, ``history.json`` after every epoch, TensorBoard logs in
+    ``logs/``, the full training state in ``checkpoint/state.npz`` (every ``config.checkpoint_every``
+    and after every epoch), and at the end ``model.keras`` and ``losses.png``.
 
-    If ``config.run_dir`` holds an unfinished run of the same settings (only ``epochs``,
-    ``max_minutes``, ``checkpoint_every``, ``on_nan`` and ``deterministic`` may differ), training
-    resumes from its checkpoint; with op determinism on it ends with the same weights as an
-    uninterrupted run. SIGINT / SIGTERM save a checkpoint and raise :class:`kgen.loop.TrainingInterrupted`;
-    a NaN or infinite loss raises :class:`kgen.loop.DivergenceError` (``model.keras`` then holds the
-    last good checkpoint), unless ``config.on_nan`` is ``"rollback"``.
+    If ``config.run_dir`` holds an unfinished run of the same settings (those of
+    :data:`RESUMABLE_SETTINGS` may differ), training resumes from its checkpoint; with op determinism
+    on it ends with the same weights as an uninterrupted run. SIGINT / SIGTERM save a checkpoint and
+    raise :class:`kgen.trainer.TrainingInterrupted`; a NaN or infinite loss raises
+    :class:`kgen.trainer.DivergenceError` (``model.keras`` then holds the last good checkpoint),
+    unless ``config.on_nan`` is ``"rollback"``.
 
     Args:
         config: the run settings.
@@ -169,120 +205,141 @@ def fit(config, overwrite=False, verbose=None, callbacks=()):
         RunDirError: the run dir holds something that must not be overwritten (see :func:`resume_or_start`).
 
     Example:
-        >>> result = fit(RunConfig(model="gan", arch="dcgan", data="fashion_mnist", epochs=1))  # doctest: +SKIP
+        >>> result = fit_run(RunConfig(model="gan", data="fashion_mnist", max_minutes=5))  # doctest: +SKIP
         >>> result.grid_paths[-1]
-        'saved_models/gan-dcgan-…/samples/epoch_001.png'
+        'saved_models/gan-dcgan-…/samples/epoch_002.png'
     """
     cls = registry.model_class(config.model)  # fail fast on unknown names, before loading data
     config = dataclasses.replace(config, arch=cls.resolve_arch(config.arch),
                                  metrics=list(parse_metrics(",".join(config.metrics))))
+    precision = resolve_precision(config.precision)  # float16 on a CPU fails here, at once
     strategy = make_strategy(config.strategy)  # first: multi-worker collectives need it before other TF work
-    chief = is_chief(strategy)
-    run_dir = config.run_dir or default_run_dir(config)
-    config = dataclasses.replace(config, run_dir=run_dir)
-    if not chief:  # other workers train alongside the chief but write nothing into the run dir
+    config = dataclasses.replace(config, run_dir=config.run_dir or default_run_dir(config))
+    if not is_chief(strategy):  # other workers train alongside the chief but write nothing into the run dir
         return _fit_worker(config, strategy, overwrite)
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
 
     pipeline, info = load_training_data(config, cls)
-    validation = None
-    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-    if multi_worker and verbose != 0:
-        print("note: multi-worker training: no validation pass, and checkpoints at epoch ends and step intervals "
-              "only (every worker must take them at the same steps).", file=sys.stderr)
-    if config.validate and not multi_worker:
-        try:
-            validation, _ = load_dataset(
-                config.data, config.batch_size, cls.output_range, info.image_shape[0], "test", config.seed,
-                shuffle=False, translate=config.translate, classes=config.classes, labels=config.conditional,
-            )
-        except NoSplitError:
-            validation = None  # e.g. an image folder: train without validation
+    validation = validation_data(config, cls, info, strategy, verbose)
     extractor, note = training_extractor(config, info)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config, info.image_shape, strategy, info.num_classes)
-
+    model = build_model(config, info.image_shape, strategy, info.num_classes, precision.precision)
     earlier = resume_or_start(config, overwrite)
-    os.makedirs(run_dir, exist_ok=True)
-    record = {
-        "kgen_run": config.to_dict(),
-        "model_config": model.get_config(),
-        "data": dataclasses.asdict(info),
-        "started": datetime.datetime.now().isoformat(timespec="seconds"),
-        "status": "running",
-        "evaluator": extractor.directory if extractor else None,
-    }
-    if earlier is not None:
-        record["started"] = earlier.get("started", record["started"])
-        record["resumed"] = earlier.get("resumed", []) + [datetime.datetime.now().isoformat(timespec="seconds")]
-    config_path = os.path.join(run_dir, runs.CONFIG_FILE)
-    write_json(config_path, record)
+    record = start_record(config, model, info, extractor, precision, earlier)
+    run = RunCallbacks(config, model, info, extractor, first=earlier is None)
+    checkpointer = Checkpointer(runs.checkpoint_path(config.run_dir), worker_interval(config.checkpoint_every, strategy))
+    if verbose:
+        print(f"precision: {precision.precision} ({precision.reason})")
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        if earlier is not None:
+            state = read_state(checkpointer.path)
+            print(f"Resuming {config.run_dir} from its checkpoint: epoch {state['epoch'] + 1}, step {state['step']}.",
+                  file=sys.stderr)
+    trainer = Trainer(model, pipeline, [*run.callbacks, *callbacks], validation=validation, verbose=verbose,
+                      checkpointer=checkpointer, on_nan=config.on_nan, strategy=strategy)
+    train_and_record(trainer, config, record, run, resume=earlier is not None)
+    return FitResult(config.run_dir, model, run.history.history, run.grid.paths)
 
-    logs_dir = os.path.join(run_dir, runs.LOGS_DIR)
+
+def validation_data(config, cls, info, strategy, verbose):
+    """The test split as the validation data of a run, or ``None`` (no test split, ``--no-validate``,
+    or a multi-worker run, which skips validation)."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        if verbose != 0:
+            print("note: multi-worker training: no validation pass, and checkpoints at epoch ends and step "
+                  "intervals only (every worker must take them at the same steps).", file=sys.stderr)
+        return None
+    if not config.validate:
+        return None
+    try:
+        validation, _ = load_dataset(config.data, config.batch_size, cls.output_range, info.image_shape[0], "test",
+                                     config.seed, shuffle=False, translate=config.translate, classes=config.classes,
+                                     labels=config.conditional)
+    except NoSplitError:
+        return None  # e.g. an image folder: train without validation
+    return validation
+
+
+def start_record(config, model, info, extractor, precision, earlier):
+    """The run's :class:`kgen.record.RunRecord`, written into the run dir before training starts: a new
+    one, or the earlier run's with this resume (and the settings that changed) appended."""
+    os.makedirs(config.run_dir, exist_ok=True)
+    record = RunRecord(config.to_dict(), model.get_config(), dataclasses.asdict(info),
+                       evaluator=extractor.identity() if extractor else None, precision=dataclasses.asdict(precision))
+    if earlier is not None:
+        changed = {k: [earlier.kgen_run.get(k), v] for k, v in config.to_dict().items()
+                   if k != "run_dir" and earlier.kgen_run.get(k) != v}
+        record.started, record.rollbacks = earlier.started, earlier.rollbacks
+        record.resumed = earlier.resumed + [{"at": now(), "changed": changed}]
+    record.write(config.run_dir)
     if earlier is None:
-        write_config_summary(logs_dir, record)
-    grid = SampleGrid(os.path.join(run_dir, runs.SAMPLES_DIR), n=config.grid_size, seed=config.seed, log_dir=logs_dir)
-    history = EpochHistory(os.path.join(run_dir, runs.HISTORY_FILE))
-    tensorboard = TensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False)
-    kgen_callbacks = [history, grid, tensorboard]
-    if extractor is not None:  # first: it adds the metric values to the logs the others read
-        kgen_callbacks.insert(0, MetricsMonitor(extractor, config.data, config.metrics_every, config.metrics_n,
-                                                metrics=config.metrics, seed=config.seed,
-                                                path=os.path.join(run_dir, runs.METRICS_FILE), log_dir=logs_dir))
-    if isinstance(model, AutoencodingModel):
-        held_out, held_out_labels = held_out_examples(config.data, info.image_shape[0], 32)
-        kgen_callbacks.insert(-1, ReconstructionGrid(held_out, os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR),
-                                                     log_dir=logs_dir,
-                                                     labels=held_out_labels if model.conditional else None))
-    budget = TimeBudget(config.max_minutes) if config.max_minutes else None
-    if budget is not None:
-        kgen_callbacks.append(budget)
-    if verbose is None:
-        verbose = 1 if sys.stdout.isatty() else 2
-    if note and verbose:
-        print(f"note: {note}", file=sys.stderr)
-    checkpointer = Checkpointer(runs.checkpoint_path(run_dir), worker_interval(config.checkpoint_every, strategy))
-    if earlier is not None and verbose:
-        state = read_state(checkpointer.path)
-        print(f"Resuming {run_dir} from its checkpoint: epoch {state['epoch'] + 1}, step {state['step']}.",
-              file=sys.stderr)
+        write_config_summary(os.path.join(config.run_dir, runs.LOGS_DIR), record)
+    return record
+
+
+class RunCallbacks:
+    """kgen's callbacks of a run: metrics (first: they add values to the logs the others read), the
+    training clock, the history, the sample (and reconstruction) grids, TensorBoard and the time budget."""
+
+    def __init__(self, config, model, info, extractor, first=True):
+        run_dir, logs_dir = config.run_dir, os.path.join(config.run_dir, runs.LOGS_DIR)
+        self.clock = TrainingClock()  # training time: evaluations during training pause it
+        self.grid = SampleGrid(os.path.join(run_dir, runs.SAMPLES_DIR), n=config.grid_size, seed=config.seed,
+                               log_dir=logs_dir)
+        self.history = EpochHistory(os.path.join(run_dir, runs.HISTORY_FILE))
+        self.budget = TimeBudget(config.max_minutes, self.clock) if config.max_minutes else None
+        self.callbacks = [self.clock, self.history, self.grid]
+        if extractor is not None:
+            self.callbacks.insert(0, MetricsMonitor(
+                extractor, config.data, config.metrics_every, config.metrics_n, metrics=config.metrics,
+                seed=config.seed, path=os.path.join(run_dir, runs.METRICS_FILE), log_dir=logs_dir,
+                at_minutes=config.metrics_at or (), clock=self.clock))
+        if model.has_encoder:
+            held_out, labels = held_out_examples(config.data, info.image_shape[0], 32)
+            self.callbacks.append(ReconstructionGrid(held_out, os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR),
+                                                     log_dir=logs_dir, labels=labels if model.conditional else None))
+        self.callbacks.append(TensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False))
+        if self.budget is not None:
+            self.callbacks.append(self.budget)
+
+
+def train_and_record(trainer, config, record, run, resume):
+    """Train, and whatever happens, record it: the status (and why) in ``config.json``, ``model.keras``
+    (the last good state after a divergence; none after a failure) and the loss curves."""
     keep_model = True
     try:
-        rollbacks = train(model, pipeline, config.epochs, [*kgen_callbacks, *callbacks], validation=validation,
-                          verbose=verbose, checkpointer=checkpointer, resume=earlier is not None, on_nan=config.on_nan,
-                          strategy=strategy)
-        record["status"] = "finished"
-        if rollbacks:
-            record["rollbacks"] = rollbacks
-        if budget is not None and budget.stopped_early:
-            record["stopped"] = f"time budget of {config.max_minutes:g} minutes"
+        record.rollbacks = trainer.fit(config.epochs, resume=resume)
+        record.end(RunStatus.FINISHED)
+        if run.budget is not None and run.budget.stopped_early:
+            record.stopped = f"time budget of {config.max_minutes:g} minutes"
     except TrainingInterrupted as e:
-        record["status"] = f"interrupted ({e.signal_name})"
+        record.end(RunStatus.INTERRUPTED, e.signal_name)
         raise
     except KeyboardInterrupt:  # a second Ctrl-C: the checkpoint stays the state to resume from
-        record["status"] = "interrupted"
+        record.end(RunStatus.INTERRUPTED, "SIGINT")
         raise
     except DivergenceError as e:
-        record["status"] = f"diverged: {e}"
-        keep_model = checkpointer.saved is not None
+        record.end(RunStatus.DIVERGED, e)
+        keep_model = trainer.checkpointer.saved is not None
         if keep_model:
-            checkpointer.restore(model)  # model.keras gets the last good state, not the NaN weights
+            trainer.checkpointer.restore(trainer.model)  # model.keras gets the last good state, not the NaN weights
         raise
     except Exception as e:
-        record["status"] = f"failed: {type(e).__name__}: {e}"
+        record.end(RunStatus.FAILED, f"{type(e).__name__}: {e}")
         keep_model = False
         raise
     finally:
-        if keep_model and checkpointer.saved is not None and (checkpointer.saved.epoch or checkpointer.saved.step):
-            save_model(model, os.path.join(run_dir, runs.MODEL_FILE))
-        if history.history["epoch_seconds"]:
-            plot_history(history.history, os.path.join(run_dir, runs.LOSSES_FILE),
+        saved = trainer.checkpointer.saved
+        if keep_model and saved is not None and (saved.epoch or saved.step):
+            save_model(trainer.model, os.path.join(config.run_dir, runs.MODEL_FILE))
+        if run.history.history["epoch_seconds"]:
+            plot_history(run.history.history, os.path.join(config.run_dir, runs.LOSSES_FILE),
                          title=f"{config.model}/{config.arch}")
-        record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
-        record["epochs_completed"] = len(history.history["epoch_seconds"])
-        write_json(config_path, record)
-    return FitResult(run_dir, model, history.history, grid.paths)
+        record.epochs_completed = len(run.history.history["epoch_seconds"])
+        record.write(config.run_dir)
 
 
 def worker_interval(every, strategy):
@@ -310,8 +367,8 @@ def _fit_worker(config, strategy, overwrite):
         if resume:
             shutil.copy(chief_checkpoint, checkpointer.path)
         history = EpochHistory(os.path.join(scratch, runs.HISTORY_FILE))
-        train(model, pipeline, config.epochs, [history], verbose=0, checkpointer=checkpointer, resume=resume,
-              on_nan=config.on_nan, strategy=strategy)
+        Trainer(model, pipeline, [history], verbose=0, checkpointer=checkpointer, on_nan=config.on_nan,
+                strategy=strategy).fit(config.epochs, resume=resume)
     return FitResult(config.run_dir, model, history.history, [])
 
 
@@ -322,8 +379,10 @@ def load_training_data(config, cls):
     Raises:
         DataError: the data cannot be read, or a conditional run's data has no labels.
     """
+    # A GAN with k critic steps takes k real batches per step (one per discriminator update).
+    batch_size = config.batch_size * cls.real_batches_per_step(**config.model_options)
     pipeline, info = load_epochs(
-        config.data, config.batch_size, cls.output_range, config.image_size, "train", config.seed,
+        config.data, batch_size, cls.output_range, config.image_size, "train", config.seed,
         translate=config.translate, limit=config.limit, classes=config.classes, labels=config.conditional,
     )
     if config.conditional and info.num_classes < 2:
@@ -345,7 +404,7 @@ def training_extractor(config, info):
     """
     from kgen.evaluation.classifier import EvaluatorError, find_evaluator
 
-    if not config.metrics_every:
+    if not config.metrics_every and not config.metrics_at:
         return None, None
     try:
         return find_evaluator(config.data, config.evaluator), None
@@ -355,16 +414,33 @@ def training_extractor(config, info):
         return None, (f"no metrics during training. {e}" if info.has_labels else None)
 
 
+def hyperparameters(record):
+    """The run's settings as TensorBoard HParams (scalars and strings only): the run settings, the
+    model options, and the precision used."""
+    values = {k: v for k, v in record.kgen_run.items()
+              if k not in ("model_options", "run_dir", "metrics", "metrics_at", "classes", "evaluator")}
+    values.update({f"model.{k}": v for k, v in record.model_config.items()
+                   if k not in ("name", "trainable", "dtype", "image_shape")})
+    values["precision_used"] = (record.precision or {}).get("precision")
+    return {k: v if isinstance(v, (bool, int, float, str)) else json.dumps(v) for k, v in values.items()
+            if v is not None}
+
+
 def write_config_summary(logs_dir, record):
-    """The run's record (settings, model config, data) as a TensorBoard text summary ``run_config``."""
-    writer = tf.summary.create_file_writer(os.path.join(logs_dir, "config"))
+    """The run's record (settings, model config, data) as a TensorBoard text summary ``run_config`` and its
+    settings as HParams (:func:`hyperparameters`), in the ``train`` run: TensorBoard's HParams dashboard
+    then compares runs (e.g. a ``kgen compare`` study) by their settings and quality metrics."""
+    from tensorboard.plugins.hparams import api as hp
+
+    writer = tf.summary.create_file_writer(os.path.join(logs_dir, TRAIN_RUN))
     with writer.as_default():
-        tf.summary.text("run_config", "```\n" + json.dumps(record, indent=2, sort_keys=True) + "\n```", step=0)
+        text = json.dumps({**dataclasses.asdict(record), "status": record.status.value}, indent=2, sort_keys=True)
+        tf.summary.text("run_config", "```\n" + text + "\n```", step=0)
+        hp.hparams(hyperparameters(record), trial_id=os.path.basename(os.path.dirname(logs_dir.rstrip(os.sep))))
     writer.close()
 
 
 def save_model(model, path):
     """``model.save(path)`` atomically: write a temporary ``.keras`` beside it, then rename."""
-    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)

@@ -2,8 +2,11 @@
 
 import gzip
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Feature caches of the shipped evaluators go to $KGEN_CACHE: a fresh directory, never the user's ~/.cache.
+os.environ["KGEN_CACHE"] = tempfile.mkdtemp(prefix="kgen-test-cache-")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -30,17 +30,27 @@ def test_fit_trains_a_wgan_gp_and_records_its_loss(trained, tmp_path):
     import json
     import shutil
 
-    from kgen import losses
-    from kgen.cli.fit_command import GAN_LOSS_NAMES
-
-    assert GAN_LOSS_NAMES == tuple(losses.GAN_LOSSES)  # the CLI's spelled-out names are the library's
     work = tmp_path  # not the shared working dir, whose latest run other tests sample from
     shutil.copy(trained[0] / "tiny.npz", work)
     result = run(["fit", "--model", "gan", "--arch", "dcgan", "--data", "tiny.npz", "--epochs", "1", "--gan-loss",
-                  "wgan-gp", "--critic-steps", "2", "--gp-weight", "5", "--run-dir", "saved_models/wgan", *FAST], work)
+                  "wgan-gp", "--critic-steps", "2", "--gp-weight", "5", "--ema", "0.9", "--beta2", "0.95",
+                  "--run-dir", "saved_models/wgan", *FAST], work)
     assert result.exit_code == 0, result.output + result.stderr
     config = json.loads((work / "saved_models" / "wgan" / "config.json").read_text())
-    assert config["kgen_run"]["model_options"] == {"loss": "wgan-gp", "critic_steps": 2, "gp_weight": 5.0}
+    assert config["kgen_run"]["model_options"] == {"loss": "wgan-gp", "critic_steps": 2, "gp_weight": 5.0,
+                                                   "ema_decay": 0.9}
+    assert config["kgen_run"]["beta_2"] == 0.95 and config["model_config"]["ema_decay"] == 0.9
+    from kgen.runs import load_model
+
+    model = load_model(str(work / "saved_models" / "wgan"))
+    # WGAN-GP's own optimiser (Adam 1e-4, β1 = 0) with the β2 asked for; 2 critic steps per generator step.
+    for optimizer in (model.d_optimizer, model.g_optimizer):
+        assert (float(optimizer.learning_rate), optimizer.beta_1, optimizer.beta_2) == (pytest.approx(1e-4), 0.0, 0.95)
+    assert int(model.d_optimizer.iterations) == 2 * int(model.g_optimizer.iterations) > 0
+    result = run(["export", "--run-dir", "saved_models/wgan", "--name", "wgan_export"], work)
+    assert result.exit_code == 0, result.output + result.stderr
+    info = json.loads(next((work / "saved_models").glob("wgan_export/*/assets.extra/kgen.json")).read_text())
+    assert info["model_config"]["ema_decay"] == 0.9 and info["model_config"]["loss"] == "wgan-gp"
 
 
 def test_fit_writes_the_run_dir(trained):
@@ -50,7 +60,7 @@ def test_fit_writes_the_run_dir(trained):
         assert (run_dir / name).is_file(), name
     events = read_events(run_dir / "logs")
     assert len(events["train"].scalars["epoch_d_loss"]) == len(events["train"].scalars["epoch_g_loss"]) == 2
-    assert len(events["samples"].images["samples"]) == 2
+    assert len(events["train"].images["samples"]) == 2 and sorted(events) == ["train", "validation"]
     record = json.loads((run_dir / "config.json").read_text())
     assert record["status"] == "finished" and record["epochs_completed"] == 2
     assert record["kgen_run"]["model"] == "gan" and record["kgen_run"]["arch"] == "mlp"
@@ -116,7 +126,8 @@ def test_help_explains_every_option():
 
 @pytest.mark.parametrize("args, fragments", [
     (["fit", "--model", "diffusion"], ["'diffusion' is not one of"]),
-    (["fit", "--model", "vae", "--arch", "dcgan", "--data", "tiny.npz"], ["Unknown architecture 'dcgan' for vae", "mlp, conv"]),
+    (["fit", "--model", "vaegan", "--arch", "mlp", "--data", "tiny.npz"], ["Unknown architecture 'mlp' for vaegan",
+                                                                             "dcgan, paper-dcgan"]),
     (["fit", "--model", "vae", "--gamma", "1"], ["--gamma applies to --model vaegan only"]),
     (["fit", "--model", "vae", "--gan-loss", "hinge"], ["--gan-loss applies to --model gan only"]),
     (["fit", "--gan-loss", "wasserstein"], ["'wasserstein' is not one of 'non-saturating'"]),
@@ -142,7 +153,7 @@ def test_help_explains_every_option():
     (["fit", "--data", "wrong_shape.npz"], ["has shape (8, 5)", "expected [n, H, W]"]),
     (["fit", "--data", "wrong_dtype.npy"], ["dtype complex64"]),
     (["fit", "--data", "tiny.npz", "--epochs", "0"], ["Invalid value for '--epochs'"]),
-    (["fit", "--data", "tiny.npz", "--image-size", "6", "--model", "vae", "--arch", "conv"], ["divisible by 4"]),
+    (["fit", "--data", "tiny.npz", "--image-size", "6", "--model", "vae", "--arch", "dcgan"], ["divisible by 4"]),
     (["fit", "--data", "tiny.npz", "--optimizer", "sgd"], ["'sgd' is not one of 'adam', 'rmsprop'"]),
     (["fit", "--data", "tiny.npz", "--checkpoint-every", "often"], ["checkpoint_every must be", "30s"]),
     (["fit", "--data", "tiny.npz", "--on-nan", "ignore"], ["'ignore' is not one of 'stop', 'rollback'"]),

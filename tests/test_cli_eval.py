@@ -18,7 +18,7 @@ def work(tmp_path_factory):
     result = run(["evaluator", "fit", "--data", "tiny.npz", "--epochs", "1", "--batch-size", "16"], work)
     assert result.exit_code == 0, result.output + result.stderr
     assert "Test accuracy" in result.output and "saved_models/evaluators/tiny-" in result.output
-    result = run(["fit", "--model", "vae", "--arch", "conv", "--data", "tiny.npz", "--epochs", "1",
+    result = run(["fit", "--model", "vae", "--arch", "dcgan", "--data", "tiny.npz", "--epochs", "1",
                   "--metrics-n", "16", "--run-dir", "saved_models/vae", *FAST], work)
     assert result.exit_code == 0, result.output + result.stderr
     return work
@@ -28,7 +28,7 @@ def test_fit_finds_the_evaluator_and_logs_metrics(work):
     history = json.loads((work / "saved_models" / "vae" / "history.json").read_text())
     assert len(history["classifier_fid"]) == 1 and np.isfinite(history["classifier_fid"][0])
     record = json.loads((work / "saved_models" / "vae" / "config.json").read_text())
-    assert "evaluators/tiny-" in record["evaluator"]
+    assert "evaluators/tiny-" in record["evaluator"]["directory"] and len(record["evaluator"]["sha256"]) == 64
 
 
 def test_eval_prints_a_table_and_writes_json(work):

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run, tiny_images
-from kgen.compare import report as rp
+from kgen.compare import report as rp, tables
 from kgen.compare.study import StudyError, StudyPlan, load_or_create_plan, parse_models, run_study
 from kgen.config import RunConfig
 from kgen.evaluation.classifier import ClassifierExtractor, train_evaluator
-from kgen.training import fit
+from kgen.training import fit_run as fit
 
-TINY_SETTINGS = {"latent_dim": 4, "width": 4, "grid_size": 4, "metrics_n": 16}
+TINY_SETTINGS = {"latent_dim": 4, "width": 4, "grid_size": 4, "metrics_n": 16, "metrics_at": [0.0005, 0.001]}
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +27,21 @@ def data_and_evaluator(tmp_path_factory):
 
 
 def tiny_plan(data, **overrides):
-    values = dict(data=data, models=["gan:mlp", "vae"], seeds=2, epochs=1, batch_size=8, eval_n=20,
+    values = dict(data=data, models=["gan:mlp", "vae:mlp"], seeds=2, epochs=1, batch_size=8, eval_n=20,
                   settings=dict(TINY_SETTINGS))
     values.update(overrides)
     return StudyPlan(**values)
 
 
 def test_parse_models_fills_default_architectures():
-    assert [s.name for s in parse_models("gan, vae:conv,vaegan")] == ["gan:dcgan", "vae:conv", "vaegan:dcgan"]
+    assert [s.name for s in parse_models("gan, vae,vaegan:paper-dcgan")] == ["gan:dcgan", "vae:dcgan",
+                                                                               "vaegan:paper-dcgan"]
     with pytest.raises(StudyError, match="Unknown architecture 'conv' for gan"):
         parse_models("gan:conv")
     with pytest.raises(StudyError, match="Unknown model 'diffusion'"):
         parse_models("diffusion")
     with pytest.raises(StudyError, match="twice"):
-        parse_models("vae,vae:mlp")
+        parse_models("vae,vae:dcgan")
 
 
 def test_a_study_dir_keeps_its_plan(tmp_path):
@@ -82,23 +83,25 @@ def test_study_trains_evaluates_skips_and_resumes(data_and_evaluator, tmp_path):
     text = open(path).read()
     assert "| gan:mlp | 2 |" in text and "| vae:mlp | 2 |" in text and "| real data (ceiling) |" in text
     assert "negative ELBO" in text and "Size, training time and final losses" in text
+    assert "Quality against training time" in text and "| model | 0.0005 min | 0.001 min |" in text
     for figure in ("samples", "epochs", "losses", "metrics_epoch", "metrics_time", "interpolations", "latent",
-                   "reconstructions"):
+                   "reconstructions", "time_to_quality"):
         assert os.path.getsize(os.path.join(study, "figures", f"{figure}.png")) > 1000, figure
         assert f"figures/{figure}.png" in text
     assert "<table>" in open(os.path.join(study, "report.html")).read()
     assert "PCA and t-SNE" in text  # scikit-learn is a dev dependency
 
 
-def fake_record(name, seed, fid, ceiling=1.0):
-    report = {"protocol": {}, "metrics": {"fid": {"value": fid, "ceiling": ceiling}}, "autoencoder": None}
-    return rp.RunRecord(name, seed, "", {}, {}, {"classifier": report})
+def fake_record(name, seed, fid, ceiling=1.0, key="classifier-aaaa"):
+    report = {"protocol": {"extractor_key": key}, "metrics": {"fid": {"value": fid, "ceiling": ceiling}},
+              "autoencoder": None}
+    return tables.StudyRun(name, seed, "", {}, {}, {"classifier": report})
 
 
 def test_quality_table_gives_mean_and_std_over_seeds_and_the_ceiling():
-    grouped = rp.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("vae:conv", 0, 30.0),
+    grouped = tables.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("vae:conv", 0, 30.0),
                              fake_record("gan:dcgan", 1, 14.0)])
-    header, rows, _ = rp.sample_quality_table(grouped, "classifier")
+    header, rows, _ = tables.sample_quality_table(grouped, "classifier", "classifier-aaaa")
     assert header[:3] == ["model", "seeds", "FID ↓"]
     assert rows[0][:3] == ["gan:dcgan", "2", f"12 ± {np.std([10.0, 14.0], ddof=1):.2g}"]
     assert rows[1][:3] == ["vae:conv", "1", "30"]
@@ -123,14 +126,14 @@ def test_compare_cli_errors_are_one_line(tmp_path):
 
 
 def test_entries_can_carry_their_own_run_settings():
-    specs = parse_models("vaegan@learning_rate=0.00015;optimizer=rmsprop,vae:conv@latent_dim=2")
+    specs = parse_models("vaegan@learning_rate=0.00015;optimizer=rmsprop,vae:dcgan@latent_dim=2")
     assert specs[0].settings == (("learning_rate", 0.00015), ("optimizer", "rmsprop"))
     assert specs[0].slug == "vaegan-dcgan-learning_rate0.00015-optimizerrmsprop"
-    assert specs[1].name == "vae:conv@latent_dim=2"
+    assert specs[1].name == "vae:dcgan@latent_dim=2"
     plan = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=2)
     configs = plan.run_configs("study")
     assert configs[0][2].learning_rate == 0.00015 and configs[0][2].optimizer == "rmsprop"
-    assert configs[1][2].latent_dim == 2 and configs[1][2].run_dir == os.path.join("study", "runs", "vae-conv-latent_dim2-seed0")
+    assert configs[1][2].latent_dim == 2 and configs[1][2].run_dir == os.path.join("study", "runs", "vae-dcgan-latent_dim2-seed0")
     with pytest.raises(StudyError, match="'colour=red' is not key=value with a run setting"):
         parse_models("vae@colour=red")
     with pytest.raises(StudyError, match="learning_rate must be positive"):
@@ -141,10 +144,11 @@ def test_gan_variants_name_their_loss():
     specs = parse_models("gan:dcgan,gan:dcgan:wgan-gp,gan:mlp:hinge@learning_rate=0.0001")
     assert [s.name for s in specs] == ["gan:dcgan", "gan:dcgan:wgan-gp", "gan:mlp:hinge@learning_rate=0.0001"]
     configs = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=1).run_configs("study")
-    assert [c.model_options for _, _, c in configs] == [{}, {"loss": "wgan-gp", "critic_steps": 5}, {"loss": "hinge"}]
+    # (WGAN-GP brings its published recipe, 5 critic steps, from kgen.losses)
+    assert [c.model_options for _, _, c in configs] == [{}, {"loss": "wgan-gp"}, {"loss": "hinge"}]
     assert configs[1][2].run_dir == os.path.join("study", "runs", "gan-dcgan-wgan-gp-seed0")
     assert configs[2][2].learning_rate == 0.0001
-    for bad in ("gan:dcgan:wgan", "vae:conv:hinge"):
+    for bad in ("gan:dcgan:wgan", "vae:dcgan:hinge"):
         with pytest.raises(StudyError, match="is not a variant of"):
             parse_models(bad)
 
@@ -166,7 +170,7 @@ def test_unknown_preset_is_one_line_error(tmp_path):
 
 
 def test_translated_reference_features_are_cached_apart(data_and_evaluator, tmp_path):
-    from kgen.evaluation.evaluate import RealFeatures
+    from kgen.evaluation.features import RealFeatures
 
     data, evaluator_dir = data_and_evaluator
     extractor = ClassifierExtractor(evaluator_dir)
@@ -178,7 +182,7 @@ def test_translated_reference_features_are_cached_apart(data_and_evaluator, tmp_
 
 def test_anomaly_study_trains_on_normal_classes_and_reports_auc(data_and_evaluator, tmp_path):
     data, evaluator_dir = data_and_evaluator
-    plan = tiny_plan(data, models=["vae"], seeds=1, normal_classes=[0, 1])
+    plan = tiny_plan(data, models=["vae:mlp"], seeds=1, normal_classes=[0, 1])
     study = str(tmp_path / "study")
     run_list = run_study(plan, study, [ClassifierExtractor(evaluator_dir)], verbose=0, echo=lambda *a: None)
     run_dir = run_list[0][2]
@@ -190,8 +194,8 @@ def test_anomaly_study_trains_on_normal_classes_and_reports_auc(data_and_evaluat
 
 
 def test_conditional_entries_train_conditional_models():
-    specs = parse_models("gan:dcgan,cgan:dcgan,cgan:mlp:hinge,cvae:conv,cvaegan")
-    assert [s.name for s in specs] == ["gan:dcgan", "cgan:dcgan", "cgan:mlp:hinge", "cvae:conv", "cvaegan:dcgan"]
+    specs = parse_models("gan:dcgan,cgan:dcgan,cgan:mlp:hinge,cvae:dcgan,cvaegan")
+    assert [s.name for s in specs] == ["gan:dcgan", "cgan:dcgan", "cgan:mlp:hinge", "cvae:dcgan", "cvaegan:dcgan"]
     configs = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=1).run_configs("study")
     assert [(c.model, c.conditional) for _, _, c in configs] == [
         ("gan", False), ("gan", True), ("gan", True), ("vae", True), ("vaegan", True)]
@@ -203,15 +207,43 @@ def test_conditional_entries_train_conditional_models():
 
 
 def test_class_agreement_table_gives_mean_and_std_over_seeds_in_percent():
-    from kgen.compare.report import class_agreement_table
+    from kgen.compare.tables import class_agreement_table
 
     class Record:
         def __init__(self, agreement):
-            self.evals = {"classifier": {"class_agreement": agreement}}
+            self.evals = {"classifier": {"class_agreement": agreement, "protocol": {"extractor_key": "classifier-1"}}}
 
     grouped = {"cgan:dcgan": [Record({"per_class": [1.0, 0.5], "overall": 0.75}),
                               Record({"per_class": [0.8, 0.5], "overall": 0.65})],
                "gan:dcgan": [Record(None)]}
-    header, rows = class_agreement_table(grouped, "classifier")
+    header, rows = class_agreement_table(grouped, "classifier", "classifier-1")
     assert header == ["model", "seeds", "all classes ↑", "class 0", "class 1"]
     assert rows == [["cgan:dcgan", "2", "70 ± 7.1", "90 ± 14", "50 ± 0"]]
+
+
+def test_reports_of_different_evaluators_never_share_a_table():
+    grouped = tables.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("gan:dcgan", 1, 99.0, key="classifier-bbbb"),
+                             fake_record("vae:mlp", 0, 30.0, key="classifier-bbbb")])
+    assert tables.extractor_keys(grouped, "classifier") == ["classifier-aaaa", "classifier-bbbb"]
+    _, rows, _ = tables.sample_quality_table(grouped, "classifier", "classifier-aaaa")
+    assert [r[:3] for r in rows[:-1]] == [["gan:dcgan", "1", "10"]]
+    _, rows, _ = tables.sample_quality_table(grouped, "classifier", "classifier-bbbb")
+    assert [r[:3] for r in rows[:-1]] == [["gan:dcgan", "1", "99"], ["vae:mlp", "1", "30"]]
+
+
+def test_a_study_without_any_feature_extractor_still_trains_and_reports(data_and_evaluator, tmp_path, monkeypatch):
+    from kgen.evaluation import inception
+
+    def offline(*args, **kwargs):
+        raise inception.ExtractorUnavailable("InceptionV3's ImageNet weights are not available (offline).")
+
+    monkeypatch.setattr(inception, "InceptionExtractor", offline)
+    data, _ = data_and_evaluator  # a data file kgen has no evaluator for
+    plan, study, notes = tiny_plan(data, models=["gan:mlp", "vae:mlp"], seeds=1), str(tmp_path / "study"), []
+    run_list = run_study(plan, study, verbose=0, echo=lambda *a: None, notes=notes)
+    assert len(notes) == 2 and "no classifier metrics" in notes[0] and "no Inception metrics" in notes[1]
+    text = open(rp.write_report(plan, study, run_list, notes=notes)).read()
+    assert "Not in this report: no classifier metrics" in text and "kgen evaluator fit" in text
+    assert "Sample quality" not in text
+    assert "| vae:mlp |" in text and "negative ELBO" in text  # the likelihoods still compare
+    assert "figures/samples.png" in text and "Size, training time and final losses" in text

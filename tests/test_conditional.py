@@ -14,11 +14,11 @@ import tensorflow as tf
 from conftest import FAST, TINY, assert_one_line_error, run, tiny_images
 from kgen import export, images, registry
 from kgen.models import networks
-from kgen.models.base import spread_labels
-from kgen.sampling import write_samples
+from kgen.models.sampling import spread_labels
+from kgen.sample_files import write_samples
 
 CLASSES = 4
-FAMILIES = [("gan", "mlp"), ("gan", "dcgan"), ("vae", "mlp"), ("vae", "conv"), ("vaegan", "dcgan")]
+FAMILIES = [("gan", "mlp"), ("gan", "dcgan"), ("vae", "mlp"), ("vae", "dcgan"), ("vaegan", "dcgan")]
 
 
 def conditional_model(name, arch, **kwargs):
@@ -159,7 +159,7 @@ def test_sample_grid_callback_shares_one_latent_per_column():
 def conditional_exports(tmp_path_factory):
     base = tmp_path_factory.mktemp("exports")
     out = {}
-    for name, arch in (("gan", "dcgan"), ("vae", "conv")):
+    for name, arch in (("gan", "dcgan"), ("vae", "dcgan")):
         model = conditional_model(name, arch)
         model.compile()
         x, y = labelled_batch(model, 8)
@@ -221,8 +221,8 @@ class ClassifierStandIn:
 
 
 def test_evaluation_reports_per_class_agreement(tmp_path):
-    from kgen.evaluation import evaluate as ev
-    from kgen.evaluation.evaluate import FeatureSet
+    from kgen.evaluation import protocol as ev
+    from kgen.evaluation.features import FeatureSet
 
     model = conditional_model("gan", "mlp")
     # the 8 images were requested as spread_labels(8, 4) = 0 0 1 1 2 2 3 3
@@ -251,7 +251,7 @@ def test_cli_conditional_fit_sample_and_eval(labelled_npz, tmp_path):
     from kgen.evaluation.classifier import train_evaluator
 
     train_evaluator(labelled_npz, epochs=1, batch_size=16, directory=str(tmp_path / "evaluator"), verbose=0)
-    result = run(["fit", "--model", "vae", "--arch", "conv", "--conditional", "--data", labelled_npz, "--epochs", "1",
+    result = run(["fit", "--model", "vae", "--arch", "dcgan", "--conditional", "--data", labelled_npz, "--epochs", "1",
                   "--run-dir", "run", "--evaluator", "evaluator", "--metrics-n", "16", *FAST],
                  tmp_path)
     assert result.exit_code == 0, result.output + result.stderr

@@ -6,7 +6,7 @@ from kgen.config import RunConfig
 
 
 def test_json_round_trip():
-    config = RunConfig(model="vae", arch="conv", epochs=3, model_options={"beta": 4.0}, seed=9)
+    config = RunConfig(model="vae", arch="dcgan", epochs=3, model_options={"beta": 4.0}, seed=9)
     assert RunConfig.from_json(config.to_json()) == config
 
 

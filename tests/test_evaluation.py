@@ -9,13 +9,15 @@ import pytest
 
 from conftest import tiny_images
 from kgen.config import RunConfig
-from kgen.evaluation import evaluate as ev
+from kgen.data import real_images
+from kgen.evaluation import autoencoder, features, protocol as ev
+from kgen.evaluation.report import format_report
 from kgen.evaluation.classifier import ClassifierExtractor, EvaluatorError, find_evaluator, train_evaluator
 from kgen.evaluation.inception import ExtractorUnavailable, InceptionExtractor
 from kgen.export import ExportedModel, export_model
 from kgen.models import GAN, VAE
 from kgen.tensorboard_logs import read_events
-from kgen.training import fit
+from kgen.training import fit_run as fit
 
 
 @pytest.fixture(scope="module")
@@ -75,64 +77,161 @@ def tiny_gan():
 
 
 def tiny_vae():
-    return VAE(image_shape=(16, 16, 1), latent_dim=4, arch="conv", width=4, seed=0)
+    return VAE(image_shape=(16, 16, 1), latent_dim=4, arch="dcgan", width=4, seed=0)
 
 
-def test_evaluate_reports_each_metric_with_its_ceiling_and_protocol(labelled_npz, evaluator, tmp_path):
+def test_evaluate_reports_each_metric_with_its_ceiling_and_protocol(labelled_npz, evaluator):
+    from kgen.evaluation import metrics
+    from kgen.images import to_uint8
+
     extractor = ClassifierExtractor(evaluator)
-    report = ev.evaluate(tiny_gan(), labelled_npz, n=40, extractor=extractor, cache_dir=str(tmp_path / "cache"))
-    assert set(report["metrics"]) == {"fid", "is", "kid", "precision", "recall"}
+    model = tiny_gan()
+    report = ev.evaluate(model, labelled_npz, n=40, extractor=extractor, cache_dir=None)
+    # The same numbers computed here from the images themselves: 40 generated images (uint8) against the
+    # 24 test images, and the 10 training images the evaluator held out (54–63) as the ceiling.
+    arrays = np.load(labelled_npz)
+    generated = extractor(to_uint8(model.sample(40, seed=0), model.output_range))
+    reference = extractor(arrays["x_test"])
+    held_out = extractor(arrays["x_train"][54:])
+
+    def expected(features, logits):
+        m = min(len(features), 24)
+        precision, recall = metrics.precision_recall(metrics.canonical_rows(reference[0], m),
+                                                     metrics.canonical_rows(features, m))
+        return {"fid": metrics.fid(features, reference[0]), "is": metrics.inception_score(logits, 10)[0],
+                "kid": metrics.kid(features, reference[0], 100, 1000, 0)[0], "precision": precision, "recall": recall}
+
+    model_values, ceiling_values = expected(*generated), expected(*held_out)
+    assert set(report["metrics"]) == set(model_values)
     for name, entry in report["metrics"].items():
-        assert np.isfinite(entry["value"]) and np.isfinite(entry["ceiling"]), name
-    # an untrained generator is far worse than real images
-    assert report["metrics"]["fid"]["value"] > report["metrics"]["fid"]["ceiling"]
+        assert entry["value"] == pytest.approx(model_values[name], rel=1e-5, abs=1e-9), name
+        assert entry["ceiling"] == pytest.approx(ceiling_values[name], rel=1e-5, abs=1e-9), name
     protocol = report["protocol"]
-    assert protocol["n_generated"] == 40 and protocol["n_reference"] == 24 and protocol["n_ceiling"] == 40
-    assert "test split" in protocol["reference"] and "train split" in protocol["ceiling"]
+    assert protocol["n_generated"] == 40 and protocol["n_reference"] == 24 and protocol["n_ceiling"] == 10
+    assert "test split" in protocol["reference"] and "held out from the evaluator's training" in protocol["ceiling"]
+    assert protocol["extractor_key"] == f"classifier-{extractor.record.sha256[:12]}"
+    assert extractor.record.sha256[:12] in protocol["extractor"]
     assert report["autoencoder"] is None
     json.dumps(report)  # serialisable
-    assert "real data (ceiling)" in ev.format_report(report)
+    assert "real data (ceiling)" in format_report(report)
+
+
+def test_an_evaluator_is_pinned_by_the_hash_of_its_weights(labelled_npz, evaluator, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(evaluator, copy)
+    record = json.loads((copy / "evaluator.json").read_text())
+    assert record["train_examples"] == 54 and record["held_out"] == 10  # the last sixth never trained on
+    ClassifierExtractor(str(copy))  # intact: loads
+    with open(copy / "classifier.weights.h5", "r+b") as f:  # one byte changed
+        f.seek(-100, os.SEEK_END)
+        byte = f.read(1)
+        f.seek(-100, os.SEEK_END)
+        f.write(bytes([byte[0] ^ 1]))
+    with pytest.raises(EvaluatorError, match="not the recorded"):
+        ClassifierExtractor(str(copy))
+
+
+def test_the_same_evaluator_command_gives_the_same_weights(labelled_npz, tmp_path):
+    hashes = [train_evaluator(labelled_npz, epochs=1, batch_size=16, directory=str(tmp_path / name), verbose=0)[1].sha256
+              for name in ("a", "b")]
+    assert hashes[0] == hashes[1]
+
+
+def test_kgen_ships_pinned_evaluators_for_mnist_and_fashion_mnist():
+    from kgen.evaluation.classifier import SHIPPED_DATA, file_sha256
+
+    for data in SHIPPED_DATA:
+        extractor = find_evaluator(data)
+        assert extractor.shipped and extractor.record.data == data and extractor.record.held_out == 10_000
+        assert file_sha256(os.path.join(extractor.directory, "classifier.weights.h5")) == extractor.record.sha256
+        assert extractor.record.test_accuracy > {"mnist": 0.99, "fashion_mnist": 0.905}[data]
+        assert "shipped with kgen" in extractor.describe()
+
+
+def test_feature_caches_live_beside_a_users_evaluator_or_in_kgen_cache(evaluator, monkeypatch, tmp_path):
+    extractor = ClassifierExtractor(evaluator)
+    monkeypatch.delenv("KGEN_CACHE", raising=False)
+    assert extractor.cache_dir() == os.path.join(evaluator, "cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert find_evaluator("mnist").cache_dir() == str(tmp_path / "xdg" / "kgen" / "features")
+    monkeypatch.setenv("KGEN_CACHE", str(tmp_path / "mine"))
+    assert extractor.cache_dir() == str(tmp_path / "mine" / "features")
+
+
+def test_a_run_is_evaluated_with_the_evaluator_it_recorded(evaluator, tmp_path):
+    from kgen.evaluation.classifier import recorded_evaluator
+
+    extractor = ClassifierExtractor(evaluator)
+    found, note = recorded_evaluator(extractor.identity(), "fashion_mnist")
+    assert found.directory == evaluator and note is None
+    shipped = find_evaluator("mnist")
+    found, note = recorded_evaluator(shipped.identity(), "mnist")
+    assert found.shipped and note is None
+    found, note = recorded_evaluator({**shipped.identity(), "sha256": "0" * 64}, "mnist")
+    assert found.shipped and "ships sha256:" in note
+    with pytest.raises(EvaluatorError, match="now holds"):
+        recorded_evaluator({**extractor.identity(), "sha256": "0" * 64}, "fashion_mnist")
 
 
 def test_reference_features_are_cached_and_reused(labelled_npz, evaluator, tmp_path):
     extractor = ClassifierExtractor(evaluator)
     cache = tmp_path / "cache"
-    first = ev.RealFeatures.load(extractor, labelled_npz, 16, n_ceiling=20, cache_dir=str(cache))
+    first = features.RealFeatures.load(extractor, labelled_npz, 16, n_ceiling=20, cache_dir=str(cache))
     files = sorted(p.name for p in (cache / extractor.key).iterdir())
     assert len(files) == 2 and any("-test-" in f for f in files)
     for f in (cache / extractor.key).iterdir():  # mark the cache: a reuse must return the marked values
         with np.load(f) as saved:
             np.savez(f, features=saved["features"] + 1.0, logits=saved["logits"], description=saved["description"])
-    second = ev.RealFeatures.load(extractor, labelled_npz, 16, n_ceiling=20, cache_dir=str(cache))
+    second = features.RealFeatures.load(extractor, labelled_npz, 16, n_ceiling=20, cache_dir=str(cache))
     np.testing.assert_allclose(second.reference.features, first.reference.features + 1.0)
 
 
 def test_data_without_a_test_split_splits_the_training_images(evaluator, tmp_path):
     path = tmp_path / "only_train.npy"
     np.save(path, tiny_images(40))
-    real = ev.RealFeatures.load(ClassifierExtractor(evaluator), str(path), 16, n_ceiling=30, cache_dir=None)
+    real = features.RealFeatures.load(ClassifierExtractor(evaluator), str(path), 16, n_ceiling=30, cache_dir=None)
     assert len(real.reference) + len(real.ceiling) <= 40 and len(real.ceiling) > 0 and len(real.reference) > 0
 
 
-def test_autoencoder_metrics(labelled_npz):
-    scores = ev.autoencoder_metrics(tiny_vae(), labelled_npz, n=10, samples=5)
-    assert scores["n"] == 10 and scores["samples"] == 5
-    assert 0 < scores["reconstruction_mse"] < 1
-    assert scores["iw_nll"] <= scores["neg_elbo"]  # the importance-weighted bound is tighter
-    assert scores["reconstruction_nll"] > 0
+def test_autoencoder_metrics_match_a_computation_by_hand(labelled_npz):
+    import scipy.special
+    import scipy.stats
+
+    from kgen.images import from_uint8
+
+    model, k = tiny_vae(), 5
+    scores = autoencoder.autoencoder_metrics(model, labelled_npz, n=10, samples=k)
+    assert scores["n"] == 10 and scores["samples"] == k
+    images = np.load(labelled_npz)["x_test"][:10]
+    x = images.astype("float64") / 255.0
+    mean, log_var = (np.asarray(t, "float64") for t in model.encode(from_uint8(images, model.output_range)))
+    # The scorer's posterior draws: stateless seed (seed, call index) = (0, 0) for the first batch.
+    eps = np.asarray(__import__("tensorflow").random.stateless_normal((k, 10, 4), seed=(0, 0)), "float64")
+    z = mean[None] + np.exp(0.5 * log_var)[None] * eps
+    decoded = np.clip(np.asarray(model.decode(z.reshape(k * 10, 4).astype("float32")), "float64"), 1e-7, 1 - 1e-7)
+    decoded = decoded.reshape((k,) + x.shape)
+    log_px = np.sum(x * np.log(decoded) + (1 - x) * np.log(1 - decoded), axis=(2, 3, 4))
+    log_w = (log_px + scipy.stats.norm.logpdf(z).sum(-1)
+             - scipy.stats.norm.logpdf(z, mean[None], np.exp(0.5 * log_var)[None]).sum(-1))
+    assert scores["neg_elbo"] == pytest.approx(-np.mean(log_w), rel=1e-4)
+    assert scores["iw_nll"] == pytest.approx(-np.mean(scipy.special.logsumexp(log_w, axis=0) - np.log(k)), rel=1e-4)
+    reconstruction = np.asarray(model.decode(mean.astype("float32")), "float64")
+    assert scores["reconstruction_mse"] == pytest.approx(np.mean((reconstruction - x) ** 2), rel=1e-4)
 
 
 def test_autoencoder_metrics_report_kl_per_latent_dimension(labelled_npz):
     from kgen.images import from_uint8
 
     model = tiny_vae()
-    scores = ev.autoencoder_metrics(model, labelled_npz, n=10, samples=2)
-    batches = ev.uint8_batches(labelled_npz, ev.held_out_split(labelled_npz), 16, limit=10)
+    scores = autoencoder.autoencoder_metrics(model, labelled_npz, n=10, samples=2)
+    batches = real_images.uint8_batches(labelled_npz, real_images.held_out_split(labelled_npz), 16, limit=10)
     images = np.concatenate([b.numpy() for b in batches])
     mean, log_var = (np.asarray(t, np.float64) for t in model.encode(from_uint8(images, model.output_range)))
     expected = np.mean(0.5 * (np.exp(log_var) + mean ** 2 - 1.0 - log_var), axis=0)  # closed form, per dimension
     np.testing.assert_allclose(scores["kl_per_dimension"], expected, rtol=1e-4, atol=1e-7)
-    assert scores["active_dimensions"] == int(np.sum(expected > ev.ACTIVE_KL))
+    assert scores["active_dimensions"] == int(np.sum(expected > autoencoder.ACTIVE_KL))
 
 
 def test_evaluate_an_export_like_its_keras_model(labelled_npz, evaluator, tmp_path):
@@ -154,7 +253,7 @@ def test_unknown_metric_names_are_rejected():
 
 
 def test_training_logs_metrics_reconstructions_and_tensorboard(labelled_npz, evaluator, tmp_path):
-    config = RunConfig(model="vae", arch="conv", data=labelled_npz, epochs=2, batch_size=8, latent_dim=4, width=4,
+    config = RunConfig(model="vae", arch="dcgan", data=labelled_npz, epochs=2, batch_size=8, latent_dim=4, width=4,
                        run_dir=str(tmp_path / "run"), grid_size=4, metrics_n=20, evaluator=evaluator, log_every=3)
     result = fit(config, verbose=0)
     run = tmp_path / "run"
@@ -167,13 +266,21 @@ def test_training_logs_metrics_reconstructions_and_tensorboard(labelled_npz, eva
     assert sorted(os.listdir(run / "reconstructions")) == ["epoch_001.png", "epoch_002.png"]
 
     events = read_events(str(run / "logs"))
+    assert sorted(events) == ["train", "validation"]  # one TensorBoard run per training
     train = events["train"]
     assert len(train.scalars["epoch_loss"]) == 2
-    assert train.scalars["epoch_classifier_fid"] == [(0, pytest.approx(result.history["classifier_fid"][0], rel=1e-5)),
-                                                     (1, pytest.approx(result.history["classifier_fid"][1], rel=1e-5))]
+    fid = result.history["classifier_fid"]
+    assert train.scalars["quality/classifier_fid"] == [(0, pytest.approx(fid[0], rel=1e-5)),
+                                                       (1, pytest.approx(fid[1], rel=1e-5))]
+    assert [v for _, v in train.scalars["quality/classifier_fid_real_data"]] == [
+        pytest.approx(record["ceiling"]["classifier_fid"], rel=1e-5)] * 2
+    assert "epoch_classifier_fid" not in train.scalars and "epoch_metrics_seconds" not in train.scalars
+    assert [v for _, v in train.scalars["learning_rate/optimizer"]] == [pytest.approx(1e-4)] * 2  # the VAE's
+    assert len(train.scalars["time/epoch_seconds"]) == len(train.scalars["time/metrics_seconds"]) == 2
     assert [step for step, _ in train.scalars["batch_loss"]] == list(range(3, 17, 3))  # 8 steps per epoch, every 3rd
     assert len(events["validation"].scalars["epoch_loss"]) == 2  # val_loss, in the validation run
-    assert events["ceiling"].scalars["epoch_classifier_fid"][0][1] == pytest.approx(record["ceiling"]["classifier_fid"], rel=1e-5)
-    assert [step for step, _ in events["samples"].images["samples"]] == [1, 2]
-    assert [step for step, _ in events["reconstructions"].images["reconstructions"]] == [1, 2]
-    assert '"model": "vae"' in events["config"].texts["run_config"][0][1]
+    # images at the steps of the epoch scalars
+    assert [step for step, _ in train.images["samples"]] == [step for step, _ in train.scalars["epoch_loss"]] == [0, 1]
+    assert [step for step, _ in train.images["reconstructions"]] == [0, 1]
+    assert '"model": "vae"' in train.texts["run_config"][0][1]
+    assert "hparams" in train.plugins.values()

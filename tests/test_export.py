@@ -9,6 +9,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from click.testing import CliRunner
 
 from kgen import export, images
@@ -26,7 +27,7 @@ def exports(tmp_path_factory):
     """One export per family, of tiny trained models: {name: (model, version dir)}."""
     base = tmp_path_factory.mktemp("exports")
     out = {}
-    for name, arch in (("gan", "dcgan"), ("vae", "conv"), ("vaegan", "dcgan")):
+    for name, arch in (("gan", "dcgan"), ("vae", "dcgan"), ("vaegan", "dcgan")):
         model = tiny_model(name, arch)
         model.compile()
         model.fit(tiny_data(model, 8), batch_size=4, epochs=1, verbose=0)
@@ -44,11 +45,15 @@ def test_layout_and_info(exports):
     model, path = exports["gan"]
     assert path.endswith(os.path.join("gan_dcgan", "1"))
     info = json.loads(open(os.path.join(path, export.INFO_FILE)).read())
-    assert info["latent_dim"] == 4 and info["image_shape"] == [16, 16, 1] and info["signatures"] == ["sample", "serving_default"]
+    assert info["latent_dim"] == 4 and info["image_shape"] == [16, 16, 1] and info["signatures"] == [
+        "images", "sample", "sample_images", "serving_default"]
 
 
-@pytest.mark.parametrize("name, signatures", [("gan", {"serving_default", "sample"}),
-                                              ("vaegan", {"serving_default", "sample", "encode", "decode", "reconstruct"})])
+SAMPLING = {"serving_default", "images", "sample", "sample_images"}
+
+
+@pytest.mark.parametrize("name, signatures", [("gan", SAMPLING),
+                                              ("vaegan", SAMPLING | {"encode", "decode", "reconstruct"})])
 def test_saved_model_cli_show_lists_signatures_with_dtypes_and_shapes(exports, name, signatures):
     shown = saved_model_cli("show", "--dir", exports[name][1], "--all")
     found = {line.split("'")[1] for line in shown.splitlines() if line.startswith("signature_def[")}
@@ -59,6 +64,9 @@ def test_saved_model_cli_show_lists_signatures_with_dtypes_and_shapes(exports, n
     assert "outputs['images']" in default and "DT_UINT8" in default and "shape: (-1, 16, 16, 1)" in default
     sample = section("sample")
     assert "inputs['n']" in sample and "DT_INT32" in sample and "inputs['seed']" in sample and "DT_INT64" in sample
+    for images_only in ("images", "sample_images"):  # REST replies without float_images
+        outputs = [line for line in section(images_only).splitlines() if "outputs['" in line]
+        assert len(outputs) == 1 and "outputs['images']" in outputs[0]
     if "encode" in signatures:
         encode = section("encode")
         assert "inputs['images']" in encode and "DT_UINT8" in encode and "outputs['z_log_var']" in encode
@@ -162,7 +170,7 @@ def test_cli_export_then_sample_matches_the_run(tmp_path):
     np.save(tmp_path / "x.npy", tiny_images(16))
     runner = CliRunner()
     os.chdir(tmp_path)
-    result = runner.invoke(cli, ["fit", "--model", "vae", "--arch", "conv", "--data", "x.npy", "--latent-dim", "4",
+    result = runner.invoke(cli, ["fit", "--model", "vae", "--arch", "dcgan", "--data", "x.npy", "--latent-dim", "4",
                                  "--width", "4", "--batch-size", "8", "--run-dir", "run"])
     assert result.exit_code == 0, result.stderr
     result = runner.invoke(cli, ["export", "--run-dir", "run", "--name", "vae", "--base-dir", "exports"])
@@ -185,3 +193,47 @@ def test_savedmodel_sampling_throughput_reports_each_batch_size(exports):
     for row in rows:
         assert row["calls"] >= 3 and row["images_per_s"] > 0
         assert row["images_per_s"] == pytest.approx(row["batch"] / (row["ms_per_call"] / 1000))
+
+
+def test_kgen_json_records_a_data_path_relative_to_the_export(exports, tmp_path):
+    from kgen import runs
+
+    data = tmp_path / "data" / "tiny.npz"
+    data.parent.mkdir()
+    data.write_bytes(b"")
+    path = export.export_model(exports["gan"][0], base_dir=str(tmp_path / "exports"), name="rel", data=str(data))
+    info = json.loads(open(os.path.join(path, export.INFO_FILE)).read())
+    assert info["data"] == os.path.relpath(data, path) and not os.path.isabs(info["data"])
+    assert runs.training_data(path, export.ExportedModel(path)) == str(data)
+    named = export.export_model(exports["gan"][0], base_dir=str(tmp_path / "exports"), name="named", data="mnist")
+    assert json.loads(open(os.path.join(named, export.INFO_FILE)).read())["data"] == "mnist"
+
+
+def test_keras_model_export_writes_kgens_savedmodel(exports, tmp_path):
+    model = exports["gan"][0]
+    model.export(str(tmp_path / "sm"))  # Keras' own method
+    loaded = tf.saved_model.load(str(tmp_path / "sm"))
+    assert {"serving_default", "sample", "images", "sample_images"} <= set(loaded.signatures)
+    with pytest.raises(ValueError, match="tf_saved_model"):
+        model.export(str(tmp_path / "other"), format="onnx")
+
+
+def test_the_grpc_client_example_gets_kgens_images_from_a_prediction_service(exports, tmp_path):
+    import importlib.util
+    import pathlib
+
+    from serving_standin import serve
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "serving_grpc_client.py"
+    spec = importlib.util.spec_from_file_location("serving_grpc_client", path)
+    client = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(client)
+    model, version_dir = exports["gan"]
+    server, address = serve({"tiny_gan": version_dir})
+    try:
+        served = client.sample(address, "tiny_gan", n=6, seed=3)
+    finally:
+        server.stop(None)
+    np.testing.assert_array_equal(served, images.to_uint8(model.sample(6, seed=3), model.output_range))
+    client.save_grid(served, str(tmp_path / "grid.png"))
+    assert (tmp_path / "grid.png").stat().st_size > 100

@@ -94,9 +94,9 @@ def test_gradient_penalty_by_hand_and_safe_at_zero_gradient():
 
 def test_float16_outputs_give_float32_losses():
     half = FAKE.astype("float16")
-    for name, (d_loss, g_loss, _) in losses.GAN_LOSSES.items():
-        assert d_loss(REAL.astype("float16"), half).dtype == "float32", name
-        assert g_loss(half).dtype == "float32", name
+    for name, objective in losses.GAN_LOSSES.items():
+        assert objective.discriminator(REAL.astype("float16"), half).dtype == "float32", name
+        assert objective.generator(half).dtype == "float32", name
 
 
 def test_kl_per_dimension_by_hand_and_sums_to_the_kl():

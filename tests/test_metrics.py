@@ -88,6 +88,8 @@ def mmd2_reference(x, y):
 def test_kid_matches_numpy_on_the_same_subsets():
     a, b = rng(9).normal(size=(120, 8)), rng(10).normal(size=(90, 8)) + 0.3
     mean, std = metrics.kid(a, b, num_subsets=5, subset_size=50, seed=3)
+    # The subsets are drawn from the rows in their content order.
+    a, b = a[metrics.content_order(a)], b[metrics.content_order(b)]
     values = [mmd2_reference(a[i], b[j]) for i, j in metrics.kid_subsets(120, 90, 5, 50, seed=3)]
     assert mean == pytest.approx(np.mean(values), rel=RTOL)
     assert std == pytest.approx(np.std(values), rel=RTOL)
@@ -119,7 +121,8 @@ def inception_score_reference(logits, splits):
 def test_inception_score_matches_scipy():
     logits = rng(12).normal(size=(103, 10)) * 3
     mean, std = metrics.inception_score(logits, splits=4)
-    ref_mean, ref_std = inception_score_reference(logits, 4)
+    # The splits are consecutive parts of the rows in their content order.
+    ref_mean, ref_std = inception_score_reference(logits[metrics.content_order(logits)], 4)
     assert mean == pytest.approx(ref_mean, rel=RTOL)
     assert std == pytest.approx(ref_std, rel=RTOL)
 
@@ -209,3 +212,42 @@ def test_class_agreement_counts_argmax_hits_per_requested_class():
     assert overall == pytest.approx(np.mean(predicted == requested))
     with pytest.raises(ValueError, match="logits \\[n, 4\\]"):
         metrics.class_agreement(logits, requested, 4)
+
+
+def test_content_order_ignores_the_input_order_and_does_not_sort_by_value():
+    x = rng(30).normal(size=(200, 5))
+    shuffled = x[rng(31).permutation(200)]
+    np.testing.assert_array_equal(x[metrics.content_order(x)], shuffled[metrics.content_order(shuffled)])
+    ordered = x[metrics.content_order(x)][:, 0]
+    assert not (np.all(np.diff(ordered) >= 0) or np.all(np.diff(ordered) <= 0))  # a scrambled, not a sorted, order
+
+
+def class_sorted_logits(n=1000, classes=10, agreement=0.8, seed=32):
+    """Logits of a conditional generator's samples as kgen draws them: sorted by requested class, the
+    classifier agreeing with the request 80 % of the time."""
+    g = rng(seed)
+    requested = np.arange(n) * classes // n
+    predicted = np.where(g.random(n) < agreement, requested, g.integers(0, classes, n))
+    return np.eye(classes)[predicted] * 8.0 + g.normal(size=(n, classes)) * 0.5
+
+
+def test_sample_metrics_do_not_depend_on_the_order_of_the_samples():
+    logits = class_sorted_logits()
+    features = np.concatenate([logits, rng(33).normal(size=(len(logits), 6))], axis=1)
+    reference = rng(34).normal(size=(700, features.shape[1]))
+    for permutation in (rng(35).permutation(len(logits)), np.arange(len(logits))[::-1]):
+        assert metrics.inception_score(logits[permutation]) == metrics.inception_score(logits)
+        assert metrics.kid(features[permutation], reference, 10, 300) == metrics.kid(features, reference, 10, 300)
+        assert (metrics.precision_recall(reference, features[permutation])
+                == metrics.precision_recall(reference, features))
+        np.testing.assert_array_equal(metrics.canonical_rows(features[permutation], 300),
+                                      metrics.canonical_rows(features, 300))
+
+
+def test_inception_score_of_class_sorted_samples_is_that_of_shuffled_ones():
+    # Consecutive splits of class-sorted samples would each hold about one class: IS near 1.
+    logits = class_sorted_logits()
+    score, _ = metrics.inception_score(logits, splits=10)
+    shuffled = logits[rng(36).permutation(len(logits))]
+    assert score == pytest.approx(inception_score_reference(shuffled, 1)[0], rel=0.1)
+    assert score > 5

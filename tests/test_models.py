@@ -10,12 +10,12 @@ from kgen.models import GAN, VAE, VAEGAN
 
 from conftest import TINY, tiny_images
 
+GAN_KEYS, VAE_KEYS = {"d_loss", "g_loss", "d_real", "d_fake"}, {"loss", "reconstruction_loss", "kl_loss"}
+VAEGAN_KEYS = {"prior_loss", "feature_loss", "gan_loss", "d_loss"}
 CASES = [
-    ("gan", "mlp", {"d_loss", "g_loss", "d_real", "d_fake"}),
-    ("gan", "dcgan", {"d_loss", "g_loss", "d_real", "d_fake"}),
-    ("vae", "mlp", {"loss", "reconstruction_loss", "kl_loss"}),
-    ("vae", "conv", {"loss", "reconstruction_loss", "kl_loss"}),
-    ("vaegan", "dcgan", {"prior_loss", "like_loss", "gan_loss", "d_loss"}),
+    ("gan", "mlp", GAN_KEYS), ("gan", "dcgan", GAN_KEYS), ("gan", "paper-mlp", GAN_KEYS), ("gan", "paper-dcgan", GAN_KEYS),
+    ("vae", "mlp", VAE_KEYS), ("vae", "dcgan", VAE_KEYS), ("vae", "paper-mlp", VAE_KEYS), ("vae", "paper-dcgan", VAE_KEYS),
+    ("vaegan", "dcgan", VAEGAN_KEYS), ("vaegan", "paper-dcgan", VAEGAN_KEYS),
 ]
 
 
@@ -84,7 +84,7 @@ def test_sampling_is_deterministic_per_seed_and_prefix_stable():
 
 
 def test_vae_encode_decode_reconstruct_shapes():
-    model = tiny_model("vae", "conv")
+    model = tiny_model("vae", "dcgan")
     x = tiny_data(model, 4)
     mean, log_var = model.encode(x)
     assert mean.shape == (4, 4) and log_var.shape == (4, 4)
@@ -92,24 +92,40 @@ def test_vae_encode_decode_reconstruct_shapes():
     np.testing.assert_allclose(model.reconstruct(x), model.decode(mean))
 
 
-def test_vae_gan_likeness_loss_does_not_train_the_discriminator():
-    # With the adversarial terms switched off for D (lr 0), only L_like could move D: it must not.
-    model = tiny_model("vaegan", "dcgan")
-    model.compile(d_optimizer=keras.optimizers.SGD(0.0))
-    x = tiny_data(model, 8)
-    before = [w.numpy().copy() for w in model.discriminator.weights]
-    model.fit(x, batch_size=4, epochs=1, verbose=0)
-    assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, model.discriminator.weights))
-    # ...while the gradient of the discriminator's own loss is non-zero (the test could fail).
+def snapshot(model):
+    """The values of every variable of a model (weights, batch-norm statistics, seed-generator states)."""
+    return [v.numpy().copy() for v in model.variables]
+
+
+def restore(model, values):
+    for variable, value in zip(model.variables, values):
+        variable.assign(value)
+
+
+def test_vae_gan_discriminator_is_updated_by_its_own_loss_only():
+    # With SGD(1) on D and lr 0 elsewhere, D's step must be exactly −∇ d_loss: L_like, which also depends
+    # on D's weights (through Dis_l of the reconstructions), must not move D.
     import tensorflow as tf
-    with tf.GradientTape() as tape:
-        *_, d_loss = model.compute_losses(tf.constant(x), None, training=True)
-    grads = tape.gradient(d_loss, model.discriminator.trainable_variables)
-    assert any(float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+
+    model = tiny_model("vaegan", "dcgan")
+    model.compile(e_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0),
+                  d_optimizer=keras.optimizers.SGD(1.0))
+    x = tf.constant(tiny_data(model, 8))
+    start = snapshot(model)
+    weights = model.discriminator.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        _, feature_loss, _, d_loss = model.compute_losses(x, None, training=True)
+    expected = [w.numpy() - g.numpy() for w, g in zip(weights, tape.gradient(d_loss, weights))]
+    like_grads = [g for g in tape.gradient(feature_loss, weights) if g is not None]
+    assert any(float(tf.reduce_max(tf.abs(g))) > 0 for g in like_grads), "L_like must depend on D (else no test)"
+    restore(model, start)  # the same noise and statistics again
+    model.train_step(x)
+    for w, e in zip(weights, expected):
+        np.testing.assert_allclose(w.numpy(), e, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls, kwargs, message", [
-    (GAN, {"arch": "conv"}, "Unknown architecture 'conv' for gan: expected one of dcgan, mlp"),
+    (GAN, {"arch": "conv"}, "Unknown architecture .conv. for gan: expected one of dcgan, mlp, paper-dcgan"),
     (VAE, {"reconstruction_loss": "l1"}, "Unknown reconstruction_loss 'l1'"),
     (VAE, {"beta": -1}, "beta must be"),
     (VAE, {"kl_warmup_steps": -1}, "kl_warmup_steps must be"),
@@ -125,7 +141,7 @@ def test_bad_constructor_arguments_are_clear_errors(cls, kwargs, message):
 
 
 @pytest.mark.parametrize("shape", [(32, 32, 3), (64, 64, 3)])
-@pytest.mark.parametrize("name, arch", [("gan", "dcgan"), ("gan", "mlp"), ("vae", "conv"), ("vaegan", "dcgan")])
+@pytest.mark.parametrize("name, arch", [("gan", "dcgan"), ("gan", "mlp"), ("vae", "dcgan"), ("vaegan", "dcgan")])
 def test_models_train_on_colour_images_of_other_sizes(name, arch, shape):
     model = registry.model_class(name)(image_shape=shape, latent_dim=4, arch=arch, width=2, seed=0)
     model.compile()
@@ -136,32 +152,84 @@ def test_models_train_on_colour_images_of_other_sizes(name, arch, shape):
     assert model.sample(2).shape == (2,) + shape
 
 
+def critic_gap(model, real, z):
+    """Mean discriminator output on real images minus on generated ones."""
+    fake = model.generate(z, training=True)
+    return float(np.mean(model.discriminate(real)) - np.mean(model.discriminate(fake)))
+
+
 @pytest.mark.parametrize("loss", ["non-saturating", "minimax", "least-squares", "hinge", "wgan-gp"])
-def test_every_gan_loss_trains_with_its_critic_steps(loss):
-    model = tiny_model("gan", "dcgan", loss=loss, critic_steps=2)
-    model.compile()
-    x = tiny_data(model)
-    history = model.fit(x, batch_size=4, epochs=1, verbose=0, validation_data=(x[:8],))
+def test_every_gan_loss_moves_each_network_the_right_way(loss):
+    import tensorflow as tf
+
+    # Discriminator steps alone (G frozen): D must learn to score real images above generated ones.
+    model = tiny_model("gan", "mlp", loss=loss, critic_steps=2)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.SGD(0.0))
+    real, z = tf.constant(tiny_data(model, 32)), tf.random.stateless_normal((32, 4), (1, 2))
+    before = critic_gap(model, real, z)
+    history = model.fit(tiny_data(model, 32), batch_size=8, epochs=3, verbose=0)  # 2 critic steps of 4 per step
+    assert critic_gap(model, real, z) > before + 0.1
     assert all(np.isfinite(v[-1]) for v in history.history.values())
-    assert int(model.d_optimizer.iterations) == 8 and int(model.g_optimizer.iterations) == 4
+    assert int(model.d_optimizer.iterations) == 2 * int(model.g_optimizer.iterations) == 24
+    # Generator steps alone (D frozen): G must learn to raise D's score of its images.
+    model = tiny_model("gan", "mlp", loss=loss, critic_steps=1)
+    model.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.Adam(1e-3))
+    scored = lambda: float(np.mean(model.discriminate(model.generate(z, training=True))))  # noqa: E731
+    before = scored()
+    model.fit(tiny_data(model, 32), batch_size=8, epochs=3, verbose=0)
+    assert scored() > before + 0.05
     clone = GAN.from_config(model.get_config())
-    assert (clone.loss_name, clone.critic_steps, clone.gp_weight) == (loss, 2, 10.0)
+    assert (clone.loss_name, clone.critic_steps, clone.gp_weight) == (loss, 1, 10.0)
+
+
+def test_each_critic_step_takes_its_own_real_batch():
+    import tensorflow as tf
+
+    model = tiny_model("gan", "mlp", critic_steps=3)
+    model.compile(run_eagerly=True)
+    seen = []
+    discriminate = model.discriminate
+
+    def recording(images, labels=None, training=False):
+        seen.append(np.asarray(images))
+        return discriminate(images, labels, training)
+
+    model.discriminate = recording
+    x = tiny_data(model, 12)
+    model.train_step(tf.constant(x))
+    real_batches = [b for b in seen if any(np.array_equal(b, x[i:i + 4]) for i in (0, 4, 8))]
+    assert len(real_batches) == 3 and not np.array_equal(real_batches[0], real_batches[1])
+    assert model.batches_per_step == 3 and GAN.real_batches_per_step(loss="wgan-gp") == 5
 
 
 def test_wgan_gp_critic_loss_includes_the_weighted_penalty():
     import tensorflow as tf
 
-    def first_d_loss(gp_weight):
-        model = tiny_model("gan", "mlp", loss="wgan-gp", gp_weight=gp_weight)
-        model.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
-        logs = model.train_step(tf.constant(tiny_data(model, 4)))
-        return float(logs["d_loss"]), model
+    model = tiny_model("gan", "mlp", loss="wgan-gp", critic_steps=1)
+    model.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    x = tf.constant(tiny_data(model, 4))
+    start = snapshot(model)
 
-    plain, model = first_d_loss(0.0)
-    penalised, _ = first_d_loss(10.0)
-    # Same seed, weights and noise: the difference is 10 × the penalty, which is positive.
-    penalty = (penalised - plain) / 10.0
-    assert 0 < penalty < 10
+    def first_d_loss(gp_weight):  # the same weights and noise every time
+        restore(model, start)
+        model.reset_metrics()
+        model.gp_weight = gp_weight
+        return float(model.train_step(x)["d_loss"])
+
+    plain, ten, twenty = first_d_loss(0.0), first_d_loss(10.0), first_d_loss(20.0)
+    # The penalty by hand: the step's first draws are z, then the interpolation weights.
+    restore(model, start)
+    z = model.normal_noise(4, 4)
+    weights = model.uniform_noise(4, 1, 1, 1)
+    mixed = x + weights * (model.generate(z, training=True) - x)
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = model.discriminate(mixed, training=True)
+    norms = np.sqrt(np.sum(np.square(tape.gradient(scores, mixed).numpy()), axis=(1, 2, 3)))
+    penalty = float(np.mean((norms - 1.0) ** 2))
+    assert penalty > 1e-3
+    assert (ten - plain) / 10.0 == pytest.approx(penalty, rel=1e-3)
+    assert (twenty - plain) / 20.0 == pytest.approx(penalty, rel=1e-3)
 
 
 def test_kl_warmup_ramps_the_kl_weight_to_beta():
@@ -179,3 +247,46 @@ def test_kl_warmup_ramps_the_kl_weight_to_beta():
     assert int(model.optimizer.iterations) == 4 and float(model.kl_weight()) == pytest.approx(2.0)
     assert VAE.from_config(model.get_config()).kl_warmup_steps == 4
     assert tiny_model("vae", "mlp", beta=2.0).kl_weight() == 2.0
+
+
+@pytest.mark.parametrize("name", ["gan", "vaegan"])
+def test_the_generator_average_is_trained_and_is_what_sampling_uses(name, tmp_path):
+    model = tiny_model(name, "dcgan")
+    assert model.averaging == 0.999 and model.generator_average is not None
+    model.compile()
+    model.fit(tiny_data(model), batch_size=4, epochs=2, verbose=0)
+    raw = getattr(model, model.generator_network)
+    assert not any(np.array_equal(a.numpy(), w.numpy()) for a, w in zip(model.generator_average.trainable_weights,
+                                                                         raw.trainable_weights))
+    z = model.latent_batch(5, seed=2)
+    np.testing.assert_array_equal(model.sample(5, seed=2), np.asarray(model.generator_average(z), "float32"))
+    assert not np.allclose(model.sample(5, seed=2), np.asarray(raw(z), "float32"))
+    path = tmp_path / "model.keras"
+    model.save(path)  # both sets of weights are in the file
+    loaded = keras.saving.load_model(path)
+    for a, b in zip(loaded.generator_average.weights + getattr(loaded, model.generator_network).weights,
+                    model.generator_average.weights + raw.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_averaging_can_be_turned_off_and_the_vae_has_none_by_default():
+    assert tiny_model("gan", "dcgan", ema_decay=0.0).generator_average is None
+    assert tiny_model("vae", "dcgan").generator_average is None
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        tiny_model("gan", "dcgan", ema_decay=1.0)
+
+
+def test_models_saved_by_kgen_0_1_load_with_the_networks_their_names_meant():
+    config = tiny_model("gan", "dcgan").get_config()
+    old = {k: v for k, v in config.items() if k not in ("networks_version", "ema_decay")}
+    assert GAN.from_config(old).arch == "paper-dcgan" and GAN.from_config(old).generator_average is None
+    old_vae = {k: v for k, v in tiny_model("vae", "dcgan").get_config().items() if k != "networks_version"}
+    assert VAE.from_config({**old_vae, "arch": "conv"}).arch == "paper-dcgan"
+    assert GAN.from_config(config).arch == "dcgan"
+
+
+def test_the_generator_average_is_not_a_trainable_weight():
+    model = tiny_model("gan", "dcgan")
+    average = {id(v) for v in model.generator_average.weights}
+    assert average and not average & {id(v) for v in model.trainable_weights}
+    assert average <= {id(v) for v in model.non_trainable_weights}

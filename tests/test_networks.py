@@ -1,5 +1,6 @@
 """Sub-network builders: shapes for the supported image sizes and clear errors for the others."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,7 +15,7 @@ def test_upsampling_stages_follow_image_size(shape, stages):
 
 
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
-@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+@pytest.mark.parametrize("arch", networks.ARCHS)
 def test_networks_build_for_each_supported_size(shape, arch):
     generator = networks.build_generator(shape, arch, latent_dim=8, width=4)
     discriminator = networks.build_discriminator(shape, arch, width=4)
@@ -24,25 +25,66 @@ def test_networks_build_for_each_supported_size(shape, arch):
     assert [s for s in encoder.output_shape] == [(None, 8), (None, 8)]
 
 
-def test_dcgan_matches_the_reference_architecture():
+def test_paper_dcgan_matches_the_reference_architecture():
     # Generator 100→7·7·256 then 128, 64, 32, 1; discriminator 32, 64, 128, 256 (paper sizes, width 32).
-    generator = networks.build_generator((28, 28, 1), "dcgan", latent_dim=100)
-    discriminator = networks.build_discriminator((28, 28, 1), "dcgan")
+    generator = networks.build_generator((28, 28, 1), "paper-dcgan", latent_dim=100)
+    discriminator = networks.build_discriminator((28, 28, 1), "paper-dcgan")
     assert generator.count_params() == 1_654_529
     assert discriminator.count_params() == 387_840 + 12_545
+    assert not batch_norms(generator) and not batch_norms(discriminator)
 
 
-def test_mlp_matches_the_reference_architecture():
-    generator = networks.build_generator((28, 28, 1), "mlp", latent_dim=100)
+def test_paper_mlp_matches_the_reference_architecture():
+    generator = networks.build_generator((28, 28, 1), "paper-mlp", latent_dim=100)
     units = [layer.units for layer in generator.layers if hasattr(layer, "units")]
     assert units == [128, 256, 512, 784]
+    assert not batch_norms(generator)
+
+
+def walk(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model) or hasattr(layer, "layers"):
+            yield from walk(layer)
+
+
+def batch_norms(model):
+    return [layer for layer in walk(model) if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def test_default_dcgan_is_radfords():
+    generator = networks.build_generator((28, 28, 1), "dcgan", latent_dim=100)
+    discriminator = networks.build_discriminator((28, 28, 1), "dcgan")
+    g_layers = [layer for layer in walk(generator) if not isinstance(layer, keras.layers.InputLayer)]
+    kinds = [type(layer).__name__ for layer in g_layers]
+    # InfoGAN's dense layer, the projection, each → BN → ReLU (the nonlinearity the paper-literal network
+    # lacks after its projection), then up-convolutions.
+    assert kinds[:7] == ["Dense", "BatchNormalization", "ReLU"] * 2 + ["Reshape"]
+    convs = [layer for layer in g_layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert [c.kernel_size for c in convs] == [(4, 4)] * 2 and [c.strides for c in convs] == [(2, 2)] * 2
+    assert kinds[-2:] == ["Conv2DTranspose", "Activation"]  # no batch norm on the output
+    assert len(batch_norms(generator)) == 3
+    d_layers = [layer for layer in walk(discriminator) if not isinstance(layer, keras.layers.InputLayer)]
+    d_kinds = [type(layer).__name__ for layer in d_layers]
+    first_conv = d_kinds.index("Conv2D")
+    assert d_kinds[first_conv + 1] == "LeakyReLU"  # no batch norm on the input layer
+    assert len(batch_norms(discriminator)) == 2 and "Dropout" not in " ".join(d_kinds)  # 2nd conv, dense layer
+    kernel = next(layer for layer in d_layers if isinstance(layer, keras.layers.Conv2D)).kernel.numpy()
+    assert abs(kernel.std() - 0.02) < 0.005  # N(0, 0.02)
+    critic = networks.build_discriminator((28, 28, 1), "dcgan", norm="layer")
+    assert not batch_norms(critic)
+    assert any(isinstance(layer, keras.layers.LayerNormalization) for layer in walk(critic))
 
 
 def test_discriminator_feature_layer_output():
-    model = networks.build_discriminator((28, 28, 1), "dcgan", width=4, feature_layer=3)
+    model = networks.build_discriminator((28, 28, 1), "paper-dcgan", width=4, feature_layer=3)
     assert model.output_shape == [(None, 1), (None, 14, 14, 16)]
     with pytest.raises(ValueError, match="feature_layer must be between 1 and 4"):
-        networks.build_discriminator((28, 28, 1), "dcgan", width=4, feature_layer=5)
+        networks.build_discriminator((28, 28, 1), "paper-dcgan", width=4, feature_layer=5)
+    last_conv = networks.build_discriminator((28, 28, 1), "dcgan", width=4, feature_layer=2)
+    assert last_conv.output_shape == [(None, 1), (None, 7, 7, 16)]
+    dense = networks.build_discriminator((28, 28, 1), "dcgan", width=4, feature_layer=-1)
+    assert dense.output_shape == [(None, 1), (None, 128)]
 
 
 @pytest.mark.parametrize("shape, message", [((30, 30, 1), "divisible by 4"), ((28, 32, 1), "square"),

@@ -13,9 +13,9 @@ import pytest
 
 from kgen.checkpoint import CheckpointError, load_checkpoint, read_state, save_checkpoint
 from kgen.config import RunConfig, parse_interval
-from kgen.loop import DivergenceError, TrainingInterrupted
+from kgen.trainer import DivergenceError, TrainingInterrupted
 from kgen.runs import checkpoint_path
-from kgen.training import RunDirError, build_model, fit
+from kgen.training import RunDirError, build_model, fit_run as fit
 from conftest import assert_one_line_error, run, tiny_images
 
 
@@ -129,19 +129,32 @@ def test_damaged_or_foreign_checkpoints_are_clear_errors(tmp_path):
 
 
 # --------------------------------------------------------------------------------- resuming in-process
+@pytest.fixture
+def interactive_sigint():
+    """SIGINT handled as in a terminal, whatever launched the suite (background jobs and nohup ignore it)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_mid_epoch_saves_and_the_resumed_run_matches_an_uninterrupted_one(data, tmp_path, signum):
+def test_a_signal_mid_epoch_saves_and_the_resumed_run_matches_an_uninterrupted_one(data, tmp_path, signum,
+                                                                                   interactive_sigint):
     fit(tiny_config(data, tmp_path / "whole", translate=0.1), verbose=0)
+    term_handler = signal.getsignal(signal.SIGTERM)
     with pytest.raises(TrainingInterrupted) as stopped:
         fit(tiny_config(data, tmp_path / "cut", translate=0.1), verbose=0, callbacks=[SignalAt(15, signum)])
     assert (stopped.value.epoch, stopped.value.step) == (1, 3)  # 12 steps per epoch: mid second epoch
     record = json.loads((tmp_path / "cut" / "config.json").read_text())
-    assert record["status"] == f"interrupted ({signal.Signals(signum).name})" and record["epochs_completed"] == 1
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert record["status"] == "interrupted" and record["status_detail"] == signal.Signals(signum).name
+    assert record["epochs_completed"] == 1
+    # the handlers in force before are back
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) is term_handler
     result = fit(tiny_config(data, tmp_path / "cut", translate=0.1), verbose=0)
     assert_same_state(tmp_path / "whole", tmp_path / "cut")
     whole = json.loads((tmp_path / "whole" / "history.json").read_text())
-    assert result.history["like_loss"] == whole["like_loss"] and len(result.history["epoch_seconds"]) == 2
+    assert result.history["feature_loss"] == whole["feature_loss"] and len(result.history["epoch_seconds"]) == 2
     assert len(result.grid_paths) == 2
     assert json.loads((tmp_path / "cut" / "config.json").read_text())["status"] == "finished"
 
@@ -255,3 +268,55 @@ def test_ctrl_c_on_a_real_kgen_fit_says_how_to_resume(data, tmp_path):
     assert process.returncode == 130
     assert "Interrupted by SIGINT: the training state is saved" in err and "Run the same command again" in err
     assert "Traceback" not in err
+
+
+def test_an_ignored_sigint_stays_ignored_while_training():
+    from kgen.signals import stop_signals
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `nohup` or `cmd &` start a process
+    try:
+        with stop_signals() as flag:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+            assert flag["signal"] is None
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+SLEEPING_STEP = """
+import os, sys, time
+import tensorflow as tf
+from tensorflow.python.data.experimental.ops.testing import sleep  # TensorFlow's own test helper
+from kgen.signals import stop_signals
+
+# One op that blocks in TensorFlow's C++ runtime for 60 s: Python signal handlers cannot run meanwhile.
+sleeping = tf.data.Dataset.range(1).apply(sleep(60_000_000))
+with stop_signals():
+    print("ready", flush=True)
+    next(iter(sleeping))
+print("the op finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_second_signal_stops_the_process_even_inside_a_long_op(signum):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    # start_new_session: the child's SIGINT is not inherited as ignored from a background test run
+    child = subprocess.Popen([sys.executable, "-c", SLEEPING_STEP], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # inside the sleeping op
+        start = time.monotonic()
+        child.send_signal(signum)
+        time.sleep(0.5)
+        child.send_signal(signum)
+        child.wait(timeout=20)
+        assert time.monotonic() - start < 10, "the second signal must not wait for the op"
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130
+    assert "second signal" in child.stderr.read()

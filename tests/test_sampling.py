@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from kgen import images
-from kgen.sampling import MAX_GRID, write_samples
+from kgen.sample_files import MAX_GRID, write_samples
 
 from test_models import tiny_model
 

@@ -67,16 +67,16 @@ def test_readme_quickstart_trains_a_dcgan_and_samples_64(tmp_path):
 def test_evaluator_classifier_reaches_its_target_and_scores_real_data_at_the_ceiling(fashion_evaluator):
     """The evaluator trained with the defaults of `kgen evaluator fit` reaches ≥ 90.5 % on Fashion-MNIST,
     and scoring held-out real images gives near-zero FID while noise images score far worse."""
-    from kgen.evaluation import evaluate as ev
+    from kgen.evaluation import features, protocol as ev
     from kgen.evaluation.classifier import ClassifierExtractor
 
     directory, record = fashion_evaluator
     assert record.test_accuracy >= 0.905, record
     extractor = ClassifierExtractor(directory)
-    real = ev.RealFeatures.load(extractor, "fashion_mnist", 28, n_ceiling=2000, cache_dir=None)
+    real = features.RealFeatures.load(extractor, "fashion_mnist", 28, n_ceiling=2000, cache_dir=None)
     ceiling = ev.score(real.ceiling, real.reference, ("fid", "is"))
     noise = np.random.default_rng(0).integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8)
-    noise_scores = ev.score(ev.FeatureSet(*extractor(noise), "noise"), real.reference, ("fid", "is"))
+    noise_scores = ev.score(features.FeatureSet(*extractor(noise), "noise"), real.reference, ("fid", "is"))
     assert ceiling["fid"]["value"] < 0.01 * noise_scores["fid"]["value"]
     assert ceiling["is"]["value"] > 5 > noise_scores["is"]["value"]
 
@@ -86,7 +86,7 @@ def test_a_conditional_gan_draws_the_requested_fashion_mnist_class(fashion_evalu
     class for most samples, overall and for most classes (the per-class numbers are printed). The MLP
     cGAN is left out: it follows the label only slowly (45 % after 5 epochs, 68 % after 20)."""
     from kgen import runs
-    from kgen.evaluation import evaluate as ev
+    from kgen.evaluation import protocol as ev
     from kgen.evaluation.classifier import ClassifierExtractor
 
     directory, _ = fashion_evaluator

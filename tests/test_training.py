@@ -1,4 +1,4 @@
-"""kgen.training.fit from Python: the run record, and nothing lost on Ctrl-C."""
+"""kgen.training.fit_run from Python: the run record, and nothing lost on Ctrl-C."""
 
 import json
 
@@ -9,11 +9,11 @@ import pytest
 from kgen.config import RunConfig
 from kgen.data import DataError
 from kgen.runs import load_model
-from kgen.training import RunDirError, fit
+from kgen.training import RunDirError, fit_run as fit
 
 
 def tiny_config(npz_file, run_dir, **overrides):
-    values = dict(model="vae", arch="conv", data=str(npz_file), epochs=3, batch_size=8, latent_dim=4, width=4,
+    values = dict(model="vae", arch="dcgan", data=str(npz_file), epochs=3, batch_size=8, latent_dim=4, width=4,
                   run_dir=str(run_dir), grid_size=9)
     values.update(overrides)
     return RunConfig(**values)

@@ -15,23 +15,24 @@ import json
 import os
 
 from kgen import losses, registry, runs
-from kgen.callbacks import write_json
+from kgen.files import write_json
+from kgen.record import RunRecord, RunStatus
 from kgen.config import RunConfig
 
 from kgen.compare import DEFAULT_MODELS, PRESETS  # noqa: F401  (DEFAULT_MODELS: part of this module's API)
 
 STUDY_FILE = "study.json"
 RUNS_DIR = "runs"
+AUTOENCODER_ONLY = "autoencoder"  # report name of the likelihood-only evaluation, when no extractor can be had
 
 
 class StudyError(ValueError):
     """A study that cannot run as asked (bad model list, or the study dir holds another plan)."""
 
 
-# A GAN entry's third part (``gan:dcgan:hinge``) names its loss; WGAN-GP comes with the paper's 5
-# critic steps per generator step.
+# A GAN entry's third part (``gan:dcgan:hinge``) names its loss (each with its published recipe, e.g.
+# WGAN-GP's 5 critic steps; see kgen.losses.GAN_LOSSES).
 GAN_VARIANTS = {name: {"loss": name} for name in losses.GAN_LOSSES}
-GAN_VARIANTS["wgan-gp"]["critic_steps"] = 5
 
 
 # A model name with this prefix (cgan, cvae, cvaegan) is the class-conditional model.
@@ -81,12 +82,12 @@ def _setting_value(text):
 
 
 def parse_models(text):
-    """``"gan:dcgan,vae"`` → ``[ModelSpec("gan", "dcgan"), ModelSpec("vae", "mlp")]`` (default archs filled in).
+    """``"gan:mlp,vae"`` → ``[ModelSpec("gan", "mlp"), ModelSpec("vae", "dcgan")]`` (default archs filled in).
 
     A GAN entry may name its loss as a third part (``gan:dcgan:wgan-gp``; see ``GAN_VARIANTS``). A
-    ``c`` before the model name asks for its class-conditional version (``cgan:dcgan``, ``cvae:conv``,
+    ``c`` before the model name asks for its class-conditional version (``cgan:dcgan``, ``cvae:dcgan``,
     ``cvaegan``; the data needs labels). An entry may end with ``@key=value;key=value``: :class:`RunConfig`
-    settings for that entry alone (e.g. ``vae:conv@latent_dim=2``); numbers are read as numbers.
+    settings for that entry alone (e.g. ``vae:dcgan@latent_dim=2``); numbers are read as numbers.
 
     Raises:
         StudyError: an unknown model, architecture or setting, or a repeated entry.
@@ -133,7 +134,7 @@ class StudyPlan:
 
     Attributes:
         data: data spec shared by every run.
-        models: model entries, e.g. ``["gan:dcgan", "vae:conv"]``.
+        models: model entries, e.g. ``["gan:dcgan", "vae:dcgan"]``.
         seeds: number of seeds per model (0, 1, …).
         epochs: epochs of every run (with ``budget_minutes``: the most epochs a run may take).
         batch_size: shared batch size.
@@ -229,13 +230,14 @@ def load_or_create_plan(study_dir, plan):
 
 
 def run_status(run_dir):
-    """``"finished"``, ``"missing"`` or the recorded status (``interrupted``, ``failed: …``, ``running``)."""
-    record = os.path.join(run_dir, runs.CONFIG_FILE)
-    if not os.path.isfile(record):
-        return "missing"
-    with open(record) as f:
-        status = json.load(f).get("status", "missing")
-    return "missing" if status == "finished" and not os.path.isfile(os.path.join(run_dir, runs.MODEL_FILE)) else status
+    """The :class:`kgen.record.RunStatus` of a study's run, or ``None`` when it has to be trained: no
+    record, or a finished record without its model."""
+    record = RunRecord.read(run_dir)
+    if record is None:
+        return None
+    if record.status is RunStatus.FINISHED and not os.path.isfile(os.path.join(run_dir, runs.MODEL_FILE)):
+        return None
+    return record
 
 
 def eval_path(run_dir, extractor_name, n, seed=0):
@@ -243,7 +245,7 @@ def eval_path(run_dir, extractor_name, n, seed=0):
     return os.path.join(run_dir, runs.EVAL_DIR, runs.sample_report_name(extractor_name, n, seed))
 
 
-def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=None, evaluate=None):
+def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=None, evaluate=None, notes=None):
     """Train every run of ``plan`` that is not finished, evaluate every run not yet evaluated.
 
     Finished runs are never retrained, so re-running the same command after an interruption goes on
@@ -253,22 +255,30 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
     Args:
         plan: a :class:`StudyPlan`.
         study_dir: the study directory.
-        extractors: feature extractors to evaluate with (default: the data's evaluator classifier,
-            plus InceptionV3 when its weights are available).
-        verbose: Keras progress for training (see :func:`kgen.training.fit`).
+        extractors: feature extractors to evaluate with (default: the data's evaluator classifier and
+            InceptionV3, each when it can be had; see :func:`default_extractors`). With none, the
+            autoencoders still get their reconstruction and likelihood metrics.
+        verbose: Keras progress for training (see :func:`kgen.training.fit_run`).
         echo: where progress lines go.
         fit, evaluate: the training and evaluation functions (injectable for tests).
+        notes: a list that receives one line per kind of metric the study cannot compute, saying why.
 
     Returns:
         ``[(spec, seed, run_dir)]`` of every run.
     """
     from kgen.evaluation.anomaly import detect_anomalies
-    from kgen.evaluation.evaluate import evaluate as evaluate_model
-    from kgen.training import fit as fit_run
+    from kgen.evaluation.autoencoder import autoencoder_report
+    from kgen.evaluation.protocol import evaluate as evaluate_model
+    from kgen.training import fit_run
 
     fit, evaluate = fit or fit_run, evaluate or evaluate_model
     load_or_create_plan(study_dir, plan)
-    extractors = default_extractors(plan.data, echo) if extractors is None else extractors
+    if extractors is None:
+        extractors, missing = default_extractors(plan.data)
+        for line in missing:
+            echo(f"note: {line}")
+        if notes is not None:
+            notes.extend(missing)
     configs = plan.run_configs(study_dir)
     classifier = next((e for e in extractors if e.name == "classifier"), None)
     if classifier is not None:  # the same evaluator for the metrics during training
@@ -276,16 +286,16 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
                    for spec, seed, c in configs]
     done = []
     for i, (spec, seed, config) in enumerate(configs, 1):
-        status = run_status(config.run_dir)
+        record = run_status(config.run_dir)
         label = f"[{i}/{len(configs)}] {spec.name} seed {seed}"
-        if status == "finished":
+        if record is not None and record.status is RunStatus.FINISHED:
             echo(f"{label}: finished earlier, not retrained")
         else:
             # killed (still "running"), interrupted: go on from the checkpoint; failed, diverged: start over
-            resume = (status.startswith(("running", "interrupted"))
+            resume = (record is not None and record.status.resumable
                       and os.path.isfile(runs.checkpoint_path(config.run_dir)))
             echo(f"{label}: " + ("resuming" if resume else "training")
-                 + ("" if status == "missing" else f" (it was {status})"))
+                 + ("" if record is None else f" (it was {record.describe_status()})"))
             fit(config, overwrite=not resume, verbose=verbose)
         for extractor in extractors:
             path = eval_path(config.run_dir, extractor.name, plan.eval_n)
@@ -295,6 +305,13 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
             report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
                               translate=config.translate, autoencoder_n=min(1000, plan.eval_n))
             write_json(path, report)
+        if not extractors:  # no sample metrics: the autoencoders' likelihoods still compare
+            path = eval_path(config.run_dir, AUTOENCODER_ONLY, plan.eval_n)
+            model = None if os.path.isfile(path) else runs.load_model(config.run_dir)
+            if model is not None and model.has_encoder:
+                echo(f"{label}: reconstruction and likelihood on {min(1000, plan.eval_n)} held-out images")
+                write_json(path, autoencoder_report(model, plan.data, min(1000, plan.eval_n),
+                                                    translate=config.translate))
         if plan.normal_classes is not None:
             path = anomaly_path(config.run_dir, plan.normal_classes)
             if not os.path.isfile(path):
@@ -309,14 +326,24 @@ def anomaly_path(run_dir, normal_classes):
     return os.path.join(run_dir, runs.EVAL_DIR, runs.anomaly_report_name(normal_classes))
 
 
-def default_extractors(data, echo=print):
-    """The evaluator classifier of ``data`` (required), and InceptionV3 when its weights can be had."""
-    from kgen.evaluation.classifier import find_evaluator
+def default_extractors(data):
+    """The feature extractors a study of ``data`` can use: the data's evaluator classifier and
+    InceptionV3, each when it can be had.
+
+    Returns:
+        ``(extractors, missing)``: ``missing`` holds one line per extractor that cannot be had, saying
+        which metrics are missing and why.
+    """
+    from kgen.evaluation.classifier import EvaluatorError, find_evaluator
     from kgen.evaluation.inception import ExtractorUnavailable, InceptionExtractor
 
-    extractors = [find_evaluator(data)]
+    extractors, missing = [], []
+    try:
+        extractors.append(find_evaluator(data))
+    except EvaluatorError as e:
+        missing.append(f"no classifier metrics (FID / IS / KID / precision-recall in the evaluator's features): {e}")
     try:
         extractors.append(InceptionExtractor())
     except ExtractorUnavailable as e:
-        echo(f"note: no Inception metrics: {e}")
-    return extractors
+        missing.append(f"no Inception metrics: {e}")
+    return extractors, missing

@@ -38,7 +38,7 @@ class DataInfo:
 
 
 def load_epochs(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, split="train", seed=0,
-                shuffle=True, translate=0.0, limit=None, labels=False, drop_remainder=True, classes=None):
+                shuffle=True, translate=0.0, limit=None, labels=False, drop_remainder=True, classes=None, skip=0):
     """Read a data spec once into an in-memory cache and return the batches of each epoch by number.
 
     Args: as :func:`load_dataset`.
@@ -62,6 +62,12 @@ def load_epochs(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, 
         if num_examples == 0:
             raise DataError(f"{raw.description} has no examples of classes {list(classes)}.")
         # A filter's length is unknown to Keras, which then warns "input ran out of data" at each pass's end.
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_examples))
+    if skip:
+        if not 0 < int(skip) < num_examples:
+            raise DataError(f"skip must be between 0 and {num_examples - 1} (the examples of {raw.description}); "
+                            f"got {skip}.")
+        dataset, num_examples = dataset.skip(int(skip)), num_examples - int(skip)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_examples))
     if limit is not None:
         if int(limit) < 1:
@@ -92,7 +98,7 @@ def load_epochs(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, 
 
 
 def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None, split="train", seed=0,
-                 shuffle=True, translate=0.0, limit=None, labels=False, drop_remainder=True, classes=None):
+                 shuffle=True, translate=0.0, limit=None, labels=False, drop_remainder=True, classes=None, skip=0):
     """Build the input pipeline of a data spec (see :mod:`kgen.data.sources` for the specs).
 
     The pipeline reads the source once into an in-memory cache of uint8 images (resized to
@@ -115,6 +121,8 @@ def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None,
         drop_remainder: drop the last incomplete batch (static batch shapes).
         classes: keep only the examples with these labels (e.g. the "normal" classes of an anomaly
             detector); needs a labelled source.
+        skip: leave out the first ``skip`` examples (before ``limit``; e.g. the training images an
+            evaluator was trained on, to read the ones it held out).
 
     Returns:
         ``(dataset, DataInfo)``.
@@ -128,7 +136,7 @@ def load_dataset(spec, batch_size=128, value_range=(-1.0, 1.0), image_size=None,
         ((28, 28, 1), 468)
     """
     pipeline, info = load_epochs(spec, batch_size, value_range, image_size, split, seed, shuffle, translate, limit,
-                                 labels, drop_remainder, classes)
+                                 labels, drop_remainder, classes, skip)
     return pipeline.reshuffling(), info
 
 

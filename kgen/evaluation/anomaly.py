@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from kgen.evaluation.evaluate import AutoencoderScorer, is_autoencoder, uint8_batches
+from kgen.data.real_images import uint8_batches
+from kgen.evaluation.autoencoder import AutoencoderScorer
 from kgen.images import from_uint8
 
 
@@ -87,7 +88,7 @@ def detect_anomalies(model, data, normal_classes, n=10_000, samples=16, seed=0, 
     if getattr(model, "conditional", False):
         raise ValueError("Anomaly detection scores images without knowing their class, so it needs a model trained "
                          "without --conditional.")
-    scorer = AutoencoderScorer(model, samples, seed) if is_autoencoder(model) else None
+    scorer = AutoencoderScorer(model, samples, seed) if model.has_encoder else None
     if scorer is None and getattr(model, "discriminator", None) is None:
         raise ValueError(f"{type(model).__name__} has neither an encoder nor a discriminator to score images with.")
     normal = set(int(c) for c in normal_classes)

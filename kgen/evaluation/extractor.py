@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import tensorflow as tf
+
+CACHE_ENV = "KGEN_CACHE"
+
+
+def user_cache_dir():
+    """kgen's cache directory: ``$KGEN_CACHE``, else ``$XDG_CACHE_HOME/kgen``, else ``~/.cache/kgen``."""
+    if os.environ.get(CACHE_ENV):
+        return os.environ[CACHE_ENV]
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser(os.path.join("~", ".cache")), "kgen")
 
 
 class FeatureExtractor:
@@ -21,6 +32,17 @@ class FeatureExtractor:
     def describe(self):
         """One line for reports: which network and weights, what features."""
         raise NotImplementedError
+
+    def cache_dir(self):
+        """Where features of real images scored by this extractor are cached: ``$KGEN_CACHE/features``
+        when it is set, else :meth:`default_cache_dir`. Entries are keyed by ``key``, data and size."""
+        if os.environ.get(CACHE_ENV):
+            return os.path.join(os.environ[CACHE_ENV], "features")
+        return self.default_cache_dir()
+
+    def default_cache_dir(self):
+        """The cache without ``$KGEN_CACHE``: ``features/`` in :func:`user_cache_dir`."""
+        return os.path.join(user_cache_dir(), "features")
 
     def check_images(self, images):
         """Raise ``ValueError`` for images this extractor cannot take (shape, channels)."""

@@ -13,10 +13,17 @@ evaluator classifier, or anything else. Every function accepts NumPy arrays or t
 * :func:`class_agreement` — for class-conditional models: how often a classifier assigns each
   generated image the class it was requested for.
 
+None of them depends on the order of the rows. Where a metric needs subsets (IS's splits, KID's
+subsets, a capped precision/recall set), the rows are first put in :func:`content_order`, an order
+given by a hash of each row's values: a class-conditional model's samples, which come out sorted by
+class, get the same score as the same samples shuffled.
+
 Large inputs are processed in row blocks, so memory stays ∝ ``block × n`` (never ``n × n``).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import tensorflow as tf
@@ -31,6 +38,44 @@ def _as_features(x, name):
     if x.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 rows; got {x.shape[0]}.")
     return tf.cast(x, tf.float64)
+
+
+def content_order(rows):
+    """A permutation of the rows of ``rows`` that depends on their values only, not on their order.
+
+    Rows are sorted by a hash (BLAKE2b) of their float64 bytes: the order looks random — it does not
+    group similar rows, as sorting by value would — and any permutation of the input gives the same
+    rows in the same order (identical rows are interchangeable).
+
+    Args:
+        rows: ``[n, d]`` array.
+
+    Returns:
+        int64 NumPy ``[n]``: ``rows[content_order(rows)]`` is the canonical order.
+
+    Example:
+        >>> x = np.random.rand(5, 3)
+        >>> np.array_equal(x[content_order(x)], x[::-1][content_order(x[::-1])])
+        True
+    """
+    x = np.ascontiguousarray(np.asarray(rows, dtype=np.float64))
+    if x.ndim != 2:
+        raise ValueError(f"rows must be a 2-D array [n, d]; got shape {x.shape}.")
+    keys = [hashlib.blake2b(row.tobytes(), digest_size=8).digest() for row in x]
+    return np.array(sorted(range(len(keys)), key=lambda i: (keys[i], x[i].tobytes())), dtype=np.int64)
+
+
+def canonical_rows(rows, m=None):
+    """The first ``m`` rows (all by default) of ``rows`` in :func:`content_order`: a subset and an
+    order that do not depend on how the rows were ordered."""
+    order = content_order(rows)
+    return np.asarray(rows)[order[:m] if m is not None else order]
+
+
+def _canonical(x, name):
+    """``x`` checked as features, its rows in :func:`content_order` (float64 tensor)."""
+    x = _as_features(x, name)
+    return tf.gather(x, content_order(x.numpy()))
 
 
 def _same_width(a, b):
@@ -167,7 +212,8 @@ def kid_subsets(n1, n2, num_subsets=100, subset_size=1000, seed=0):
 def kid(features1, features2, num_subsets=100, subset_size=1000, seed=0):
     """Kernel Inception Distance: unbiased MMD² over random subsets, its mean and standard deviation.
 
-    Memory is ∝ ``subset_size²``, whatever the number of features.
+    Memory is ∝ ``subset_size²``, whatever the number of features. The subsets are drawn from the
+    rows in :func:`content_order`, so the result does not depend on the rows' order.
 
     Args:
         features1, features2: ``[n1, d]`` and ``[n2, d]`` feature arrays.
@@ -178,7 +224,7 @@ def kid(features1, features2, num_subsets=100, subset_size=1000, seed=0):
     Returns:
         ``(mean, std)`` of MMD² over the subsets.
     """
-    a, b = _as_features(features1, "features1"), _as_features(features2, "features2")
+    a, b = _canonical(features1, "features1"), _canonical(features2, "features2")
     _same_width(a, b)
     values = [
         mmd2_unbiased(tf.gather(a, i), tf.gather(b, j))
@@ -193,13 +239,15 @@ def inception_score(logits, splits=10):
     Args:
         logits: ``[n, classes]`` unnormalised log-probabilities (softmax is applied here, in
             float64 through a log-softmax, so no probability underflows).
-        splits: number of equal consecutive splits (as ``numpy.array_split``); the score is computed
-            on each.
+        splits: number of splits; the score is computed on each. The rows are put in
+            :func:`content_order` and cut into equal consecutive parts (as ``numpy.array_split``), so
+            every split is a random-looking subset whatever the order of ``logits`` (a class-sorted
+            input would otherwise put one class in each split and score near 1).
 
     Returns:
         ``(mean, std)`` over the splits.
     """
-    log_p = tf.nn.log_softmax(_as_features(logits, "logits"), axis=1)
+    log_p = tf.nn.log_softmax(_canonical(logits, "logits"), axis=1)
     n = int(log_p.shape[0])
     if not 1 <= splits <= n:
         raise ValueError(f"splits must be between 1 and the number of samples ({n}); got {splits}.")

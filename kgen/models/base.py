@@ -1,150 +1,23 @@
-"""What every kgen model shares: image and latent shapes, seeded noise, sampling, and compiling with
-one optimizer per sub-network in a way that survives ``model.save`` / ``keras.saving.load_model``."""
+"""What every kgen model shares: image and latent shapes, seeded noise, labels of a conditional model,
+users' own networks, its config; sampling (:mod:`.sampling`), one optimizer per sub-network
+(:mod:`.optimizers`) and the generator's average (:mod:`.averaging`) come from their own modules."""
 
 from __future__ import annotations
 
-import contextlib
-
 import keras
-import numpy as np
 import tensorflow as tf
 
-SAMPLE_CHUNK = 256  # latent vectors are drawn in chunks of this size, each from (seed, chunk index)
+from kgen.models.averaging import GeneratorAveraging
+from kgen.models.optimizers import OptimizerRoles
+from kgen.models.runtime import global_dtype_policy, num_replicas, replica_slice
+from kgen.models.sampling import LatentSampler
+from kgen.names import LEGACY_ARCHS
+
+# 2: the architecture names dcgan and mlp mean the networks of kgen.models.networks since kgen 0.2 (see from_config).
+NETWORKS_VERSION = 2
 
 
-def latent_vectors(n, latent_dim, seed=0, offset=0):
-    """Deterministic standard-normal latent vectors.
-
-    Vectors are drawn in chunks of ``SAMPLE_CHUNK``, chunk ``k`` from the stateless seed
-    ``(seed, k)``, so the i-th vector of a seed is the same whatever ``n`` or the batch size — in
-    kgen and in its exported SavedModels alike.
-
-    Args:
-        n: number of vectors.
-        latent_dim: size of each vector.
-        seed: integer seed.
-        offset: index of the first vector (a multiple of ``SAMPLE_CHUNK``).
-
-    Returns:
-        float32 tensor ``[n, latent_dim]``.
-    """
-    if offset % SAMPLE_CHUNK:
-        raise ValueError(f"offset must be a multiple of {SAMPLE_CHUNK}; got {offset}.")
-    first = offset // SAMPLE_CHUNK
-    chunks = [
-        tf.random.stateless_normal((SAMPLE_CHUNK, latent_dim), seed=tf.constant([seed, k], tf.int64))
-        for k in range(first, first + -(-n // SAMPLE_CHUNK))
-    ]
-    return tf.concat(chunks, axis=0)[:n]
-
-
-def spread_labels(n, num_classes):
-    """Labels of ``n`` images spread evenly over ``num_classes`` classes, in order: image ``i`` gets
-    class ``i · num_classes // n`` (so each class gets ``n // num_classes`` or one more).
-
-    Example:
-        >>> spread_labels(5, 2).tolist()
-        [0, 0, 0, 1, 1]
-    """
-    return (np.arange(n, dtype=np.int64) * num_classes // n).astype("int32")
-
-
-class LatentSampler:
-    """Deterministic, streamed sampling for anything with ``latent_dim``, ``output_range``,
-    ``num_classes`` and ``generate(z, labels)``: kgen's Keras models and their exported SavedModels
-    alike."""
-
-    num_classes = 0
-
-    @property
-    def conditional(self):
-        """Whether the model generates images of a requested class (``num_classes > 0``)."""
-        return self.num_classes > 0
-
-    def latent_batch(self, n, seed=0, offset=0):
-        """Deterministic standard-normal latent vectors: :func:`latent_vectors` for this model."""
-        return latent_vectors(n, self.latent_dim, seed=seed, offset=offset)
-
-    def class_rows_inputs(self, per_class, seed=0):
-        """Latent vectors and labels of a class-conditional grid: one row of ``per_class`` images per
-        class, column ``j`` of every row from the same latent vector (rows show the classes, columns
-        the styles).
-
-        Returns:
-            ``(z [classes·per_class, latent_dim] float32 tensor, labels [classes·per_class] int32 NumPy)``.
-        """
-        if not self.conditional:
-            raise ValueError("A grid with one row per class needs a class-conditional model.")
-        z = tf.tile(self.latent_batch(per_class, seed=seed), [self.num_classes, 1])
-        return z, np.repeat(np.arange(self.num_classes, dtype="int32"), per_class)
-
-    def sample_labels(self, n, labels=None):
-        """The class labels of ``n`` samples: ``None`` for an unconditional model.
-
-        Args:
-            n: number of samples.
-            labels: ``None`` (spread evenly over the classes: :func:`spread_labels`), one class for all,
-                or one class per sample.
-
-        Returns:
-            int32 NumPy ``[n]``, or ``None`` for an unconditional model.
-
-        Raises:
-            ValueError: labels for an unconditional model, a class outside ``[0, num_classes)``, or a
-                label count other than ``n``.
-        """
-        if not self.conditional:
-            if labels is not None:
-                raise ValueError("This model is not class-conditional: it takes no labels "
-                                 "(train one with --conditional).")
-            return None
-        if labels is None:
-            return spread_labels(n, self.num_classes)
-        labels = np.asarray(labels)
-        if labels.ndim == 0:
-            labels = np.full(n, labels)
-        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"Expected one integer label or {n} of them; got {labels.dtype} {labels.shape}.")
-        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
-            bad = labels[(labels < 0) | (labels >= self.num_classes)][0]
-            raise ValueError(f"Label {bad} is not a class of this model: expected 0 to {self.num_classes - 1}.")
-        return labels.astype("int32")
-
-    def sample_batches(self, n, seed=0, batch_size=SAMPLE_CHUNK, labels=None):
-        """Yield ``n`` generated images as float32 NumPy batches, streaming (memory ∝ batch size).
-
-        Args:
-            n: total number of images (> 0).
-            seed: integer seed; the same seed gives the same images.
-            batch_size: images per yielded batch; rounded up to a multiple of ``SAMPLE_CHUNK``.
-            labels: classes of a conditional model's images (see :meth:`sample_labels`).
-
-        Yields:
-            float32 arrays ``[b, H, W, C]`` in ``output_range``.
-        """
-        if int(n) < 1:
-            raise ValueError(f"The number of samples must be a positive integer; got {n}.")
-        labels = self.sample_labels(n, labels)
-        step = max(SAMPLE_CHUNK, -(-batch_size // SAMPLE_CHUNK) * SAMPLE_CHUNK)
-        for start in range(0, n, step):
-            z = self.latent_batch(min(step, n - start), seed=seed, offset=start)
-            batch_labels = None if labels is None else labels[start:start + len(z)]
-            yield np.asarray(self._generate_batch(z, batch_labels), dtype="float32")
-
-    def sample(self, n, seed=0, labels=None):
-        """``n`` generated images, float32 NumPy ``[n, H, W, C]`` in ``output_range``.
-
-        Example:
-            >>> images = model.sample(64, seed=1)  # doctest: +SKIP
-            >>> shirts = conditional_model.sample(64, seed=1, labels=6)  # doctest: +SKIP
-        """
-        return np.concatenate(list(self.sample_batches(n, seed=seed, labels=labels)), axis=0)
-
-    def _generate_batch(self, z, labels=None):
-        return self.generate(z, labels, training=False)
-
-
-class GenerativeModel(LatentSampler, keras.Model):
+class GenerativeModel(LatentSampler, GeneratorAveraging, OptimizerRoles, keras.Model):
     """Base class of kgen's models: a generator of images from a latent space.
 
     Subclasses set the class attributes below, build their sub-networks in ``__init__`` and implement
@@ -162,28 +35,65 @@ class GenerativeModel(LatentSampler, keras.Model):
     besides images or z, training batches are ``(images, labels)``, and ``generate`` needs labels.
     """
 
-    optimizer_roles: dict = {}
     archs: tuple = ()
     output_range = (-1.0, 1.0)
     default_latent_dim = 100
-    default_learning_rate = 2e-4
-    default_beta_1 = 0.5
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch=None, width=32, seed=None, num_classes=0,
-                 **kwargs):
+                 ema_decay=None, **kwargs):
         super().__init__(**kwargs)
         arch = self.resolve_arch(arch)
         if width is None or int(width) < 1:
             raise ValueError(f"width must be a positive integer; got {width!r}.")
         if int(num_classes) < 0 or int(num_classes) == 1:
             raise ValueError(f"num_classes must be 0 (unconditional) or at least 2; got {num_classes!r}.")
+        if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: no averaging); got {ema_decay!r}.")
         self.num_classes = int(num_classes)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.latent_dim = self.default_latent_dim if latent_dim is None else latent_dim
         self.arch = arch
         self.width = int(width)
         self.seed = seed
+        self.ema_decay = ema_decay
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.generator_average = None  # built by average_generator() when averaging is on
+        self._own_network_names = []  # sub-networks the user gave instead of an architecture's
+
+    @classmethod
+    def real_batches_per_step(cls, **options):
+        """Real batches one training step of a model made with constructor arguments ``options`` takes
+        (``kgen fit`` multiplies its batch size by this): 1, but for a GAN with several critic steps."""
+        return 1
+
+    @property
+    def batches_per_step(self):
+        """Real batches one training step of this model takes."""
+        return 1
+
+    def training_steps(self):
+        """Training steps done so far: the iterations of the optimizer that trains the generator."""
+        return getattr(self, self.generator_role).iterations
+
+    def own_or_built(self, name, given, build):
+        """The sub-network ``name``: the user's ``given`` network (a ``keras.Model``, or its serialised
+        form from :meth:`get_config`) or, when ``None``, ``build()``. Users' networks are recorded, so
+        :meth:`get_config` serialises them and a saved model loads with them."""
+        if given is None:
+            return build()
+        if isinstance(given, dict):
+            given = keras.saving.deserialize_keras_object(given)
+        if not isinstance(given, keras.Model):
+            raise ValueError(f"{name} must be a keras.Model; got {type(given).__name__}.")
+        self._own_network_names.append(name)
+        return given
+
+    def check_network(self, name, network, expected_output):
+        """Raise ``ValueError`` unless ``network``'s output shape (without the batch) is ``expected_output``."""
+        outputs = network.output_shape if isinstance(network.output_shape, list) else [network.output_shape]
+        found = tuple(outputs[0][1:])
+        if found != tuple(expected_output):
+            raise ValueError(f"The {name} must output {tuple(expected_output)} per example; it outputs {found}.")
 
     def network_policy(self):
         """Context in which subclasses build their sub-networks: the model's own dtype policy, so a
@@ -216,76 +126,37 @@ class GenerativeModel(LatentSampler, keras.Model):
             width=self.width,
             seed=self.seed,
             num_classes=self.num_classes,
+            ema_decay=self.ema_decay,
+            networks_version=NETWORKS_VERSION,
         )
+        config.update({name: keras.saving.serialize_keras_object(getattr(self, name)) for name in self._own_network_names})
         return config
 
-    # --------------------------------------------------------------------------------- compiling
-    def _compile_roles(self, optimizers, **kwargs):
-        """Compile with one optimizer per sub-network; ``None`` entries get the model's default."""
-        # optimizer=None: Keras would otherwise create an unused RMSprop as `self.optimizer`.
-        super().compile(optimizer=None, **kwargs)
-        for role in self.optimizer_roles:
-            optimizer = optimizers.get(role)
-            if optimizer is None:
-                optimizer = self.default_optimizer()
-            setattr(self, role, keras.optimizers.get(optimizer))
-        self._kgen_compile_kwargs = dict(kwargs)
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild from :meth:`get_config`; a config of kgen 0.1 (no ``networks_version``) gets the
+        architecture its name meant then (``dcgan``/``conv`` → ``paper-dcgan``, ``mlp`` → ``paper-mlp``)."""
 
-    def default_optimizer(self):
-        """The optimizer used for a sub-network when ``compile`` is given none."""
-        return keras.optimizers.Adam(self.default_learning_rate, beta_1=self.default_beta_1)
-
-    def get_compile_config(self):
-        """Serialised optimizers (and compile options), so a loaded model is compiled the same way."""
-        if not self.compiled:
-            return {}
-        config = {role: keras.saving.serialize_keras_object(getattr(self, role)) for role in self.optimizer_roles}
-        config.update(getattr(self, "_kgen_compile_kwargs", {}))
-        return config
-
-    def compile_from_config(self, config):
-        """Compile from ``get_compile_config()`` and build every optimizer, so its state can load."""
         config = dict(config)
-        optimizers = {role: keras.saving.deserialize_keras_object(config.pop(role)) for role in self.optimizer_roles if role in config}
-        self.compile(**optimizers, **config)
-        self.build_optimizers()
+        if config.pop("networks_version", 1) < NETWORKS_VERSION and config.get("arch") in LEGACY_ARCHS:
+            config["arch"] = LEGACY_ARCHS[config["arch"]]
+            config.setdefault("ema_decay", 0.0)  # those models had no average
+        return super().from_config(config)
 
-    def build_optimizers(self):
-        """Create every optimizer's slot variables for the weights it trains."""
-        for role in self.optimizer_roles:
-            optimizer = getattr(self, role)
-            if not optimizer.built:
-                optimizer.build(self.role_variables(role))
+    def export(self, filepath, format="tf_saved_model", verbose=None, **kwargs):
+        """Keras' ``model.export``: write this model as kgen's self-contained SavedModel at ``filepath``
+        (the serving signatures of :mod:`kgen.export`: ``serving_default``, ``images``, ``sample``, …).
 
-    def role_variables(self, role):
-        """The trainable variables of the sub-networks that the optimizer ``role`` trains."""
-        return [v for name in self.optimizer_roles[role] for v in getattr(self, name).trainable_variables]
+        ``kgen.export_model`` writes the versioned ``<base>/<name>/<version>/`` layout TF Serving loads.
 
-    def role_gradients(self, role, tape, loss):
-        """Gradients of ``loss`` (recorded on ``tape``) w.r.t. the weights the optimizer ``role`` trains,
-        ready for that optimizer.
-
-        Under a distribution strategy each replica's loss is the mean over its share of the batch and
-        the optimizer sums the replicas' gradients: the gradients are divided by the replica count, so
-        the update is that of the mean over the global batch. For a LossScaleOptimizer
-        (``mixed_float16``) they are the gradients of the loss times its scale; it unscales them and
-        skips the step when they overflowed.
+        Raises:
+            ValueError: another ``format`` than ``"tf_saved_model"``.
         """
-        optimizer = getattr(self, role)
-        factor = 1.0 / num_replicas()
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            factor = optimizer.scale_loss(factor)
-        return tape.gradient(loss, self.role_variables(role), output_gradients=tf.cast(factor, loss.dtype))
+        if format != "tf_saved_model":
+            raise ValueError(f"kgen models export as format='tf_saved_model' only; got {format!r}.")
+        from kgen.export import write_savedmodel
 
-    def apply_gradients(self, role, tape, loss):
-        """One optimizer step of a sub-network: gradients of ``loss`` w.r.t. its trainable weights.
-
-        Args:
-            role: the ``compile`` keyword of the optimizer (a key of ``optimizer_roles``).
-            tape: the ``tf.GradientTape`` that recorded ``loss``.
-            loss: scalar loss tensor.
-        """
-        getattr(self, role).apply_gradients(zip(self.role_gradients(role, tape, loss), self.role_variables(role)))
+        write_savedmodel(self, str(filepath))
 
     def normal_noise(self, batch, *dims):
         """Standard-normal noise ``[batch, *dims]`` from the model's seed generator.
@@ -332,7 +203,9 @@ class GenerativeModel(LatentSampler, keras.Model):
 
     def generate(self, z, labels=None, training=False):
         """Decode latent vectors ``z`` ``[batch, latent_dim]`` (of classes ``labels`` ``[batch]`` for a
-        conditional model) into images in ``output_range``."""
+        conditional model) into images in ``output_range``: a tensor, as calling a Keras model gives
+        (:meth:`sample` gives NumPy). Outside training, the generator's weight average makes them when
+        the model keeps one."""
         raise NotImplementedError
 
     def _generate_batch(self, z, labels=None):
@@ -350,33 +223,6 @@ class GenerativeModel(LatentSampler, keras.Model):
         return self._generate_compiled(z) if labels is None else self._generate_compiled(z, labels)
 
 
-@contextlib.contextmanager
-def global_dtype_policy(policy):
-    """Within the context, new layers get the Keras dtype policy ``policy`` (a name or a policy)."""
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-
-
-def num_replicas():
-    """Replicas training in sync: 1 without a distribution strategy."""
-    context = tf.distribute.get_replica_context()
-    return context.num_replicas_in_sync if context is not None else 1
-
-
-def replica_slice(global_values, batch):
-    """This replica's ``batch`` rows of values drawn for the whole global batch (all of them without a
-    distribution strategy)."""
-    replicas = num_replicas()
-    if replicas == 1:
-        return global_values
-    start = tf.distribute.get_replica_context().replica_id_in_sync_group * batch
-    return global_values[start:start + batch]
-
-
 def batch_images(data):
     """The images of a batch that may be ``images`` or ``(images, labels[, ...])``."""
     return data[0] if isinstance(data, (tuple, list)) else data
@@ -389,14 +235,18 @@ class AutoencodingModel(GenerativeModel):
     (z → images); a conditional model's encoder and decoder also take the labels.
     """
 
+    generator_network = "decoder"
+    has_encoder = True
+
     def encode(self, images, labels=None, training=False):
         """``(z_mean, z_log_var)`` of q(z|x) (q(z|x, y) when conditional) for a batch of images in
         ``output_range``."""
         return self.encoder(self.conditioned(images, labels), training=training)
 
     def decode(self, z, labels=None, training=False):
-        """Images (in ``output_range``) decoded from latent vectors ``z`` (and labels when conditional)."""
-        return self.decoder(self.conditioned(z, labels), training=training)
+        """Images (in ``output_range``) decoded from latent vectors ``z`` (and labels when conditional);
+        outside training by the decoder's weight average when the model keeps one."""
+        return self.sampling_network(training)(self.conditioned(z, labels), training=training)
 
     def generate(self, z, labels=None, training=False):
         return self.decode(z, labels, training=training)

@@ -1,13 +1,14 @@
-"""The GAN of Goodfellow et al. (2014), in the MLP and DCGAN architectures of the reference comparison
-(Banerjee, "GAN vs VAE"), with the non-saturating loss by default and the minimax, least-squares, hinge
-and Wasserstein-with-gradient-penalty losses by name."""
+"""The GAN of Goodfellow et al. (2014): DCGAN (Radford et al.) and MLP networks, the reference
+comparison's literal ones (Banerjee, "GAN vs VAE"), the non-saturating loss by default and the minimax,
+least-squares, hinge and Wasserstein-with-gradient-penalty losses by name, and a moving average of
+the generator's weights for sampling."""
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
 
-from kgen import losses
+from kgen import losses, names
 from kgen.models import networks
 from kgen.models.base import GenerativeModel, batch_images
 
@@ -16,26 +17,39 @@ from kgen.models.base import GenerativeModel, batch_images
 class GAN(GenerativeModel):
     """Generative adversarial network: a generator G(z) and a discriminator D(x) → logit.
 
-    Each training step follows the paper's algorithm: draw noise, generate, update D on a real batch
-    and a fake batch (``critic_steps`` times, fresh noise each time, the same real batch), then update
-    G on fresh noise.
+    Each training step follows the paper's algorithm: for each of ``critic_steps`` discriminator
+    updates, take a real batch and a fake batch from fresh noise and update D; then update G on fresh
+    noise; then update the generator's weight average. With ``critic_steps`` k > 1 every discriminator
+    update gets its own real batch: the step's input holds k batches (``kgen fit`` multiplies the
+    pipeline's batch size by k).
 
     Args:
         image_shape: ``(height, width, channels)`` of the images.
         latent_dim: size of z (default 100).
-        arch: ``"mlp"`` or ``"dcgan"``.
-        width: layer-size multiplier; 32 gives the paper's sizes.
+        arch: ``"dcgan"`` (default), ``"mlp"``, ``"paper-dcgan"`` or ``"paper-mlp"`` (see
+            :mod:`kgen.models.networks`).
+        width: layer-size multiplier; 32 gives the reference sizes.
         seed: seed of the noise drawn in training (``None`` for a random one).
         loss: a key of :data:`kgen.losses.GAN_LOSSES`: ``"non-saturating"`` (``-log D(G(z))``, the
             default), ``"minimax"``, ``"least-squares"``, ``"hinge"`` or ``"wgan-gp"`` (Wasserstein
             critic with a gradient penalty at images interpolated between real and fake, the
-            interpolation weight uniform in [0, 1] per image).
-        critic_steps: discriminator updates per generator update (5 in the WGAN-GP paper).
+            interpolation weight uniform in [0, 1] per image). A loss with a gradient penalty gets a
+            critic without dropout and, for ``dcgan``, with layer instead of batch normalisation (as
+            Gulrajani et al. recommend: batch statistics would couple the images the penalty treats
+            one by one), and its published optimiser (Adam(1e-4, β = (0, 0.9))) by default.
+        critic_steps: discriminator updates per generator update (default: the loss's published
+            recipe, 5 for ``"wgan-gp"``, else 1).
         gp_weight: weight of the gradient penalty (losses that take one, i.e. ``"wgan-gp"``; 10 in the paper).
         num_classes: > 0 for a class-conditional GAN (Mirza & Osindero, 2014): the generator gets the
             label one-hot beside z, the discriminator is a projection discriminator (see
             :func:`kgen.models.networks.build_discriminator`), and fakes are made for the labels of
             the real batch, so they follow the data's class frequencies.
+        ema_decay: decay of the generator's exponential moving average (Yazıcı et al., 2019), which
+            sampling, evaluation, export and the sample grids use; 0 turns it off; default 0.999.
+        generator, discriminator: your own networks instead of ``arch``'s (``keras.Model``: z
+            ``[batch, latent_dim]`` → images ``[batch, *image_shape]`` in [-1, 1]; images → logits
+            ``[batch, 1]``; with ``num_classes``, each also takes the labels as a second input). They are
+            saved with the model (functional or Sequential models, or registered serialisable classes).
 
     Example:
         >>> gan = GAN(image_shape=(28, 28, 1), arch="dcgan")  # doctest: +SKIP
@@ -45,36 +59,60 @@ class GAN(GenerativeModel):
     """
 
     optimizer_roles = {"d_optimizer": ("discriminator",), "g_optimizer": ("generator",)}
-    archs = ("dcgan", "mlp")
+    archs = names.MODEL_ARCHS["gan"]
     output_range = (-1.0, 1.0)
     default_latent_dim = 100
     default_learning_rate = 2e-4
     default_beta_1 = 0.5
+    default_ema_decay = 0.999
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, seed=None,
-                 loss="non-saturating", critic_steps=1, gp_weight=10.0, num_classes=0, **kwargs):
-        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, **kwargs)
+                 loss="non-saturating", critic_steps=None, gp_weight=10.0, num_classes=0, ema_decay=None,
+                 generator=None, discriminator=None, **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
         if loss not in losses.GAN_LOSSES:
             raise ValueError(f"Unknown GAN loss {loss!r}: expected one of {', '.join(losses.GAN_LOSSES)}.")
-        if int(critic_steps) < 1:
+        objective = losses.GAN_LOSSES[loss]
+        if critic_steps is not None and int(critic_steps) < 1:
             raise ValueError(f"critic_steps must be a positive integer; got {critic_steps!r}.")
         if float(gp_weight) < 0:
             raise ValueError(f"gp_weight must be non-negative; got {gp_weight!r}.")
-        self.loss_name, self.critic_steps, self.gp_weight = loss, int(critic_steps), float(gp_weight)
-        self._objective = losses.GAN_LOSSES[loss]
+        self.loss_name, self.critic_steps, self.gp_weight = loss, critic_steps, float(gp_weight)
+        self._objective = objective
+        if objective.adam is not None:  # the loss's published optimiser becomes this model's default
+            self.default_learning_rate, self.default_beta_1, self.default_beta_2 = objective.adam
+        penalised = objective.gradient_penalty
         with self.network_policy():
-            self.generator = networks.build_generator(self.image_shape, arch, self.latent_dim, self.width, "tanh",
-                                                      num_classes=self.num_classes)
-            self.discriminator = networks.build_discriminator(self.image_shape, arch, self.width,
-                                                              num_classes=self.num_classes)
+            self.generator = self.own_or_built("generator", generator, self._build_generator)
+            self.discriminator = self.own_or_built("discriminator", discriminator, lambda: networks.build_discriminator(
+                self.image_shape, self.arch, self.width, num_classes=self.num_classes,
+                dropout=0.0 if penalised else None, norm="layer" if penalised else "batch"))
+            self.average_generator(self._build_generator)
+        self.check_network("generator", self.generator, self.image_shape)
+        self.check_network("discriminator", self.discriminator, (1,))
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
         self.built = True  # every sub-network is a functional model, built on creation
 
+    def _build_generator(self):
+        return networks.build_generator(self.image_shape, self.arch, self.latent_dim, self.width, "tanh",
+                                        num_classes=self.num_classes)
+
+    @property
+    def batches_per_step(self):
+        """Real batches one training step takes: one per discriminator update."""
+        return self.real_batches_per_step(loss=self.loss_name, critic_steps=self.critic_steps)
+
+    @classmethod
+    def real_batches_per_step(cls, loss="non-saturating", critic_steps=None, **other_options):
+        """Real batches one training step of a GAN made with these options takes (its critic steps)."""
+        return int(critic_steps) if critic_steps else losses.GAN_LOSSES[loss].critic_steps
+
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """Configure training: one optimizer each for D and G (default Adam(2e-4, beta_1=0.5)).
+        """Configure training: one optimizer each for D and G (default Adam(2e-4, beta_1=0.5); for
+        ``"wgan-gp"`` Adam(1e-4, β = (0, 0.9))).
 
         Args:
             d_optimizer: optimizer (instance or name) of the discriminator.
@@ -98,18 +136,21 @@ class GAN(GenerativeModel):
         return self.discriminator(self.conditioned(batch_images(inputs), self.batch_labels(inputs)), training=training)
 
     def generate(self, z, labels=None, training=False):
-        return self.generator(self.conditioned(z, labels), training=training)
+        return self.sampling_network(training)(self.conditioned(z, labels), training=training)
 
     def discriminate(self, images, labels=None, training=False):
         """The discriminator's logits ``[batch, 1]`` for images (of classes ``labels`` when conditional)."""
         return self.discriminator(self.conditioned(images, labels), training=training)
 
     def train_step(self, data):
-        real, labels = batch_images(data), self.batch_labels(data)
-        batch = tf.shape(real)[0]
+        images, all_labels = batch_images(data), self.batch_labels(data)
+        steps = self.batches_per_step
+        batch = tf.shape(images)[0] // steps
 
-        # Discriminator: the real batch against a fresh fake batch (of the same labels), critic_steps times.
-        for _ in range(self.critic_steps):
+        # Discriminator: critic_steps updates, each on its own real batch and a fresh fake batch (of its labels).
+        for i in range(steps):
+            real = images[i * batch:(i + 1) * batch]
+            labels = None if all_labels is None else all_labels[i * batch:(i + 1) * batch]
             z = self.normal_noise(batch, self.latent_dim)
             with tf.GradientTape() as tape:
                 fake = self.generate(z, labels, training=True)
@@ -120,12 +161,13 @@ class GAN(GenerativeModel):
                     d_loss = d_loss + self.gp_weight * self._gradient_penalty(real, fake, labels)
             self.apply_gradients("d_optimizer", tape, d_loss)
 
-        # Generator: fresh noise.
+        # Generator: fresh noise (with the labels of the last real batch), then its weight average.
         z = self.normal_noise(batch, self.latent_dim)
         with tf.GradientTape() as tape:
             g_logits = self.discriminate(self.generate(z, labels, training=True), labels, training=True)
             g_loss = self._objective.generator(g_logits)
         self.apply_gradients("g_optimizer", tape, g_loss)
+        self.update_average()
 
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
 

@@ -4,13 +4,23 @@ GAN, VAE and VAE-GAN are assembled from the same three kinds of network so that 
 them is fair: an image-to-features *trunk* (the discriminator's body, reused as the VAE encoder), a
 latent-to-image *generator* (the VAE decoder) and small heads on top.
 
-Two architectures exist for each network, after the reference comparison (Banerjee, "GAN vs VAE"):
+Four architectures exist for each network:
 
-* ``mlp``: fully connected layers on the flattened image.
-* ``dcgan`` / ``conv``: 3×3 convolutions; the number of stride-2 stages follows the image size
-  (two for 28×28 and 32×32, three for 64×64), so the same recipe serves MNIST, CIFAR-10 and CelebA.
+* ``dcgan`` (the default): the DCGAN of Radford et al. (2015) as it is commonly meant — 4×4
+  convolutions of stride 2, batch normalisation in the generator (not on its output) and in the
+  discriminator (not on its input), ReLU in the generator (also right after the latent projection),
+  LeakyReLU(0.2) in the discriminator, weights drawn from N(0, 0.02) — with one fully connected
+  layer of 1024 units (``32·width``) in each network, as in InfoGAN's MNIST networks (Chen et al.,
+  2016). The number of stride-2 stages follows the image size (two for 28×28 and 32×32, three for
+  64×64).
+* ``mlp``: fully connected networks in the same spirit: batch-normalised ReLU layers in the generator,
+  LeakyReLU layers in the discriminator.
+* ``paper-dcgan`` and ``paper-mlp``: the networks of the reference comparison (Banerjee, "GAN vs VAE")
+  exactly as its tables give them — 3×3 convolutions with stride-1 layers and dropout, no batch
+  normalisation, no nonlinearity after the generator's projection, Glorot initialisation. They train
+  slower per minute and are kept for the experiments that reproduce that paper.
 
-``width`` scales every layer: the paper's layer sizes are those of ``width=32``.
+``width`` scales every layer: the reference sizes are those of ``width=32``.
 """
 
 from __future__ import annotations
@@ -19,15 +29,20 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from kgen.models.base import num_replicas, replica_slice
+from kgen.models.runtime import num_replicas, replica_slice
 
-# Architecture names accepted by the builders; "conv" is the VAE's name for the DCGAN networks.
-MLP = "mlp"
-CONV_ARCHS = ("dcgan", "conv")
-ARCHS = (MLP,) + CONV_ARCHS
+from kgen.names import ARCHS, DCGAN, MLP, PAPER_DCGAN, PAPER_MLP
+CONV_ARCHS = (DCGAN, PAPER_DCGAN)
+NORMS = ("batch", "layer", None)  # the discriminator's normalisation (dcgan); "layer" for gradient-penalty critics
 
 MAX_BASE_SIZE = 8  # the generator's first feature map is at most 8×8
-MIN_CONV_LAYERS = 4
+MIN_CONV_LAYERS = 4  # paper-dcgan
+KERNEL = 4  # dcgan: 4×4 kernels, divisible by the stride (no checkerboard from uneven overlaps)
+
+
+def dcgan_init():
+    """N(0, 0.02), the initialisation of Radford et al."""
+    return keras.initializers.RandomNormal(0.0, 0.02)
 
 
 @keras.saving.register_keras_serializable(package="kgen")
@@ -114,7 +129,7 @@ def upsampling_stages(image_shape):
 
 
 def _conv_plan(stages):
-    """Strides and relative widths of the conv layers, from the image (discriminator order).
+    """paper-dcgan: strides and relative widths of the conv layers, from the image (discriminator order).
 
     The paper's 28×28 plan is strides (2, 1, 1, 2) with filters 32, 64, 128, 256. More stages replace
     stride-1 layers by stride-2 ones; more than four stages add layers.
@@ -125,14 +140,92 @@ def _conv_plan(stages):
     return strides, multipliers
 
 
-def image_trunk(image_shape, arch, width=32, dropout=0.0, activation="leaky_relu", name="trunk"):
+def dcgan_filters(stages, width):
+    """dcgan: the discriminator's filters per stage, from the image: 2w, 4w, 8w, … (64, 128 at 28×28)."""
+    return [2 * width * 2**i for i in range(stages)]
+
+
+def batch_norm():
+    """Batch normalisation; under a distribution strategy with statistics over the global batch, so that
+    replicas train as one device on the same batch would (outside one, Keras' usual two-pass moments)."""
+    return layers.BatchNormalization(synchronized=tf.distribute.has_strategy())
+
+
+def _normalization(norm, features_axis_only=False):
+    if norm == "batch":
+        return batch_norm()
+    if norm == "layer":  # over each example's whole feature map, as WGAN-GP's critics
+        return layers.LayerNormalization(axis=-1 if features_axis_only else (-3, -2, -1))
+    raise ValueError(f"Unknown normalisation {norm!r}: expected one of {', '.join(map(str, NORMS))}.")
+
+
+def _dcgan_trunk(images, image_shape, width, dropout, norm, activation):
+    x, taps = images, []
+    for i, filters in enumerate(dcgan_filters(upsampling_stages(image_shape)[0], width)):
+        normalised = i > 0 and norm is not None  # never on the input layer
+        x = layers.Conv2D(filters, KERNEL, strides=2, padding="same", use_bias=not normalised,
+                          kernel_initializer=dcgan_init())(x)
+        if normalised:
+            x = _normalization(norm)(x)
+        x = _activation(activation)(x)
+        taps.append(x)
+        if dropout:
+            x = ReplicaDropout(dropout)(x)
+    # A fully connected layer of 32w units on top, as InfoGAN's MNIST networks: at 28×28 it lifted the
+    # classifier IS after 5 minutes of training from 7.4 to 8.8 (docs/quality.md).
+    x = layers.Dense(32 * width, use_bias=norm is None, kernel_initializer=dcgan_init())(layers.Flatten()(x))
+    if norm is not None:
+        x = _normalization(norm, features_axis_only=True)(x)
+    x = _activation(activation)(x)
+    taps.append(x)
+    if dropout:
+        x = ReplicaDropout(dropout)(x)
+    return x, taps
+
+
+def _mlp_trunk(images, image_shape, width, dropout, norm, activation):
+    x, taps = layers.Flatten()(images), []
+    for units in (16 * width, 8 * width):
+        x = _activation(activation)(layers.Dense(units)(x))
+        taps.append(x)
+        if dropout:
+            x = ReplicaDropout(dropout)(x)
+    return x, taps
+
+
+def _paper_conv_trunk(images, image_shape, width, dropout, norm, activation):
+    strides, multipliers = _conv_plan(upsampling_stages(image_shape)[0])
+    x, taps = images, []
+    for stride, mult in zip(strides, multipliers):
+        x = _activation(activation)(layers.Conv2D(mult * width, 3, strides=stride, padding="same")(x))
+        taps.append(x)
+        if dropout:
+            x = ReplicaDropout(dropout)(x)
+    return layers.Flatten()(x), taps
+
+
+def _paper_mlp_trunk(images, image_shape, width, dropout, norm, activation):
+    x, taps = layers.Flatten()(images), []
+    for units in (16 * width, 8 * width, 4 * width):
+        x = _activation(activation)(layers.Dense(units)(x))
+        taps.append(x)
+        if dropout:
+            x = ReplicaDropout(dropout)(x)
+    return x, taps
+
+
+_TRUNKS = {DCGAN: _dcgan_trunk, MLP: _mlp_trunk, PAPER_DCGAN: _paper_conv_trunk, PAPER_MLP: _paper_mlp_trunk}
+
+
+def image_trunk(image_shape, arch, width=32, dropout=0.0, norm=None, activation="leaky_relu", name="trunk"):
     """The image-to-features body shared by the discriminator and the encoder.
 
     Args:
         image_shape: ``(height, width, channels)`` of the input images.
-        arch: ``"mlp"`` or ``"dcgan"``/``"conv"``.
-        width: layer-size multiplier; 32 gives the paper's sizes.
+        arch: one of :data:`ARCHS`.
+        width: layer-size multiplier; 32 gives the reference sizes.
         dropout: dropout rate after each hidden layer (0 for none).
+        norm: ``dcgan`` only: ``"batch"``, ``"layer"`` or ``None``, on every layer but the first.
         activation: ``"leaky_relu"`` (slope 0.2) or ``"relu"``.
         name: name of the returned model.
 
@@ -142,26 +235,10 @@ def image_trunk(image_shape, arch, width=32, dropout=0.0, activation="leaky_relu
     """
     _check_arch(arch)
     _check_image_shape(image_shape)
+    if norm not in NORMS:
+        _normalization(norm)  # raises with the list of names
     images = keras.Input(shape=tuple(image_shape), name="images")
-    taps = []
-    if arch == MLP:
-        x = layers.Flatten()(images)
-        for units in (16 * width, 8 * width, 4 * width):
-            x = layers.Dense(units)(x)
-            x = _activation(activation)(x)
-            taps.append(x)
-            if dropout:
-                x = ReplicaDropout(dropout)(x)
-    else:
-        strides, multipliers = _conv_plan(upsampling_stages(image_shape)[0])
-        x = images
-        for stride, mult in zip(strides, multipliers):
-            x = layers.Conv2D(mult * width, 3, strides=stride, padding="same")(x)
-            x = _activation(activation)(x)
-            taps.append(x)
-            if dropout:
-                x = ReplicaDropout(dropout)(x)
-        x = layers.Flatten()(x)
+    x, taps = _TRUNKS[arch](images, image_shape, width, dropout, norm, activation)
     # The last entry is what heads are put on: the (flattened) output of the final block.
     return keras.Model(images, taps + [x], name=name)
 
@@ -177,11 +254,21 @@ def one_hot(labels, num_classes):
     return layers.CategoryEncoding(num_classes, output_mode="one_hot", name="one_hot_labels")(labels)
 
 
-def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer=None, num_classes=0):
+def _head_initializer(arch):
+    return dcgan_init() if arch == DCGAN else "glorot_uniform"
+
+
+PAPER_DROPOUT = {PAPER_MLP: 0.4, PAPER_DCGAN: 0.25}
+
+
+def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer=None, num_classes=0, norm="batch"):
     """The GAN discriminator: image → one real/fake logit (and optionally hidden features).
 
-    Architectures: ``mlp`` 784→512→256→128→1 with LeakyReLU(0.2) and Dropout(0.4); ``dcgan`` convs
-    32/64/128/256 (strides 2,1,1,2 at 28×28) with LeakyReLU(0.2) and Dropout(0.25), then Dense(1).
+    Architectures: ``dcgan`` convs 64/128 (4×4, stride 2 at 28×28; 256 more at 64×64) and a dense layer
+    of 1024 units, with batch normalisation after all but the first and LeakyReLU(0.2), then Dense(1); ``mlp`` 784→512→256→1 with
+    LeakyReLU(0.2); ``paper-mlp`` 784→512→256→128→1 with LeakyReLU(0.2) and Dropout(0.4);
+    ``paper-dcgan`` 3×3 convs 32/64/128/256 (strides 2,1,1,2 at 28×28) with LeakyReLU(0.2) and
+    Dropout(0.25), then Dense(1).
 
     A class-conditional discriminator (``num_classes > 0``) is a *projection discriminator* (Miyato &
     Koyama, 2018): ``D(x, y) = w·φ(x) + b + e_y·φ(x)`` with ``φ(x)`` the trunk's final features and
@@ -192,24 +279,28 @@ def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer
 
     Args:
         image_shape: ``(height, width, channels)``.
-        arch: ``"mlp"`` or ``"dcgan"``.
+        arch: one of :data:`ARCHS`.
         width: layer-size multiplier.
-        dropout: dropout rate; ``None`` uses the paper's (0.4 for mlp, 0.25 for dcgan).
-        feature_layer: if given (1-based), the model also returns the activations of that hidden
-            layer, as VAE-GAN's learned similarity metric needs.
+        dropout: dropout rate; ``None`` uses the architecture's (0.4 for paper-mlp, 0.25 for
+            paper-dcgan, none otherwise).
+        feature_layer: if given (1-based; ``-1`` for the last hidden layer), the model also returns the
+            activations of that hidden layer, as VAE-GAN's learned similarity metric needs.
         num_classes: classes of a conditional discriminator (0: unconditional).
+        norm: the ``dcgan`` discriminator's normalisation: ``"batch"`` (Radford et al.), ``"layer"``
+            (for critics with a gradient penalty, which batch statistics would couple across images)
+            or ``None``.
 
     Returns:
         ``keras.Model``: images (and, if conditional, ``labels``) → logits ``[batch, 1]``, or →
         ``(logits, features)``.
     """
     if dropout is None:
-        dropout = 0.4 if arch == MLP else 0.25
-    trunk = image_trunk(image_shape, arch, width, dropout=dropout, name="discriminator_trunk")
+        dropout = PAPER_DROPOUT.get(arch, 0.0)
+    trunk = image_trunk(image_shape, arch, width, dropout=dropout, norm=norm, name="discriminator_trunk")
     images = keras.Input(shape=tuple(image_shape), name="images")
     inputs = images
     outputs = trunk(images)
-    logits = layers.Dense(1, dtype="float32", name="logits")(outputs[-1])
+    logits = layers.Dense(1, dtype="float32", kernel_initializer=_head_initializer(arch), name="logits")(outputs[-1])
     if num_classes:
         labels = labels_input()
         inputs = [images, labels]
@@ -219,6 +310,8 @@ def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer
     if feature_layer is None:
         return keras.Model(inputs, logits, name="discriminator")
     n_hidden = len(outputs) - 1
+    if feature_layer == -1:
+        feature_layer = n_hidden
     if not 1 <= feature_layer <= n_hidden:
         raise ValueError(
             f"feature_layer must be between 1 and {n_hidden} for this discriminator; got {feature_layer}."
@@ -229,14 +322,14 @@ def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer
 def build_encoder(image_shape, arch, latent_dim, width=32, num_classes=0):
     """The VAE encoder: image → (mean, log-variance) of q(z|x).
 
-    ``mlp``: 784→512→128→2·latent with ReLU; ``conv``: the DCGAN discriminator's convolutions
-    (LeakyReLU(0.2), no dropout) then Dense(2·latent). A conditional encoder q(z|x, y) (``num_classes
-    > 0``) gets the label one-hot, concatenated to the flattened image (mlp) or to the flattened
-    convolutional features (conv).
+    The discriminator's trunk of the same architecture without dropout (``dcgan``: with batch
+    normalisation), then Dense(2·latent); ``paper-mlp`` is the reference comparison's
+    784→512→128→2·latent with ReLU. A conditional encoder q(z|x, y) (``num_classes > 0``) gets the
+    label one-hot, concatenated to the flattened trunk features.
 
     Args:
         image_shape: ``(height, width, channels)``.
-        arch: ``"mlp"`` or ``"conv"``/``"dcgan"``.
+        arch: one of :data:`ARCHS`.
         latent_dim: size of z.
         width: layer-size multiplier.
         num_classes: classes of a conditional encoder (0: unconditional).
@@ -245,23 +338,26 @@ def build_encoder(image_shape, arch, latent_dim, width=32, num_classes=0):
         ``keras.Model``: images (and, if conditional, ``labels``) → ``(z_mean, z_log_var)``, each
         ``[batch, latent_dim]``.
     """
+    _check_arch(arch)
     _check_latent_dim(latent_dim)
     images = keras.Input(shape=tuple(image_shape), name="images")
     inputs, labels = images, None
     if num_classes:
         labels = labels_input()
         inputs = [images, labels]
-    if arch == MLP:
+    if arch == PAPER_MLP:
         x = _with_labels(layers.Flatten()(images), labels, num_classes)
         for units in (16 * width, 4 * width):
             x = layers.Dense(units, activation="relu")(x)
     else:
-        x = image_trunk(image_shape, arch, width, name="encoder_trunk")(images)[-1]
+        norm = "batch" if arch == DCGAN else None
+        x = image_trunk(image_shape, arch, width, norm=norm, name="encoder_trunk")(images)[-1]
         x = _with_labels(x, labels, num_classes)
     # Two heads are one Dense(2·latent) split in halves; separate layers keep the model loadable in
     # Keras safe mode (a Lambda split would not be).
-    z_mean = layers.Dense(latent_dim, dtype="float32", name="z_mean")(x)
-    z_log_var = layers.Dense(latent_dim, dtype="float32", name="z_log_var")(x)
+    init = _head_initializer(arch)
+    z_mean = layers.Dense(latent_dim, dtype="float32", kernel_initializer=init, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, dtype="float32", kernel_initializer=init, name="z_log_var")(x)
     return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
 
 
@@ -272,23 +368,80 @@ def _with_labels(x, labels, num_classes):
     return layers.Concatenate(name="with_labels")([x, one_hot(labels, num_classes)])
 
 
-def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tanh", mlp_units=None, num_classes=0):
+def _dcgan_generator(code, image_shape, width, paper_vae):
+    stages, base = upsampling_stages(image_shape)
+    filters = dcgan_filters(stages, width)[::-1]  # 128, 64 at 28×28
+    x = layers.Dense(32 * width, use_bias=False, kernel_initializer=dcgan_init())(code)  # InfoGAN's 1024 units
+    x = layers.ReLU()(batch_norm()(x))
+    x = layers.Dense(base * base * filters[0], use_bias=False, kernel_initializer=dcgan_init())(x)
+    x = layers.ReLU()(batch_norm()(x))
+    x = layers.Reshape((base, base, filters[0]))(x)
+    for f in filters[1:]:
+        x = layers.Conv2DTranspose(f, KERNEL, strides=2, padding="same", use_bias=False,
+                                   kernel_initializer=dcgan_init())(x)
+        x = layers.ReLU()(batch_norm()(x))
+    return layers.Conv2DTranspose(image_shape[-1], KERNEL, strides=2, padding="same",
+                                  kernel_initializer=dcgan_init())(x)
+
+
+def _mlp_generator(code, image_shape, width, paper_vae):
+    x = code
+    for units in (8 * width, 16 * width, 32 * width):
+        x = layers.Dense(units, use_bias=False)(x)
+        x = layers.ReLU()(batch_norm()(x))
+    height, width_px, channels = image_shape
+    return layers.Reshape((height, width_px, channels))(layers.Dense(height * width_px * channels, name="pixels")(x))
+
+
+def _paper_conv_generator(code, image_shape, width, paper_vae):
+    stages, base = upsampling_stages(image_shape)
+    strides, multipliers = _conv_plan(stages)
+    strides, multipliers = strides[::-1], multipliers[::-1]
+    x = layers.Dense(base * base * multipliers[0] * width)(code)
+    x = layers.Reshape((base, base, multipliers[0] * width))(x)
+    out_filters = [m * width for m in multipliers[1:]] + [image_shape[-1]]
+    for i, (filters, stride) in enumerate(zip(out_filters, strides)):
+        x = layers.Conv2DTranspose(filters, 3, strides=stride, padding="same")(x)
+        if i < len(out_filters) - 1:
+            x = layers.ReLU()(x)
+    return x
+
+
+def _paper_mlp_generator(code, image_shape, width, paper_vae):
+    # The paper's VAE decoder is latent→128→512→784 with ReLU; its GAN generator latent→128→256→512→784
+    # with LeakyReLU(0.2).
+    units, act = ((4 * width, 16 * width), "relu") if paper_vae else ((4 * width, 8 * width, 16 * width), "leaky_relu")
+    x = code
+    for n in units:
+        x = _activation(act)(layers.Dense(n)(x))
+    height, width_px, channels = image_shape
+    return layers.Reshape((height, width_px, channels))(layers.Dense(height * width_px * channels, name="pixels")(x))
+
+
+_GENERATORS = {DCGAN: _dcgan_generator, MLP: _mlp_generator, PAPER_DCGAN: _paper_conv_generator,
+               PAPER_MLP: _paper_mlp_generator}
+
+
+def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tanh", num_classes=0, paper_vae=False):
     """The generator (GAN) or decoder (VAE): latent z → image.
 
-    ``mlp``: latent→128→256→512→H·W·C with LeakyReLU(0.2) (GAN) — the VAE passes
-    ``mlp_units=(128, 512)`` with ReLU per the paper. ``dcgan``: Dense(latent→base²·256), then 3×3
-    transposed convs 128, 64, 32, C (strides 2,1,1,2 at 28×28) with ReLU between.
+    ``dcgan``: Dense(latent→32w = 1024), Dense(→base²·4w), each with batch normalisation and ReLU, then
+    4×4 transposed convs of stride 2 (64 filters, then the image's channels at 28×28), batch-normalised
+    ReLU between.
+    ``mlp``: latent→256→512→1024→H·W·C, batch-normalised ReLU. ``paper-dcgan``: Dense(latent→base²·8w),
+    then 3×3 transposed convs 128, 64, 32, C (strides 2,1,1,2 at 28×28) with ReLU between.
+    ``paper-mlp``: latent→128→256→512→H·W·C with LeakyReLU(0.2) (the GAN's) or, with ``paper_vae``,
+    latent→128→512→H·W·C with ReLU (the VAE's).
 
     Args:
         image_shape: ``(height, width, channels)`` of the images to produce.
-        arch: ``"mlp"`` or ``"dcgan"``/``"conv"``.
+        arch: one of :data:`ARCHS`.
         latent_dim: size of z.
         width: layer-size multiplier.
         out_activation: ``"tanh"`` for images in [-1, 1], ``"sigmoid"`` for [0, 1], or ``None``.
-        mlp_units: hidden sizes of the mlp generator; ``None`` gives the GAN's (4w, 8w, 16w) with
-            LeakyReLU, a tuple gives those sizes with ReLU.
         num_classes: classes of a conditional generator G(z, y) (0: unconditional); the label's
             one-hot is concatenated to z.
+        paper_vae: ``paper-mlp`` only: the reference comparison's VAE decoder instead of its GAN generator.
 
     Returns:
         ``keras.Model``: ``[batch, latent_dim]`` (and, if conditional, ``labels`` ``[batch]``) →
@@ -297,31 +450,13 @@ def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tan
     _check_arch(arch)
     _check_image_shape(image_shape)
     _check_latent_dim(latent_dim)
-    height, width_px, channels = (int(d) for d in image_shape)
     z = keras.Input(shape=(latent_dim,), name="z")
     inputs, labels = z, None
     if num_classes:
         labels = labels_input()
         inputs = [z, labels]
     code = _with_labels(z, labels, num_classes)
-    if arch == MLP:
-        units, act = (mlp_units, "relu") if mlp_units else ((4 * width, 8 * width, 16 * width), "leaky_relu")
-        x = code
-        for n in units:
-            x = _activation(act)(layers.Dense(n)(x))
-        x = layers.Dense(height * width_px * channels, name="pixels")(x)
-        x = layers.Reshape((height, width_px, channels))(x)
-    else:
-        stages, base = upsampling_stages(image_shape)
-        strides, multipliers = _conv_plan(stages)
-        strides, multipliers = strides[::-1], multipliers[::-1]
-        x = layers.Dense(base * base * multipliers[0] * width)(code)
-        x = layers.Reshape((base, base, multipliers[0] * width))(x)
-        out_filters = [m * width for m in multipliers[1:]] + [channels]
-        for i, (filters, stride) in enumerate(zip(out_filters, strides)):
-            x = layers.Conv2DTranspose(filters, 3, strides=stride, padding="same")(x)
-            if i < len(out_filters) - 1:
-                x = layers.ReLU()(x)
+    x = _GENERATORS[arch](code, tuple(int(d) for d in image_shape), width, paper_vae)
     if out_activation:
         # The output activation runs in float32 so images keep full precision under mixed precision.
         x = layers.Activation(out_activation, dtype="float32", name="images")(x)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from kgen import losses
+from kgen import losses, names
 from kgen.models import networks
 from kgen.models.base import AutoencodingModel, batch_images
 
@@ -20,8 +20,10 @@ class VAE(AutoencodingModel):
     Args:
         image_shape: ``(height, width, channels)``.
         latent_dim: size of z (default 16).
-        arch: ``"mlp"`` (784→512→128→2·latent, decoder latent→128→512→784) or ``"conv"`` (the DCGAN
-            discriminator's convolutions as encoder, the DCGAN generator as decoder).
+        arch: ``"dcgan"`` (default: the DCGAN discriminator's trunk as encoder, its generator as
+            decoder), ``"mlp"``, or the reference comparison's literal ``"paper-mlp"``
+            (784→512→128→2·latent, decoder latent→128→512→784) and ``"paper-dcgan"`` (see
+            :mod:`kgen.models.networks`).
         width: layer-size multiplier; 32 gives the paper's sizes.
         reconstruction_loss: ``"bce"`` (Bernoulli) or ``"mse"`` (Gaussian, unit variance).
         beta: weight of the KL term (β-VAE; 1 is the plain VAE).
@@ -32,23 +34,30 @@ class VAE(AutoencodingModel):
             leaves fewer latent dimensions inactive. Validation losses always use ``beta``.
         num_classes: > 0 for a conditional VAE (Sohn et al., 2015): encoder q(z|x, y) and decoder
             p(x|z, y) both get the label one-hot; the prior stays N(0, I).
+        ema_decay: decay of a moving average of the decoder's weights used outside training (0: none,
+            the default).
+        encoder, decoder: your own networks instead of ``arch``'s (``keras.Model``: images → ``[z_mean,
+            z_log_var]``; z → images in [0, 1]; with ``num_classes``, each also takes the labels). They are
+            saved with the model.
 
     Example:
-        >>> vae = VAE(arch="conv")  # doctest: +SKIP
+        >>> vae = VAE(arch="dcgan")  # doctest: +SKIP
         >>> vae.compile()  # Adam(1e-4)
         >>> vae.fit(images_dataset, validation_data=test_images, epochs=10)
     """
 
     optimizer_roles = {"optimizer": ("encoder", "decoder")}
-    archs = ("mlp", "conv")
+    archs = names.MODEL_ARCHS["vae"]
+    generator_role = "optimizer"
     output_range = (0.0, 1.0)
     default_latent_dim = 16
     default_learning_rate = 1e-4
     default_beta_1 = 0.9
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="mlp", width=32, reconstruction_loss="bce",
-                 beta=1.0, seed=None, kl_warmup_steps=0, num_classes=0, **kwargs):
-        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, **kwargs)
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, reconstruction_loss="bce",
+                 beta=1.0, seed=None, kl_warmup_steps=0, num_classes=0, ema_decay=None, encoder=None, decoder=None,
+                 **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
                 f"Unknown reconstruction_loss {reconstruction_loss!r}: expected one of "
@@ -62,16 +71,20 @@ class VAE(AutoencodingModel):
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)
         with self.network_policy():
-            self.encoder = networks.build_encoder(self.image_shape, arch, self.latent_dim, self.width,
-                                                  num_classes=self.num_classes)
-            self.decoder = networks.build_generator(
-                self.image_shape, arch, self.latent_dim, self.width, "sigmoid",
-                mlp_units=(4 * self.width, 16 * self.width), num_classes=self.num_classes,
-            )
+            self.encoder = self.own_or_built("encoder", encoder, lambda: networks.build_encoder(
+                self.image_shape, self.arch, self.latent_dim, self.width, num_classes=self.num_classes))
+            self.decoder = self.own_or_built("decoder", decoder, self._build_decoder)
+            self.average_generator(self._build_decoder)
+        self.check_network("encoder", self.encoder, (self.latent_dim,))
+        self.check_network("decoder", self.decoder, self.image_shape)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
         self.built = True  # every sub-network is a functional model, built on creation
+
+    def _build_decoder(self):
+        return networks.build_generator(self.image_shape, self.arch, self.latent_dim, self.width, "sigmoid",
+                                        num_classes=self.num_classes, paper_vae=True)
 
     def get_config(self):
         config = super().get_config()
@@ -108,6 +121,7 @@ class VAE(AutoencodingModel):
             reconstruction, kl = self.compute_losses(images, self.batch_labels(data), training=True)
             loss = reconstruction + self.kl_weight() * kl
         self.apply_gradients("optimizer", tape, loss)
+        self.update_average()
         return self._update_trackers(loss, reconstruction, kl)
 
     def kl_weight(self):

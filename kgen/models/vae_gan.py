@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from kgen import losses
+from kgen import losses, names
 from kgen.models import networks
 from kgen.models.base import AutoencodingModel, batch_images
 
@@ -15,12 +15,13 @@ class VAEGAN(AutoencodingModel):
     """A VAE whose decoder is also a GAN generator, with reconstruction measured in the features of
     the discriminator's ``feature_layer``-th layer instead of in pixels.
 
-    Networks: the ``conv`` encoder, the ``dcgan`` generator as decoder (tanh, images in [-1, 1]) and
-    the ``dcgan`` discriminator, from the same builders as GAN and VAE. Per training step
+    Networks: the encoder, the generator as decoder (tanh, images in [-1, 1]) and the discriminator of
+    the architecture ``arch``, from the same builders as GAN and VAE. Per training step
     (Algorithm 1 of the paper, signs made explicit):
 
     * ``L_prior = KL(q(z|x) ‖ N(0, I))``;
-    * ``L_like`` = squared error between ``Dis_l(x)`` and ``Dis_l(x̃)`` for reconstructions
+    * ``L_like`` (logged as ``feature_loss``: the reconstruction error in the discriminator's features)
+      = squared error between ``Dis_l(x)`` and ``Dis_l(x̃)`` for reconstructions
       ``x̃ = Dec(z)``, with the features taken without dropout;
     * the discriminator sees real images, reconstructions and samples ``Dec(z_p)``, ``z_p ~ N(0, I)``.
 
@@ -31,43 +32,66 @@ class VAEGAN(AutoencodingModel):
     Args:
         image_shape: ``(height, width, channels)``.
         latent_dim: size of z (default 100, as the GAN's).
-        arch: ``"dcgan"`` (the only one; kept for a uniform interface).
-        width: layer-size multiplier; 32 gives the paper's sizes.
+        arch: ``"dcgan"`` (default) or the reference comparison's ``"paper-dcgan"``.
+        width: layer-size multiplier; 32 gives the reference sizes.
         gamma: weight of L_like in the decoder's loss.
-        feature_layer: 1-based index of the discriminator layer whose features define L_like.
+        feature_layer: 1-based index of the discriminator layer whose features define L_like (default:
+            the last convolution for ``dcgan``, the third of four for ``paper-dcgan``, as Larsen et al.).
         seed: seed of the noise drawn in training.
         num_classes: > 0 for a class-conditional VAE-GAN: encoder and decoder get the label one-hot
             (as the conditional VAE's), the discriminator is a projection discriminator (as the
             conditional GAN's), and prior samples are decoded with the labels of the real batch.
+        ema_decay: decay of the decoder's exponential moving average, used outside training
+            (sampling, reconstructions, evaluation, export); 0 turns it off; default 0.999.
+        encoder, decoder, discriminator: your own networks instead of ``arch``'s, as the VAE's and the
+            GAN's, except that the discriminator returns ``[logits, features]`` (the features of L_like).
     """
 
     optimizer_roles = {"e_optimizer": ("encoder",), "g_optimizer": ("decoder",), "d_optimizer": ("discriminator",)}
-    archs = ("dcgan",)
+    archs = names.MODEL_ARCHS["vaegan"]
+    default_ema_decay = 0.999
     output_range = (-1.0, 1.0)
     default_latent_dim = 100
     default_learning_rate = 3e-4
     default_beta_1 = 0.5
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, gamma=1e-2,
-                 feature_layer=3, seed=None, num_classes=0, **kwargs):
-        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, **kwargs)
+                 feature_layer=None, seed=None, num_classes=0, ema_decay=None, encoder=None, decoder=None,
+                 discriminator=None, **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
         if float(gamma) < 0:
             raise ValueError(f"gamma must be ≥ 0; got {gamma}.")
         self.gamma = float(gamma)
-        self.feature_layer = int(feature_layer)
+        self.feature_layer = None if feature_layer is None else int(feature_layer)
         with self.network_policy():
-            self.encoder = networks.build_encoder(self.image_shape, "conv", self.latent_dim, self.width,
-                                                  num_classes=self.num_classes)
-            self.decoder = networks.build_generator(self.image_shape, "dcgan", self.latent_dim, self.width, "tanh",
-                                                    num_classes=self.num_classes)
-            self.discriminator = networks.build_discriminator(
-                self.image_shape, "dcgan", self.width, feature_layer=self.feature_layer, num_classes=self.num_classes
-            )
+            self.encoder = self.own_or_built("encoder", encoder, lambda: networks.build_encoder(
+                self.image_shape, self.arch, self.latent_dim, self.width, num_classes=self.num_classes))
+            self.decoder = self.own_or_built("decoder", decoder, self._build_decoder)
+            self.discriminator = self.own_or_built("discriminator", discriminator, lambda: networks.build_discriminator(
+                self.image_shape, self.arch, self.width, feature_layer=self.feature_layer_used,
+                num_classes=self.num_classes))
+            self.average_generator(self._build_decoder)
+        self.check_network("encoder", self.encoder, (self.latent_dim,))
+        self.check_network("decoder", self.decoder, self.image_shape)
+        self.check_network("discriminator", self.discriminator, (1,))
         self.prior_tracker = keras.metrics.Mean(name="prior_loss")
-        self.like_tracker = keras.metrics.Mean(name="like_loss")
+        self.feature_tracker = keras.metrics.Mean(name="feature_loss")
         self.gan_tracker = keras.metrics.Mean(name="gan_loss")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.built = True  # every sub-network is a functional model, built on creation
+
+    @property
+    def feature_layer_used(self):
+        """The discriminator layer (1-based) whose features measure L_like."""
+        if self.feature_layer is not None:
+            return self.feature_layer
+        if self.arch == "paper-dcgan":
+            return 3
+        return networks.upsampling_stages(self.image_shape)[0]  # dcgan: the last convolution's features
+
+    def _build_decoder(self):
+        return networks.build_generator(self.image_shape, self.arch, self.latent_dim, self.width, "tanh",
+                                        num_classes=self.num_classes)
 
     def get_config(self):
         config = super().get_config()
@@ -90,7 +114,7 @@ class VAEGAN(AutoencodingModel):
 
     @property
     def metrics(self):
-        return [self.prior_tracker, self.like_tracker, self.gan_tracker, self.d_loss_tracker]
+        return [self.prior_tracker, self.feature_tracker, self.gan_tracker, self.d_loss_tracker]
 
     def compute_losses(self, images, labels, training):
         """All four losses of one step: ``(prior, like, gan, d)`` — see the class docstring; ``labels``
@@ -117,18 +141,18 @@ class VAEGAN(AutoencodingModel):
         real_features, rec_features = tf.split(features, 2)
 
         prior_loss = losses.kl_divergence(z_mean, z_log_var)
-        like_loss = losses.reconstruction_mse(tf.stop_gradient(real_features), rec_features)
+        feature_loss = losses.reconstruction_mse(tf.stop_gradient(real_features), rec_features)
         gan_loss = losses.generator_loss(rec_logits, prior_logits)
         d_loss = losses.discriminator_loss(real_logits, rec_logits, prior_logits)
-        return prior_loss, like_loss, gan_loss, d_loss
+        return prior_loss, feature_loss, gan_loss, d_loss
 
     def train_step(self, data):
         images = batch_images(data)
         with tf.GradientTape(persistent=True) as tape:
-            prior_loss, like_loss, gan_loss, d_loss = self.compute_losses(images, self.batch_labels(data),
+            prior_loss, feature_loss, gan_loss, d_loss = self.compute_losses(images, self.batch_labels(data),
                                                                           training=True)
-            encoder_loss = prior_loss + like_loss
-            decoder_loss = self.gamma * like_loss + gan_loss
+            encoder_loss = prior_loss + feature_loss
+            decoder_loss = self.gamma * feature_loss + gan_loss
         # Every gradient comes from the same forward pass, before any network is updated.
         grads = {
             role: self.role_gradients(role, tape, loss)
@@ -137,12 +161,13 @@ class VAEGAN(AutoencodingModel):
         del tape
         for role, role_grads in grads.items():
             getattr(self, role).apply_gradients(zip(role_grads, self.role_variables(role)))
-        return self._update_trackers(prior_loss, like_loss, gan_loss, d_loss)
+        self.update_average()
+        return self._update_trackers(prior_loss, feature_loss, gan_loss, d_loss)
 
     def test_step(self, data):
         return self._update_trackers(*self.compute_losses(batch_images(data), self.batch_labels(data), training=False))
 
-    def _update_trackers(self, prior_loss, like_loss, gan_loss, d_loss):
-        for tracker, value in zip(self.metrics, (prior_loss, like_loss, gan_loss, d_loss)):
+    def _update_trackers(self, prior_loss, feature_loss, gan_loss, d_loss):
+        for tracker, value in zip(self.metrics, (prior_loss, feature_loss, gan_loss, d_loss)):
             tracker.update_state(value)
         return {m.name: m.result() for m in self.metrics}

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 
 from kgen.config import RunConfig  # noqa: E402
 from kgen.data import load_epochs  # noqa: E402
-from kgen.loop import train  # noqa: E402
+from kgen.trainer import Trainer  # noqa: E402
 from kgen.training import build_model  # noqa: E402
 
 
@@ -24,7 +24,7 @@ def trained_weights(model_name, arch, data, strategy, precision="float32"):
     pipeline, info = load_epochs(data, 8, (-1.0, 1.0) if model_name != "vae" else (0.0, 1.0), limit=32)
     keras.utils.set_random_seed(0)
     model = build_model(config, info.image_shape, strategy)
-    train(model, pipeline, 1, verbose=0, strategy=strategy)
+    Trainer(model, pipeline, verbose=0, strategy=strategy).fit(1)
     return [np.asarray(v.numpy(), dtype="float64") for v in model.trainable_variables]
 
 

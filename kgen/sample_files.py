@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 
 import numpy as np
 
 from kgen import images
+from kgen.files import atomic_path
 
 MAX_GRID = 1024  # a PNG grid shows at most this many images; the .npy array holds all of them
 
@@ -19,7 +20,7 @@ def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, sc
     when complete (temporary name, then rename).
 
     A class-conditional model draws ``n`` images of class ``label``, or without one ``n`` images spread
-    evenly over its classes (:func:`kgen.models.base.spread_labels`, in class order), shown one row
+    evenly over its classes (:func:`kgen.models.sampling.spread_labels`, in class order), shown one row
     per class (at most ``MAX_GRID // num_classes`` images of each).
 
     Args:
@@ -42,11 +43,18 @@ def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, sc
     """
     if int(n) < 1:
         raise ValueError(f"The number of samples must be a positive integer; got {n}.")
-    array = tmp_npy = None
-    if npy_path:
-        os.makedirs(os.path.dirname(os.path.abspath(npy_path)), exist_ok=True)
-        tmp_npy = f"{npy_path}.tmp-{os.getpid()}.npy"
-        array = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=(n,) + tuple(model.image_shape))
+    with atomic_path(npy_path, suffix=".npy") if npy_path else contextlib.nullcontext() as tmp_npy:
+        array = None if tmp_npy is None else np.lib.format.open_memmap(
+            tmp_npy, mode="w+", dtype=np.uint8, shape=(n,) + tuple(model.image_shape))
+        shown = _write(model, n, grid_path, array, seed, batch_size, scale, progress, label)
+        if array is not None:
+            array.flush()
+            del array
+    return shown
+
+
+def _write(model, n, grid_path, array, seed, batch_size, scale, progress, label):
+    """Generate the images into ``array`` (a memory map, or ``None``) and the grid; the number shown."""
     bar = None
     if progress:
         import keras
@@ -60,25 +68,17 @@ def write_samples(model, n, grid_path, seed=0, npy_path=None, batch_size=256, sc
         first_of_class = np.searchsorted(labels, labels)  # labels are sorted
         shown = np.arange(n) - first_of_class < MAX_GRID // model.num_classes
     grid_images, done = [], 0
-    try:
-        for batch in model.sample_batches(n, seed=seed, batch_size=batch_size, labels=labels):
-            batch = images.to_uint8(batch, model.output_range)
-            if array is not None:
-                array[done:done + len(batch)] = batch
-            grid_images.append(batch[shown[done:done + len(batch)]])
-            done += len(batch)
-            if bar:
-                bar.update(done)
-        grid_images = np.concatenate(grid_images)
-        if by_class:
-            images.write_grid(grid_path, *images.rows_by_class(grid_images, labels[shown]), scale=scale)
-        else:
-            images.write_grid(grid_path, grid_images, scale=scale)
+    for batch in model.sample_batches(n, seed=seed, batch_size=batch_size, labels=labels):
+        batch = images.to_uint8(batch, model.output_range)
         if array is not None:
-            array.flush()
-            del array
-            os.replace(tmp_npy, npy_path)
-    finally:
-        if tmp_npy and os.path.exists(tmp_npy):
-            os.remove(tmp_npy)
+            array[done:done + len(batch)] = batch
+        grid_images.append(batch[shown[done:done + len(batch)]])
+        done += len(batch)
+        if bar:
+            bar.update(done)
+    grid_images = np.concatenate(grid_images)
+    if by_class:
+        images.write_grid(grid_path, *images.rows_by_class(grid_images, labels[shown]), scale=scale)
+    else:
+        images.write_grid(grid_path, grid_images, scale=scale)
     return int(shown.sum())

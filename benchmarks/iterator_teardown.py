@@ -1,6 +1,6 @@
 """How long the end of an epoch waits for tf.data, with and without autotuning.
 
-    .venv/bin/python scripts/bench_iterator_teardown.py [--epochs 4] [--seconds 3,7,12]
+    .venv/bin/python benchmarks/iterator_teardown.py [--epochs 4] [--seconds 3,7,12]
 
 Builds kgen's epoch pipeline over 60,000 random 28×28 images at batch 128, then, for each epoch
 length in ``--seconds``, draws batches while doing a matrix product per batch (standing in for a

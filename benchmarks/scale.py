@@ -1,6 +1,6 @@
 """Training throughput of one model under each tf.distribute strategy and precision (issue 6's table).
 
-    .venv/bin/python scripts/bench_scale.py [--model gan --arch dcgan] [--steps 40] [--repeats 3]
+    .venv/bin/python benchmarks/scale.py [--model gan --arch dcgan] [--steps 40] [--repeats 3]
 
 prints one JSON line per configuration: one device (float32 and mixed_bfloat16), mirrored over two
 logical CPU devices, and two local workers on 127.0.0.1 (MultiWorkerMirroredStrategy); images/s is the
@@ -29,8 +29,8 @@ def measure(args):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from kgen.config import RunConfig
     from kgen.data import load_epochs
-    from kgen.distribute import distribute, make_strategy
-    from kgen.loop import distributed_step
+    from kgen.distribute import distribute_dataset, make_strategy
+    from kgen.trainer import distributed_step
     from kgen.training import build_model
 
     strategy = make_strategy({"one": "auto", "mirrored": "mirrored", "worker": "multi_worker"}[args.mode])
@@ -43,7 +43,7 @@ def measure(args):
         step = model.train_function
     else:
         step = distributed_step(model, strategy)
-    iterator = iter(distribute(strategy, pipeline.epoch(0).repeat()))
+    iterator = iter(distribute_dataset(strategy, pipeline.epoch(0).repeat()))
     for _ in range(5):
         float(step(iterator)[next(iter(model.metrics)).name])
     times = []

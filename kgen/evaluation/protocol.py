@@ -1,0 +1,166 @@
+"""Evaluate a generative model: generated vs real features under one stated protocol, with the value
+real images get under the same protocol (the ceiling), and likelihood metrics for autoencoders.
+
+Protocol (every report records it):
+
+* extractor: named by the hash of its weights (kgen's shipped evaluators are pinned; see
+  :mod:`kgen.evaluation.classifier`);
+* reference: the data's test split (up to ``n_reference`` images, in order), at the model's image
+  size; without a test split, every other image of the shuffled training data;
+* generated: ``n`` images from latent seed ``seed``, quantised to uint8;
+* ceiling: ``n`` real images the extractor never saw (drawn at random from the training images the
+  evaluator held out), scored against the same reference exactly as the generated ones (without a
+  test split: the other images of the shuffled training data);
+* KID: 100 subsets of min(1000, n) per set; precision/recall: k = 3 on ``min(n, n_reference)``
+  rows of each set; IS: 10 splits. Subsets and splits are chosen by the rows' content
+  (:func:`kgen.evaluation.metrics.content_order`), so no number depends on the order of the images.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from kgen.evaluation import metrics as metric_math
+from kgen.evaluation.autoencoder import autoencoder_metrics, autoencoder_protocol
+from kgen.evaluation.features import AUTO_CACHE, RealFeatures, generated_features
+from kgen.names import METRICS
+
+KID_SUBSETS, KID_SUBSET_SIZE, PR_K, IS_SPLITS = 100, 1000, 3, 10
+
+
+def parse_metrics(text):
+    """``"fid,is"`` → ``("fid", "is")``; unknown names raise ``ValueError`` listing the known ones."""
+    names = tuple(dict.fromkeys(m.strip().lower() for m in str(text).split(",") if m.strip()))
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        given = ", ".join(unknown) or repr(text)
+        raise ValueError(f"Unknown metric(s) {given}: expected some of {', '.join(METRICS)}.")
+    return names
+
+
+def class_agreement(model, extractor, generated):
+    """For a class-conditional model scored by the evaluator classifier of its data: how often the
+    classifier agrees with the class each generated image was requested for.
+
+    Args:
+        model: the model that made ``generated`` (with :func:`generated_features`, i.e. ``n`` images
+            spread evenly over its classes).
+        extractor: the extractor of ``generated``.
+        generated: :class:`FeatureSet` of the generated images.
+
+    Returns:
+        ``{"per_class": [accuracy of class c], "overall", "n_per_class"}``, or ``None`` when the model
+        is unconditional or the extractor's classes are not the model's (e.g. InceptionV3's).
+    """
+    from kgen.models.sampling import spread_labels
+
+    if not getattr(model, "conditional", False) or extractor.name != "classifier" \
+            or generated.logits.shape[1] != model.num_classes:
+        return None
+    requested = spread_labels(len(generated), model.num_classes)
+    per_class, overall = metric_math.class_agreement(generated.logits, requested, model.num_classes)
+    return {"per_class": per_class, "overall": overall,
+            "n_per_class": [int(np.sum(requested == c)) for c in range(model.num_classes)]}
+
+
+def score(candidate, reference, names=METRICS, seed=0):
+    """The sample metrics of a candidate feature set against a reference set.
+
+    Args:
+        candidate, reference: :class:`FeatureSet`.
+        names: metrics among ``fid``, ``is``, ``kid``, ``pr``.
+        seed: seed of KID's subsets.
+
+    Returns:
+        ``{name: {"value": v[, "std": s]}}`` with ``precision`` and ``recall`` for ``pr``.
+    """
+    out = {}
+    if "fid" in names:
+        out["fid"] = {"value": metric_math.fid(candidate.features, reference.features)}
+    if "is" in names:
+        mean, std = metric_math.inception_score(candidate.logits, splits=min(IS_SPLITS, len(candidate)))
+        out["is"] = {"value": mean, "std": std}
+    if "kid" in names:
+        mean, std = metric_math.kid(candidate.features, reference.features, KID_SUBSETS, KID_SUBSET_SIZE, seed)
+        out["kid"] = {"value": mean, "std": std}
+    if "pr" in names:
+        # Equal set sizes, as Kynkäänniemi et al.; the larger set's subset is chosen by content, not by position
+        # (a class-conditional model's samples come sorted by class).
+        m = min(len(candidate), len(reference))
+        precision, recall = metric_math.precision_recall(metric_math.canonical_rows(reference.features, m),
+                                                         metric_math.canonical_rows(candidate.features, m), k=PR_K)
+        out["precision"], out["recall"] = {"value": precision}, {"value": recall}
+    return out
+
+
+def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference=10_000, seed=0,
+             batch_size=500, autoencoder_n=1000, iw_samples=64, cache_dir=AUTO_CACHE, verbose=False, translate=0.0):
+    """Evaluate a model with sample metrics (and likelihood metrics for autoencoders).
+
+    Args:
+        model: a kgen model or an :class:`kgen.export.ExportedModel`.
+        data: data spec of the reference images (the data the model was trained on).
+        metrics: names among :data:`METRICS`.
+        n: generated images (and ceiling images).
+        extractor: a feature extractor (default: the evaluator classifier saved for ``data``).
+        n_reference: at most this many reference images.
+        seed: latent seed of the generated images, and seed of the ceiling draw and KID subsets.
+        batch_size: images generated per batch.
+        autoencoder_n: test images for the autoencoder metrics (0 skips them).
+        iw_samples: K of the importance-weighted bound.
+        cache_dir: cache of real-image features: the extractor's (default), a directory, or ``None``.
+        verbose: progress bars.
+        translate: evaluate against real images shifted randomly by up to this fraction of their size
+            (for models trained with ``translate``); 0 uses the images as they are.
+
+    Returns:
+        A JSON-serialisable report: ``protocol``, ``metrics`` (``{name: {"value", "std"?, "ceiling",
+        "ceiling_std"?}}``), ``autoencoder`` (or ``None``), ``class_agreement`` (a class-conditional
+        model's per-class agreement of the evaluator classifier with the requested class, see
+        :func:`class_agreement`; else ``None``) and ``seconds``.
+    """
+    from kgen.evaluation.classifier import find_evaluator
+
+    start = time.perf_counter()
+    metrics = parse_metrics(metrics if isinstance(metrics, str) else ",".join(metrics))
+    if int(n) < 2:
+        raise ValueError(f"n must be at least 2 generated images; got {n}.")
+    extractor = extractor or find_evaluator(data)
+    real = RealFeatures.load(extractor, data, model.image_shape[0], n, n_reference, seed, cache_dir, verbose, translate)
+    generated = generated_features(model, extractor, n, seed, batch_size, verbose)
+    values = score(generated, real.reference, metrics, seed)
+    ceiling = score(real.ceiling, real.reference, metrics, seed)
+    for name, entry in values.items():
+        entry["ceiling"] = ceiling[name]["value"]
+        if "std" in ceiling[name]:
+            entry["ceiling_std"] = ceiling[name]["std"]
+    report = {
+        "protocol": {
+            "extractor": extractor.describe(),
+            "extractor_key": extractor.key,
+            "data": str(data),
+            "image_size": int(model.image_shape[0]),
+            "reference": f"{real.reference.description}, {len(real.reference)} images",
+            "generated": generated.description,
+            "ceiling": f"{real.ceiling.description}, against the same reference",
+            "n_generated": len(generated),
+            "n_reference": len(real.reference),
+            "n_ceiling": len(real.ceiling),
+            "kid": f"{KID_SUBSETS} subsets of {min(KID_SUBSET_SIZE, len(generated), len(real.reference))}",
+            "precision_recall": f"k = {PR_K}, {min(len(generated), len(real.reference))} images per set",
+            "is_splits": min(IS_SPLITS, len(generated)),
+            "seed": seed,
+            "translate": translate,
+        },
+        "metrics": values,
+        "autoencoder": None,
+        "class_agreement": class_agreement(model, extractor, generated),
+    }
+    if autoencoder_n and model.has_encoder:
+        report["autoencoder"] = autoencoder_metrics(model, data, autoencoder_n, iw_samples, seed, verbose=verbose,
+                                                    translate=translate)
+        report["protocol"]["autoencoder"] = autoencoder_protocol(report["autoencoder"])
+    report["seconds"] = time.perf_counter() - start
+    return report

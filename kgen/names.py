@@ -1,0 +1,22 @@
+"""Every list of names a user types, in one place, importable without TensorFlow (the CLI's choices
+and ``--help`` come from here before TensorFlow loads; the library checks its registries against them).
+
+``tests/test_names.py`` keeps the registries that hold the objects (``kgen.registry.MODELS``,
+``kgen.losses.GAN_LOSSES``, the models' ``archs``, …) in step with these lists.
+"""
+
+MODELS = ("gan", "vae", "vaegan")
+# Architectures of kgen.models.networks; each model takes some (its first is its default).
+DCGAN, MLP, PAPER_DCGAN, PAPER_MLP = "dcgan", "mlp", "paper-dcgan", "paper-mlp"
+ARCHS = (DCGAN, MLP, PAPER_DCGAN, PAPER_MLP)
+MODEL_ARCHS = {"gan": ARCHS, "vae": ARCHS, "vaegan": (DCGAN, PAPER_DCGAN)}
+# Names of kgen 0.1, whose saved models carry no networks version: they meant the reference paper's networks.
+LEGACY_ARCHS = {"dcgan": PAPER_DCGAN, "conv": PAPER_DCGAN, "mlp": PAPER_MLP}
+GAN_LOSSES = ("non-saturating", "minimax", "least-squares", "hinge", "wgan-gp")
+RECONSTRUCTION_LOSSES = ("bce", "mse")
+OPTIMIZERS = ("adam", "rmsprop")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+ON_NAN = ("stop", "rollback")
+METRICS = ("fid", "is", "kid", "pr")
+EXTRACTORS = ("classifier", "inception")
