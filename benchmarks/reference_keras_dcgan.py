@@ -105,8 +105,10 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=60, help="timed steps")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
-    parser.add_argument("--bf16", action="store_true", help="Keras' mixed_bfloat16 policy (the Keras mixed-precision guide)")
-    parser.add_argument("--jit", action="store_true", help="XLA (off by default, as Keras leaves it on CPU-only machines)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="Keras' mixed_bfloat16 policy (the Keras mixed-precision guide)")
+    parser.add_argument("--jit", action="store_true",
+                        help="XLA (off by default, as Keras leaves it on CPU-only machines)")
     args = parser.parse_args()
     if args.bf16:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -114,7 +116,8 @@ def main():
     images = np.random.RandomState(0).uniform(-1, 1, (args.batch * total, 28, 28, 1)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(args.batch, drop_remainder=True).prefetch(2)
     model = DCGAN()
-    model.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5), jit_compile=args.jit)
+    model.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  jit_compile=args.jit)
     timer = StepTimer(args.warmup)
     start = time.perf_counter()
     model.fit(dataset, epochs=1, verbose=0, callbacks=[timer])

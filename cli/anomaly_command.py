@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-
 import click
 
-from kgen.cli.common import KgenCommand, model_source, run_dir_option
-
-from kgen.cli.fit_command import parse_classes
+from kgen.cli.common import KgenCommand, model_source, parse_classes, run_dir_option
 
 
 @click.command(cls=KgenCommand)

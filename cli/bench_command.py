@@ -37,8 +37,8 @@ PEAK_MATRIX = 4096  # side of the float32 matrices whose product measures the pe
 @click.option("--sampling/--no-sampling", default=True, show_default=True,
               help="Also measure the exported generator's sampling speed at batch 1, 64 and 1024.")
 @click.option("--plain", is_flag=True,
-              help="Baseline: kgen's optimisations off — float dropout masks as Keras' Dropout draws them, and "
-                   "Keras' Model.fit instead of kgen's loop.")
+              help="Baseline: kgen's optimisations off — float dropout masks as Keras' Dropout draws them, "
+                   "Keras' own Adam instead of the fused update, and Keras' Model.fit instead of kgen's loop.")
 @click.option("--profile", "profile_steps", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also profile this many training steps with TensorFlow's profiler and print the op types "
                    "that take the time (0: no profile).")
@@ -62,7 +62,8 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
     import keras
 
     from kgen.bench import (compute_dtype, matmul_peak, peak_memory_mb, profile_training,
-                            savedmodel_sampling_throughput, training_throughput, use_plain_dropout_masks)
+                            savedmodel_sampling_throughput, training_throughput, use_keras_adam,
+                            use_plain_dropout_masks)
     from kgen.hardware import resolve_precision
     from kgen.config import RunConfig
     from kgen.export import export_model
@@ -92,6 +93,7 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
         model = build_model(config, (image_size, image_size, 1))
         if plain:
             use_plain_dropout_masks(model)
+            use_keras_adam(model)
         speed = training_throughput(model, batch_size, steps, repeats, use_fit=plain, min_seconds=min_seconds)
         flops = training_flops_per_image(model) * batch_size
         achieved = flops / (speed["ms_per_step"] / 1000) / 1e9

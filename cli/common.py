@@ -65,10 +65,13 @@ class KgenCommand(click.Command):
 
     def format_options(self, ctx, formatter):
         sections = {}
-        for param in self.get_params(ctx):
+        params = self.get_params(ctx)
+        # Options without a section are "Options" in a command that has no sections, else "Other options".
+        unsectioned = "Other options" if any(getattr(p, "section", None) for p in params) else "Options"
+        for param in params:
             record = param.get_help_record(ctx)
             if record:
-                sections.setdefault(getattr(param, "section", None) or "Other options", []).append(record)
+                sections.setdefault(getattr(param, "section", None) or unsectioned, []).append(record)
         for name, rows in sections.items():
             with formatter.section(name):
                 formatter.write_dl(rows)
@@ -101,3 +104,27 @@ def model_source(run_dir):
     from kgen import runs
 
     return run_dir or runs.latest_run()
+
+
+def comma_separated(convert, what, example, positive=False):
+    """A click callback that reads ``"a,b,c"`` as the sorted list of its distinct numbers (``None`` stays
+    ``None``), e.g. class numbers (``int``) or minutes (``float``, ``positive``)."""
+
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            values = sorted({convert(v) for v in value.split(",") if v.strip()})
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated {what} such as {example}; got {value!r}.") from None
+        if not values:
+            raise click.BadParameter(f"expected at least one of the {what}.")
+        if positive and values[0] <= 0:
+            raise click.BadParameter(f"expected positive {what}; got {value!r}.")
+        return values
+
+    return callback
+
+
+parse_classes = comma_separated(int, "class numbers", "0,2,5")
+parse_minutes = comma_separated(float, "minutes", "1,2,5,10", positive=True)

@@ -6,12 +6,13 @@ import click
 
 from kgen.cli.common import KgenCommand
 
-from kgen.cli.fit_command import parse_classes, parse_minutes
+from kgen.cli.common import parse_classes, parse_minutes
 from kgen.compare import DEFAULT_MODELS, PRESETS
 
 
 @click.command(cls=KgenCommand)
-@click.option("--data", default="fashion_mnist", show_default=True, help="Data spec shared by every run (see kgen fit).")
+@click.option("--data", default="fashion_mnist", show_default=True,
+              help="Data spec shared by every run (see kgen fit).")
 @click.option("--models", default=DEFAULT_MODELS, show_default=True,
               help="Comma-separated [c]model[:arch[:loss]][@setting=value;…] entries to compare, e.g. "
                    "gan:dcgan,vae:dcgan,vaegan, or vae:dcgan@latent_dim=2,vae:dcgan@latent_dim=16 (settings as in "
@@ -30,7 +31,8 @@ from kgen.compare import DEFAULT_MODELS, PRESETS
                    "the study: finished runs are not retrained, finished evaluations not redone.")
 @click.option("--budget-minutes", type=click.FloatRange(min=0, min_open=True),
               help="Match wall-clock time instead of epochs: each run trains for this many minutes.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True, help="Batch size of every run.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Batch size of every run.")
 @click.option("--eval-n", type=click.IntRange(min=2), default=10_000, show_default=True,
               help="Generated images per evaluation (and real images for the ceiling).")
 @click.pass_context
@@ -38,7 +40,7 @@ from kgen.compare import DEFAULT_MODELS, PRESETS
               help="Train every run on the first N training examples only (quick studies; evaluation is unchanged).")
 @click.option("--validate/--no-validate", default=True, show_default=True,
               help="Compute the losses on the test split after each epoch of each run.")
-@click.option("--metrics-at", "metrics_at", callback=lambda ctx, param, value: parse_minutes(value),
+@click.option("--metrics-at", "metrics_at", callback=parse_minutes,
               help="Time to quality: also score every run after these minutes of training (comma-separated, e.g. "
                    "1,2,5,10; with --budget-minutes); the report draws each metric against training minutes.")
 @click.option("--metrics-n", type=click.IntRange(min=2),

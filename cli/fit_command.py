@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kgen import names
-from kgen.cli.common import KgenCommand, option
+from kgen.cli.common import KgenCommand, option, parse_classes, parse_minutes
 
 # CLI option → (constructor argument, models it applies to).
 MODEL_OPTIONS = {
@@ -19,32 +19,6 @@ MODEL_OPTIONS = {
     "gp_weight": ("gp_weight", ("gan",)),
     "ema": ("ema_decay", names.MODELS),
 }
-
-
-def parse_classes(ctx, param, value):
-    """``"0,1,2"`` → ``[0, 1, 2]`` (click callback); ``None`` stays ``None``."""
-    if value is None:
-        return None
-    try:
-        classes = sorted({int(c) for c in value.split(",") if c.strip()})
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated class numbers such as 0,2,5; got {value!r}.") from None
-    if not classes:
-        raise click.BadParameter("expected at least one class number.")
-    return classes
-
-
-def parse_minutes(value):
-    """``"1,2,5"`` → ``[1.0, 2.0, 5.0]`` (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    try:
-        minutes = sorted({float(m) for m in value.split(",") if m.strip()})
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated minutes such as 1,2,5,10; got {value!r}.") from None
-    if not minutes or minutes[0] <= 0:
-        raise click.BadParameter(f"expected positive minutes; got {value!r}.")
-    return minutes
 
 
 def model_options(model, **given):
@@ -161,7 +135,7 @@ def model_options(model, **given):
         help="Which classifier metrics to compute during training (comma-separated: fid, is, kid, pr).")
 @option("Monitoring", "--metrics-n", type=click.IntRange(min=2), default=2000, show_default=True,
         help="Generated images per evaluation during training.")
-@option("Monitoring", "--metrics-at", "metrics_at", callback=lambda ctx, param, value: parse_minutes(value),
+@option("Monitoring", "--metrics-at", "metrics_at", callback=parse_minutes,
         help="Also compute the metrics after these minutes of training, comma-separated (e.g. 1,2,5,10): the "
         "curve of quality against training time, in metrics.json and TensorBoard. Evaluation time does "
         "not count as training (nor against --max-minutes).")

@@ -14,8 +14,10 @@ from kgen.cli.common import KgenCommand, model_source, run_dir_option
               help="Number of images to draw (≥ 1). Large n is generated in batches and streamed to --npy; "
                    "the grid shows the first 1,024.")
 @run_dir_option("to sample from")
-@click.option("--model", "model_file", type=click.Path(), help="A .keras model file to sample from instead of a run dir.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent vectors: same seed, same images.")
+@click.option("--model", "model_file", type=click.Path(),
+              help="A .keras model file to sample from instead of a run dir.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the latent vectors: same seed, same images.")
 @click.option("--out", type=click.Path(dir_okay=False),
               help="PNG grid to write (default: <run-dir>/samples/sample_n<N>_seed<S>.png; for an exported "
                    "SavedModel, which is never written into, sample_n<N>_seed<S>.png in the current directory).")
@@ -24,8 +26,10 @@ from kgen.cli.common import KgenCommand, model_source, run_dir_option
                    "Without it a conditional model draws N images spread evenly over its classes, one grid row "
                    "per class.")
 @click.option("--npy", type=click.Path(dir_okay=False), help="Also write the images as a uint8 array (n, H, W, C).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images generated per batch.")
-@click.option("--scale", type=click.IntRange(1, 16), default=2, show_default=True, help="Upscaling factor of the PNG grid.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Images generated per batch.")
+@click.option("--scale", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Upscaling factor of the PNG grid.")
 def sample(n, run_dir, model_file, seed, label, out, npy, batch_size, scale):
     """Draw N images from a trained model into a PNG grid (√N × √N, or one row per class) and
     optionally a .npy array.

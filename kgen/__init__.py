@@ -23,6 +23,7 @@ _EXPORTS = {
     "GAN": "kgen.models",
     "VAE": "kgen.models",
     "VAEGAN": "kgen.models",
+    "FusedAdam": "kgen.fused_adam",
     "RunConfig": "kgen.config",
     "fit_run": "kgen.training",
     "load_dataset": "kgen.data",

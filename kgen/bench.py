@@ -6,6 +6,7 @@ import math
 import statistics
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -159,6 +160,21 @@ def use_plain_dropout_masks(model):
             layer.cheap_masks = False
             changed += 1
     return changed
+
+
+def use_keras_adam(model):
+    """Replace every :class:`kgen.fused_adam.FusedAdam` of a compiled, not yet traced model by Keras'
+    own Adam with the same settings (the baseline of kgen's fused update). Returns the number replaced."""
+    from kgen.fused_adam import FusedAdam
+
+    replaced = 0
+    for role in model.optimizer_roles:
+        optimizer = getattr(model, role)
+        if isinstance(optimizer, FusedAdam):
+            setattr(model, role, keras.optimizers.Adam.from_config(optimizer.get_config()))
+            replaced += 1
+    model.build_optimizers()
+    return replaced
 
 
 def profile_training(model, batch_size=128, steps=10, logdir=None):

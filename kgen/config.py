@@ -152,7 +152,8 @@ class RunConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"Unknown run setting(s) {', '.join(unknown)}; expected some of {', '.join(sorted(known))}.")
+            raise ValueError(f"Unknown run setting(s) {', '.join(unknown)}; expected some of "
+                             f"{', '.join(sorted(known))}.")
         return cls(**values)
 
     def to_dict(self):

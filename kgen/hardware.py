@@ -53,6 +53,22 @@ def cpu_bf16_flags(flags=None):
     return [f for f in CPU_BF16_FLAGS if f in flags]
 
 
+def machine_description(flags=None):
+    """This machine's processor and the instruction sets that change floating-point results (e.g.
+    ``"x86_64 AMD EPYC; avx2 avx512f avx512_bf16"``): what a bit-for-bit reproduction depends on."""
+    import platform
+
+    flags = cpu_flags() if flags is None else flags
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    sets = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{platform.machine()} {model}; {' '.join(sets)}".strip()
+
+
 def gpu_compute_capabilities():
     """The compute capability ``(major, minor)`` of each GPU TensorFlow sees (``[]`` without GPUs)."""
     import tensorflow as tf

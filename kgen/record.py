@@ -85,8 +85,8 @@ class RunRecord:
         status, detail = _parse_status(values.get("status", "running"), values.get("status_detail", ""))
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in values.items() if k in known}
-        values.update(status=status, status_detail=detail,
-                      resumed=[r if isinstance(r, dict) else {"at": r, "changed": {}} for r in values.get("resumed", [])])
+        resumed = [r if isinstance(r, dict) else {"at": r, "changed": {}} for r in values.get("resumed", [])]
+        values.update(status=status, status_detail=detail, resumed=resumed)
         values.setdefault("kgen_run", {})
         values.setdefault("model_config", {})
         values.setdefault("data", {})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import keras
 
+from kgen.fused_adam import FusedAdam
 from kgen.models import GAN, VAE, VAEGAN
 
 MODELS = {"gan": GAN, "vae": VAE, "vaegan": VAEGAN}
 
 OPTIMIZERS = {
-    "adam": lambda learning_rate, beta_1, beta_2: keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2),
+    "adam": lambda learning_rate, beta_1, beta_2: FusedAdam(learning_rate, beta_1=beta_1, beta_2=beta_2),
     "rmsprop": lambda learning_rate, beta_1, beta_2: keras.optimizers.RMSprop(learning_rate),
 }
 

@@ -37,7 +37,8 @@ def latest_run(root=DEFAULT_ROOT):
             if MODEL_FILE in files:
                 found.append((os.path.getmtime(os.path.join(dirpath, MODEL_FILE)), dirpath))
     if not found:
-        raise RunError(f"No trained run under {root}/: expected a run dir holding {MODEL_FILE}; train one with `kgen fit`.")
+        raise RunError(f"No trained run under {root}/: expected a run dir holding {MODEL_FILE}; train one with "
+                       "`kgen fit`.")
     return max(found)[1]
 
 

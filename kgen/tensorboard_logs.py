@@ -1,6 +1,7 @@
-"""Read TensorBoard event files back: the scalars, images and texts a run wrote, per TensorBoard run.
+"""TensorBoard event files: summaries written outside training (a study's final metrics and its HParams
+experiment), and reading back the scalars, images and texts a run wrote, per TensorBoard run.
 
-Used by the tests (to check what ``kgen fit`` logs) and by reports that plot a run's curves.
+Reading is used by the tests (to check what ``kgen fit`` logs) and by reports that plot a run's curves.
 
 Example:
     >>> events = read_events("saved_models/dcgan/logs")  # doctest: +SKIP
@@ -33,6 +34,28 @@ class RunEvents:
     images: dict = dataclasses.field(default_factory=lambda: collections.defaultdict(list))
     texts: dict = dataclasses.field(default_factory=lambda: collections.defaultdict(list))
     plugins: dict = dataclasses.field(default_factory=dict)
+
+
+def write_scalars(log_dir, values, step=0):
+    """Write ``{tag: value}`` as scalar summaries into the TensorBoard run directory ``log_dir``."""
+    writer = tf.summary.create_file_writer(log_dir)
+    with writer.as_default():
+        for tag, value in values.items():
+            tf.summary.scalar(tag, float(value), step=step)
+    writer.close()
+
+
+def write_hparams_experiment(log_dir, hparams, metrics):
+    """Declare a study for TensorBoard's HParams dashboard: the settings that vary between its runs
+    (``{name: [values]}``) and the metric tags to show beside them (``{tag: title}``)."""
+    from tensorboard.plugins.hparams import api as hp
+
+    domains = [hp.HParam(name, hp.Discrete(sorted(set(values), key=str))) for name, values in hparams.items()]
+    writer = tf.summary.create_file_writer(log_dir)
+    with writer.as_default():
+        hp.hparams_config(hparams=domains,
+                          metrics=[hp.Metric(tag, display_name=title) for tag, title in metrics.items()])
+    writer.close()
 
 
 def read_events(log_dir):

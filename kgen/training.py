@@ -229,7 +229,8 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
     earlier = resume_or_start(config, overwrite)
     record = start_record(config, model, info, extractor, precision, earlier)
     run = RunCallbacks(config, model, info, extractor, first=earlier is None)
-    checkpointer = Checkpointer(runs.checkpoint_path(config.run_dir), worker_interval(config.checkpoint_every, strategy))
+    checkpointer = Checkpointer(runs.checkpoint_path(config.run_dir),
+                                worker_interval(config.checkpoint_every, strategy))
     if verbose:
         print(f"precision: {precision.precision} ({precision.reason})")
         if note:

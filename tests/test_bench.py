@@ -5,7 +5,8 @@ import json
 import keras
 import pytest
 
-from kgen.bench import training_throughput, use_plain_dropout_masks
+from kgen.bench import training_throughput, use_keras_adam, use_plain_dropout_masks
+from kgen.fused_adam import FusedAdam
 from kgen.config import RunConfig
 from kgen.flops import forward_flops, layer_flops, training_flops_per_image
 from kgen.training import build_model
@@ -62,7 +63,8 @@ def test_the_paper_dcgan_is_the_network_of_the_reference_implementations():
     reference = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(reference)
     gan = build_model(RunConfig(model="gan", arch="paper-dcgan", precision="float32"), (28, 28, 1))
-    for ours, theirs in ((gan.generator, reference.make_generator()), (gan.discriminator, reference.make_discriminator())):
+    pairs = ((gan.generator, reference.make_generator()), (gan.discriminator, reference.make_discriminator()))
+    for ours, theirs in pairs:
         assert forward_flops(ours) == forward_flops(theirs)
         assert ours.count_params() == theirs.count_params()
     assert training_flops_per_image(gan) / 1e9 == pytest.approx(0.86, abs=0.01)
@@ -115,6 +117,18 @@ def test_plain_dropout_masks_reach_every_nested_dropout_layer():
     assert use_plain_dropout_masks(gan) == 4
     vaegan = build_model(RunConfig(model="vaegan", arch="paper-dcgan", width=4, latent_dim=4), (16, 16, 1))
     assert use_plain_dropout_masks(vaegan) == 4
+
+
+def test_the_plain_baseline_trains_with_keras_adam_at_the_same_settings():
+    gan = build_model(RunConfig(model="gan", arch="mlp", width=4, latent_dim=4), (8, 8, 1))
+    fused = {role: getattr(gan, role) for role in gan.optimizer_roles}
+    assert all(type(optimizer) is FusedAdam for optimizer in fused.values())
+    assert use_keras_adam(gan) == len(fused)
+    for role, before in fused.items():
+        after = getattr(gan, role)
+        assert type(after) is keras.optimizers.Adam and after.built
+        assert float(after.learning_rate) == float(before.learning_rate) and after.beta_1 == before.beta_1
+    assert training_throughput(gan, batch_size=4, steps=2, repeats=1, warmup=1, min_seconds=0)["steps"] == 2
 
 
 @pytest.mark.parametrize("use_fit", [False, True])

@@ -100,7 +100,8 @@ def test_sample_defaults_to_the_latest_run(trained):
 
 def test_sample_from_a_keras_file(trained, tmp_path):
     work, run_dir, _ = trained
-    result = run(["sample", "--n", "3", "--model", str(run_dir / "model.keras"), "--npy", str(tmp_path / "x.npy")], work)
+    result = run(["sample", "--n", "3", "--model", str(run_dir / "model.keras"), "--npy", str(tmp_path / "x.npy")],
+                 work)
     assert result.exit_code == 0, result.stderr
     assert np.load(tmp_path / "x.npy").shape == (3, TINY, TINY, 1)
 
@@ -126,8 +127,8 @@ def test_help_explains_every_option():
 
 @pytest.mark.parametrize("args, fragments", [
     (["fit", "--model", "diffusion"], ["'diffusion' is not one of"]),
-    (["fit", "--model", "vaegan", "--arch", "mlp", "--data", "tiny.npz"], ["Unknown architecture 'mlp' for vaegan",
-                                                                             "dcgan, paper-dcgan"]),
+    (["fit", "--model", "vaegan", "--arch", "mlp", "--data", "tiny.npz"],
+     ["Unknown architecture 'mlp' for vaegan", "dcgan, paper-dcgan"]),
     (["fit", "--model", "vae", "--gamma", "1"], ["--gamma applies to --model vaegan only"]),
     (["fit", "--model", "vae", "--gan-loss", "hinge"], ["--gan-loss applies to --model gan only"]),
     (["fit", "--gan-loss", "wasserstein"], ["'wasserstein' is not one of 'non-saturating'"]),
@@ -217,7 +218,8 @@ def test_large_n_streams_in_batches(trained, tmp_path):
 def test_existing_run_dir_is_not_overwritten_silently(trained):
     work, run_dir, _ = trained
     before = (run_dir / "model.keras").stat().st_mtime_ns
-    result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--run-dir", str(run_dir), *FAST], work)
+    result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--run-dir", str(run_dir), *FAST],
+                 work)
     assert_one_line_error(result, "already holds a finished run", "--overwrite")
     assert (run_dir / "model.keras").stat().st_mtime_ns == before
 

@@ -34,7 +34,8 @@ def test_fit_finds_the_evaluator_and_logs_metrics(work):
 def test_eval_prints_a_table_and_writes_json(work):
     result = run(["eval", "--run-dir", "saved_models/vae", "--n", "20", "--ae-n", "8", "--iw-samples", "4"], work)
     assert result.exit_code == 0, result.output + result.stderr
-    for label in ("FID", "IS", "KID", "precision", "recall", "real data (ceiling)", "negative ELBO", "importance-weighted NLL"):
+    for label in ("FID", "IS", "KID", "precision", "recall", "real data (ceiling)", "negative ELBO",
+                  "importance-weighted NLL"):
         assert label in result.output, label
     report = json.loads((work / "saved_models" / "vae" / "eval" / "classifier-n20-seed0.json").read_text())
     assert report["protocol"]["n_generated"] == 20 and report["model"]["family"] == "VAE"
@@ -51,7 +52,8 @@ def test_eval_of_an_export_matches_its_run(work):
     from_run = json.loads((work / "from_run.json").read_text())
     assert set(from_export["metrics"]) == {"fid", "kid"}
     for name in ("fid", "kid"):
-        assert from_export["metrics"][name]["value"] == pytest.approx(from_run["metrics"][name]["value"], rel=1e-4, abs=1e-6)
+        expected = from_run["metrics"][name]["value"]
+        assert from_export["metrics"][name]["value"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
     assert not (work / "saved_models" / "vae" / "1" / "eval").exists()  # exports are never written into
 
 
@@ -79,8 +81,8 @@ def test_inception_offline_is_one_line_error(work, monkeypatch):
 
 
 def test_fit_computes_only_the_chosen_metrics(work):
-    result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--epochs", "1", "--metrics", "fid,pr",
-                  "--metrics-n", "16", "--run-dir", "saved_models/gan-fid", *FAST], work)
+    result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--epochs", "1", "--metrics",
+                  "fid,pr", "--metrics-n", "16", "--run-dir", "saved_models/gan-fid", *FAST], work)
     assert result.exit_code == 0, result.output + result.stderr
     history = json.loads((work / "saved_models" / "gan-fid" / "history.json").read_text())
     assert {"classifier_fid", "classifier_precision", "classifier_recall"} <= set(history)

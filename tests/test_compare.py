@@ -10,6 +10,7 @@ from conftest import assert_one_line_error, run, tiny_images
 from kgen.compare import report as rp, tables
 from kgen.compare.study import StudyError, StudyPlan, load_or_create_plan, parse_models, run_study
 from kgen.config import RunConfig
+from kgen.tensorboard_logs import read_events
 from kgen.evaluation.classifier import ClassifierExtractor, train_evaluator
 from kgen.training import fit_run as fit
 
@@ -34,8 +35,8 @@ def tiny_plan(data, **overrides):
 
 
 def test_parse_models_fills_default_architectures():
-    assert [s.name for s in parse_models("gan, vae,vaegan:paper-dcgan")] == ["gan:dcgan", "vae:dcgan",
-                                                                               "vaegan:paper-dcgan"]
+    names = [s.name for s in parse_models("gan, vae,vaegan:paper-dcgan")]
+    assert names == ["gan:dcgan", "vae:dcgan", "vaegan:paper-dcgan"]
     with pytest.raises(StudyError, match="Unknown architecture 'conv' for gan"):
         parse_models("gan:conv")
     with pytest.raises(StudyError, match="Unknown model 'diffusion'"):
@@ -64,7 +65,12 @@ def test_study_trains_evaluates_skips_and_resumes(data_and_evaluator, tmp_path):
     run_list = run_study(plan, study, extractors, verbose=0, echo=lambda *a: None, fit=counting_fit)
     assert calls == ["gan-mlp-seed0", "vae-mlp-seed0", "gan-mlp-seed1", "vae-mlp-seed1"]
     for _, _, run_dir in run_list:
-        assert os.path.isfile(os.path.join(run_dir, "eval", "classifier-n20-seed0.json"))
+        report = json.loads(open(os.path.join(run_dir, "eval", "classifier-n20-seed0.json")).read())
+        # the final metrics in TensorBoard, for its HParams dashboard
+        logged = read_events(os.path.join(run_dir, "logs"))["train"].scalars["eval/classifier_fid"]
+        assert logged == [(0, pytest.approx(report["metrics"]["fid"]["value"], rel=1e-6))]
+    experiment = read_events(os.path.join(study, "runs"))["."]
+    assert experiment.plugins == {"_hparams_/experiment": "hparams"}
 
     # Re-running finishes nothing twice; an interrupted run is trained again.
     record_path = os.path.join(study, "runs", "vae-mlp-seed1", "config.json")
@@ -100,7 +106,7 @@ def fake_record(name, seed, fid, ceiling=1.0, key="classifier-aaaa"):
 
 def test_quality_table_gives_mean_and_std_over_seeds_and_the_ceiling():
     grouped = tables.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("vae:conv", 0, 30.0),
-                             fake_record("gan:dcgan", 1, 14.0)])
+                                 fake_record("gan:dcgan", 1, 14.0)])
     header, rows, _ = tables.sample_quality_table(grouped, "classifier", "classifier-aaaa")
     assert header[:3] == ["model", "seeds", "FID ↓"]
     assert rows[0][:3] == ["gan:dcgan", "2", f"12 ± {np.std([10.0, 14.0], ddof=1):.2g}"]
@@ -112,7 +118,8 @@ def test_quality_table_gives_mean_and_std_over_seeds_and_the_ceiling():
 def test_time_budget_stops_training_early(data_and_evaluator, tmp_path):
     data, _ = data_and_evaluator
     config = RunConfig(model="gan", arch="mlp", data=data, epochs=50, batch_size=8, run_dir=str(tmp_path / "run"),
-                       max_minutes=1e-4, metrics_every=0, **{k: v for k, v in TINY_SETTINGS.items() if k != "metrics_n"})
+                       max_minutes=1e-4, metrics_every=0,
+                       **{k: v for k, v in TINY_SETTINGS.items() if k != "metrics_n"})
     result = fit(config, verbose=0)
     assert len(result.history["epoch_seconds"]) == 1
     record = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -133,7 +140,8 @@ def test_entries_can_carry_their_own_run_settings():
     plan = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=2)
     configs = plan.run_configs("study")
     assert configs[0][2].learning_rate == 0.00015 and configs[0][2].optimizer == "rmsprop"
-    assert configs[1][2].latent_dim == 2 and configs[1][2].run_dir == os.path.join("study", "runs", "vae-dcgan-latent_dim2-seed0")
+    assert configs[1][2].latent_dim == 2
+    assert configs[1][2].run_dir == os.path.join("study", "runs", "vae-dcgan-latent_dim2-seed0")
     with pytest.raises(StudyError, match="'colour=red' is not key=value with a run setting"):
         parse_models("vae@colour=red")
     with pytest.raises(StudyError, match="learning_rate must be positive"):
@@ -222,8 +230,9 @@ def test_class_agreement_table_gives_mean_and_std_over_seeds_in_percent():
 
 
 def test_reports_of_different_evaluators_never_share_a_table():
-    grouped = tables.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("gan:dcgan", 1, 99.0, key="classifier-bbbb"),
-                             fake_record("vae:mlp", 0, 30.0, key="classifier-bbbb")])
+    grouped = tables.group_runs([fake_record("gan:dcgan", 0, 10.0),
+                                 fake_record("gan:dcgan", 1, 99.0, key="classifier-bbbb"),
+                                 fake_record("vae:mlp", 0, 30.0, key="classifier-bbbb")])
     assert tables.extractor_keys(grouped, "classifier") == ["classifier-aaaa", "classifier-bbbb"]
     _, rows, _ = tables.sample_quality_table(grouped, "classifier", "classifier-aaaa")
     assert [r[:3] for r in rows[:-1]] == [["gan:dcgan", "1", "10"]]
@@ -247,3 +256,17 @@ def test_a_study_without_any_feature_extractor_still_trains_and_reports(data_and
     assert "Sample quality" not in text
     assert "| vae:mlp |" in text and "negative ELBO" in text  # the likelihoods still compare
     assert "figures/samples.png" in text and "Size, training time and final losses" in text
+
+
+def test_the_report_says_which_model_wins_and_whether_beyond_the_seeds_spread():
+    grouped = tables.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("gan:dcgan", 1, 12.0),
+                                 fake_record("vae:mlp", 0, 30.0), fake_record("vae:mlp", 1, 31.0),
+                                 fake_record("gan:mlp", 0, 11.5), fake_record("gan:mlp", 1, 20.0)])
+    header, rows = tables.winners_table(grouped, "classifier", "classifier-aaaa")
+    assert header[:2] == ["metric", "best"]
+    fid = rows[0]
+    assert fid[:5] == ["FID ↓", "gan:dcgan", "11", "gan:mlp", "15.75"]  # lower is better
+    assert fid[-1] == "no"  # a lead of 4.75 against gan:mlp's spread of 2 × 6.0
+    close = tables.group_runs([fake_record("a", 0, 10.0), fake_record("a", 1, 10.2),
+                               fake_record("b", 0, 30.0), fake_record("b", 1, 30.4)])
+    assert tables.winners_table(close, "classifier", "classifier-aaaa")[1][0][-1] == "yes"

@@ -104,7 +104,8 @@ def test_image_folder_has_no_test_split(image_folder):
 
 
 def test_image_folder_of_one_size_keeps_it_and_mixed_sizes_need_image_size(image_folder):
-    with pytest.raises(DataError, match=r"2 different sizes \(e.g. .*img0.png is 20×20, .*img3.jpg is 24×32\).*--image-size"):
+    message = r"2 different sizes \(e.g. .*img0.png is 20×20, .*img3.jpg is 24×32\).*--image-size"
+    with pytest.raises(DataError, match=message):
         load_dataset(str(image_folder), batch_size=5)
     (image_folder / "img3.jpg").unlink()
     _, info = load_dataset(str(image_folder), batch_size=3)
@@ -209,7 +210,7 @@ def test_network_probe_answers_quickly_for_an_unroutable_address():
 
 
 @pytest.mark.parametrize("name, size, shape, labelled", [("cifar10", None, (32, 32, 3), True),
-                                                          ("celeb_a", 64, (64, 64, 3), False)])
+                                                         ("celeb_a", 64, (64, 64, 3), False)])
 def test_tensorflow_datasets_path_without_download(name, size, shape, labelled, tmp_path, monkeypatch):
     """The tfds branch on tfds' own mock data (no files, no network): shapes, labels, resizing."""
     import tensorflow_datasets as tfds

@@ -46,7 +46,7 @@ def test_every_model_trains_an_epoch_in_mixed_bfloat16(data, tmp_path, model_nam
     compute = {layer.dtype_policy.compute_dtype for layer in generator.layers if layer.weights}
     assert compute == {precision.split("_")[1]}  # the networks compute in 16 bits ...
     assert all(v.dtype == "float32" for v in model.trainable_variables)  # ... and keep float32 weights
-    assert {type(getattr(model, role)).__name__ for role in model.optimizer_roles} == {"Adam"}
+    assert {type(getattr(model, role)).__name__ for role in model.optimizer_roles} == {"FusedAdam"}
     z = model.latent_batch(4, seed=1)
     assert model.generate(z).dtype == tf.float32
     reloaded = keras.saving.load_model(tmp_path / "run" / "model.keras")

@@ -65,7 +65,8 @@ def test_inception_extractor_with_random_weights():
 
 def test_inception_extractor_offline_says_what_to_do(monkeypatch):
     def no_network(*args, **kwargs):
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -2] Name or service not known")
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -2] Name or service "
+                        "not known")
 
     monkeypatch.setattr(keras.applications, "InceptionV3", no_network)
     with pytest.raises(ExtractorUnavailable, match="could not download.*--extractor classifier"):
@@ -134,8 +135,8 @@ def test_an_evaluator_is_pinned_by_the_hash_of_its_weights(labelled_npz, evaluat
 
 
 def test_the_same_evaluator_command_gives_the_same_weights(labelled_npz, tmp_path):
-    hashes = [train_evaluator(labelled_npz, epochs=1, batch_size=16, directory=str(tmp_path / name), verbose=0)[1].sha256
-              for name in ("a", "b")]
+    hashes = [train_evaluator(labelled_npz, epochs=1, batch_size=16, directory=str(tmp_path / name),
+                              verbose=0)[1].sha256 for name in ("a", "b")]
     assert hashes[0] == hashes[1]
 
 
@@ -241,7 +242,8 @@ def test_evaluate_an_export_like_its_keras_model(labelled_npz, evaluator, tmp_pa
     kwargs = dict(n=30, extractor=extractor, cache_dir=None, autoencoder_n=8, iw_samples=4)
     from_keras, from_export = ev.evaluate(model, labelled_npz, **kwargs), ev.evaluate(exported, labelled_npz, **kwargs)
     for name in from_keras["metrics"]:
-        assert from_export["metrics"][name]["value"] == pytest.approx(from_keras["metrics"][name]["value"], rel=1e-4, abs=1e-6)
+        expected = from_keras["metrics"][name]["value"]
+        assert from_export["metrics"][name]["value"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
     for name in ("reconstruction_mse", "neg_elbo", "iw_nll"):
         assert from_export["autoencoder"][name] == pytest.approx(from_keras["autoencoder"][name], rel=1e-4)
 

@@ -114,7 +114,8 @@ def test_a_tensorflow_only_process_gets_kgens_images(exports, tmp_path):
             low, high = model.output_range
             xf = x.astype("float32") * ((high - low) / 255.0) + low
             np.testing.assert_allclose(got["z_mean"], model.encode(xf)[0], rtol=1e-5, atol=1e-6)
-            np.testing.assert_array_equal(got["reconstruct"], images.to_uint8(model.reconstruct(xf), model.output_range))
+            expected = images.to_uint8(model.reconstruct(xf), model.output_range)
+            np.testing.assert_array_equal(got["reconstruct"], expected)
 
 
 def test_sample_signature_bounds_n(exports):
@@ -180,8 +181,10 @@ def test_cli_export_then_sample_matches_the_run(tmp_path):
         result = runner.invoke(cli, ["sample", "--n", "20", "--seed", "4", "--run-dir", source, "--npy", npy])
         assert result.exit_code == 0, result.stderr
     np.testing.assert_array_equal(np.load("a.npy"), np.load("b.npy"))
-    assert sorted(os.listdir("exports/vae/1")) == sorted(["assets", "assets.extra", "fingerprint.pb", "saved_model.pb", "variables"])
-    result = runner.invoke(cli, ["export", "--run-dir", "run", "--name", "vae", "--base-dir", "exports", "--version", "1"])
+    assert sorted(os.listdir("exports/vae/1")) == sorted(["assets", "assets.extra", "fingerprint.pb", "saved_model.pb",
+                                                          "variables"])
+    result = runner.invoke(cli, ["export", "--run-dir", "run", "--name", "vae", "--base-dir", "exports", "--version",
+                                 "1"])
     assert result.exit_code != 0 and result.stderr.startswith("Error: ") and "already exists" in result.stderr
 
 

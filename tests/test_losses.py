@@ -29,7 +29,8 @@ def test_bce_with_logits_is_finite_at_extreme_logits():
 def test_discriminator_and_generator_losses():
     real, fake1, fake2 = (RNG.normal(size=(6, 1)).astype("float32") for _ in range(3))
     d = float(losses.discriminator_loss(real, fake1, fake2))
-    expected = np_bce(np.ones_like(real), real) + np_bce(np.zeros_like(fake1), fake1) + np_bce(np.zeros_like(fake2), fake2)
+    expected = (np_bce(np.ones_like(real), real) + np_bce(np.zeros_like(fake1), fake1)
+                + np_bce(np.zeros_like(fake2), fake2))
     assert d == pytest.approx(expected, rel=1e-5)
     g = float(losses.generator_loss(fake1, fake2))
     assert g == pytest.approx(np_bce(np.ones_like(fake1), fake1) + np_bce(np.ones_like(fake2), fake2), rel=1e-5)
@@ -41,7 +42,8 @@ def test_kl_divergence_matches_closed_form():
     var = np.exp(log_var)
     # KL(N(m, v) || N(0, 1)) per dimension = ½ (v + m² - 1 - log v)
     expected = np.mean(np.sum(0.5 * (var + mean**2 - 1 - log_var), axis=1))
-    assert float(losses.kl_divergence(mean.astype("float32"), log_var.astype("float32"))) == pytest.approx(expected, rel=1e-5)
+    kl = losses.kl_divergence(mean.astype("float32"), log_var.astype("float32"))
+    assert float(kl) == pytest.approx(expected, rel=1e-5)
     assert float(losses.kl_divergence(np.zeros((3, 2), "float32"), np.zeros((3, 2), "float32"))) == 0.0
 
 

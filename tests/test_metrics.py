@@ -185,10 +185,12 @@ def test_gaussian_log_densities_match_scipy():
 
 def test_elbo_and_importance_weighted_bound_match_scipy():
     k, batch, d = 6, 3, 2
-    z, mean, log_var = rng(21).normal(size=(k, batch, d)), rng(22).normal(size=(batch, d)), rng(23).normal(size=(batch, d))
+    z = rng(21).normal(size=(k, batch, d))
+    mean, log_var = rng(22).normal(size=(batch, d)), rng(23).normal(size=(batch, d))
     log_px = rng(24).normal(size=(k, batch)) - 50.0
     weights = likelihood.importance_log_weights(log_px, z, mean, log_var).numpy()
-    expected = log_px + scipy.stats.norm.logpdf(z).sum(-1) - scipy.stats.norm.logpdf(z, mean, np.exp(0.5 * log_var)).sum(-1)
+    log_q = scipy.stats.norm.logpdf(z, mean, np.exp(0.5 * log_var)).sum(-1)
+    expected = log_px + scipy.stats.norm.logpdf(z).sum(-1) - log_q
     np.testing.assert_allclose(weights, expected, rtol=RTOL)
     elbo, bound = likelihood.elbo_and_iw_bound(weights)
     np.testing.assert_allclose(elbo, expected.mean(0), rtol=RTOL)

@@ -13,8 +13,8 @@ from conftest import TINY, tiny_images
 GAN_KEYS, VAE_KEYS = {"d_loss", "g_loss", "d_real", "d_fake"}, {"loss", "reconstruction_loss", "kl_loss"}
 VAEGAN_KEYS = {"prior_loss", "feature_loss", "gan_loss", "d_loss"}
 CASES = [
-    ("gan", "mlp", GAN_KEYS), ("gan", "dcgan", GAN_KEYS), ("gan", "paper-mlp", GAN_KEYS), ("gan", "paper-dcgan", GAN_KEYS),
-    ("vae", "mlp", VAE_KEYS), ("vae", "dcgan", VAE_KEYS), ("vae", "paper-mlp", VAE_KEYS), ("vae", "paper-dcgan", VAE_KEYS),
+    *((model, arch, keys) for model, keys in (("gan", GAN_KEYS), ("vae", VAE_KEYS))
+      for arch in ("mlp", "dcgan", "paper-mlp", "paper-dcgan")),
     ("vaegan", "dcgan", VAEGAN_KEYS), ("vaegan", "paper-dcgan", VAEGAN_KEYS),
 ]
 
@@ -51,6 +51,7 @@ def test_config_round_trip_rebuilds_the_same_model(name, arch, keys):
     config = model.get_config()
     clone = type(model).from_config(config)
     assert clone.get_config() == config
+    assert type(model)(**config).get_config() == config  # get_config returns constructor arguments
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
 
 
@@ -256,8 +257,8 @@ def test_the_generator_average_is_trained_and_is_what_sampling_uses(name, tmp_pa
     model.compile()
     model.fit(tiny_data(model), batch_size=4, epochs=2, verbose=0)
     raw = getattr(model, model.generator_network)
-    assert not any(np.array_equal(a.numpy(), w.numpy()) for a, w in zip(model.generator_average.trainable_weights,
-                                                                         raw.trainable_weights))
+    pairs = zip(model.generator_average.weights, raw.weights)
+    assert not any(np.array_equal(a.numpy(), w.numpy()) for a, w in pairs if "kernel" in a.path)
     z = model.latent_batch(5, seed=2)
     np.testing.assert_array_equal(model.sample(5, seed=2), np.asarray(model.generator_average(z), "float32"))
     assert not np.allclose(model.sample(5, seed=2), np.asarray(raw(z), "float32"))

@@ -31,6 +31,7 @@ def test_the_cli_offers_exactly_these_names():
 def test_the_kgen_command_reads_the_names_without_tensorflow():
     # In the `kgen` console script's process (sys.argv[0] == "kgen"), kgen imports TensorFlow only when a
     # command runs; a plain `import kgen` imports it (and registers the models with Keras).
-    code = "import sys; sys.argv = ['kgen']; import kgen.names, kgen.cli.fit_command; print('tensorflow' in sys.modules)"
+    code = ("import sys; sys.argv = ['kgen']; import kgen.names, kgen.cli.fit_command; "
+            "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

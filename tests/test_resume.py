@@ -221,8 +221,11 @@ def kgen_fit(data, run_dir, *extra):
     command = [sys.executable, "-m", "kgen.cli.main", "fit", "--model", "vaegan", "--data", str(data), "--width", "4",
                "--latent-dim", "4", "--batch-size", "4", "--epochs", "3", "--checkpoint-every", "4",
                "--metrics-every", "0", "--no-validate", "--deterministic", "--run-dir", str(run_dir), *extra]
+    # SIGINT at its default, as in a command typed at a terminal, even when this suite itself runs with
+    # SIGINT ignored (under nohup or as a background job, whose children inherit the ignored signal).
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_checkpoint(run_dir, process, epoch, timeout=120):
@@ -320,3 +323,14 @@ def test_a_second_signal_stops_the_process_even_inside_a_long_op(signum):
             child.kill()
     assert child.returncode == 130
     assert "second signal" in child.stderr.read()
+
+
+def test_the_generator_average_is_part_of_the_training_state(tmp_path):
+    from kgen.checkpoint import training_variables
+
+    for name in ("gan", "vaegan"):
+        model = build_model(tiny_config("unused", tmp_path, model=name, arch="dcgan"), (16, 16, 1))
+        model.build_optimizers()
+        saved = {id(v) for _, v in training_variables(model)}
+        average = model.generator_average.variables
+        assert average and all(id(v) in saved for v in average), name

@@ -24,12 +24,11 @@ def need_fashion_mnist():
 
 
 @pytest.fixture(scope="module")
-def fashion_evaluator(tmp_path_factory):
-    """The evaluator classifier as `kgen evaluator fit --data fashion_mnist` trains it (its defaults),
-    trained once for the tests that need it: ``(directory, EvaluatorRecord)``."""
-    from kgen.evaluation.classifier import train_evaluator
+def fashion_evaluator():
+    """The evaluator kgen ships for Fashion-MNIST."""
+    from kgen.evaluation.classifier import find_evaluator
 
-    return train_evaluator("fashion_mnist", directory=str(tmp_path_factory.mktemp("evaluator")), verbose=0)
+    return find_evaluator("fashion_mnist")
 
 
 def test_vae_learns_fashion_mnist_better_than_the_mean_image(tmp_path):
@@ -51,34 +50,53 @@ def test_vae_learns_fashion_mnist_better_than_the_mean_image(tmp_path):
 def test_readme_quickstart_trains_a_dcgan_and_samples_64(tmp_path):
     """The README's main job, on a fifth of an epoch: fit, then a 64-image grid."""
     run_dir = tmp_path / "quickstart"
-    result = CliRunner().invoke(cli, ["fit", "--model", "gan", "--arch", "dcgan", "--data", "fashion_mnist",
-                                      "--limit", "12800", "--run-dir", str(run_dir)], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["fit", "--data", "fashion_mnist", "--limit", "12800", "--run-dir", str(run_dir)],
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output + result.stderr
     history = json.loads((run_dir / "history.json").read_text())
     # Neither network has won outright: D is unsure on both real and generated images.
     assert 0.05 < history["d_real"][-1] < 0.99 and 0.01 < history["d_fake"][-1] < 0.95, history
-    result = CliRunner().invoke(cli, ["sample", "--n", "64", "--run-dir", str(run_dir), "--npy", str(tmp_path / "s.npy")])
+    result = CliRunner().invoke(cli, ["sample", "--n", "64", "--run-dir", str(run_dir), "--npy",
+                                      str(tmp_path / "s.npy")])
     assert result.exit_code == 0, result.stderr
     samples = np.load(tmp_path / "s.npy")
     assert samples.shape == (64, 28, 28, 1)
     assert samples.std() > 10, "64 samples must not be one flat colour"
 
 
-def test_evaluator_classifier_reaches_its_target_and_scores_real_data_at_the_ceiling(fashion_evaluator):
-    """The evaluator trained with the defaults of `kgen evaluator fit` reaches ≥ 90.5 % on Fashion-MNIST,
-    and scoring held-out real images gives near-zero FID while noise images score far worse."""
+def test_the_shipped_evaluator_scores_real_data_at_the_ceiling(fashion_evaluator):
+    """The shipped evaluator reaches ≥ 90.5 % on Fashion-MNIST's test split, and held-out real images get
+    a near-zero FID against it while noise images score far worse."""
     from kgen.evaluation import features, protocol as ev
-    from kgen.evaluation.classifier import ClassifierExtractor
 
-    directory, record = fashion_evaluator
-    assert record.test_accuracy >= 0.905, record
-    extractor = ClassifierExtractor(directory)
-    real = features.RealFeatures.load(extractor, "fashion_mnist", 28, n_ceiling=2000, cache_dir=None)
+    assert fashion_evaluator.record.test_accuracy >= 0.905, fashion_evaluator.record
+    real = features.RealFeatures.load(fashion_evaluator, "fashion_mnist", 28, n_ceiling=2000, cache_dir=None)
+    assert "held out from the evaluator's training" in real.ceiling.description
     ceiling = ev.score(real.ceiling, real.reference, ("fid", "is"))
     noise = np.random.default_rng(0).integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8)
-    noise_scores = ev.score(features.FeatureSet(*extractor(noise), "noise"), real.reference, ("fid", "is"))
+    noise_scores = ev.score(features.FeatureSet(*fashion_evaluator(noise), "noise"), real.reference, ("fid", "is"))
     assert ceiling["fid"]["value"] < 0.01 * noise_scores["fid"]["value"]
     assert ceiling["is"]["value"] > 5 > noise_scores["is"]["value"]
+
+
+def test_the_recorded_command_trains_the_shipped_evaluator_again(fashion_evaluator, tmp_path):
+    """`kgen evaluator fit --data fashion_mnist` (what evaluator.json records) gives the shipped weights file
+    byte for byte on a machine like the one that trained it (same software, same instruction sets);
+    elsewhere floating-point kernels differ, and the retrained evaluator must at least be as accurate."""
+    from kgen.evaluation.classifier import train_evaluator
+    from kgen.hardware import machine_description
+
+    record = fashion_evaluator.record
+    _, again = train_evaluator("fashion_mnist", directory=str(tmp_path / "again"), verbose=0)
+    import keras
+    import tensorflow as tf
+
+    same_machine = (record.machine == machine_description()
+                    and record.software == f"tensorflow {tf.__version__}, keras {keras.__version__}")
+    if same_machine:
+        assert again.sha256 == record.sha256, "the recorded command must give the shipped weights again"
+    else:
+        assert abs(again.test_accuracy - record.test_accuracy) < 0.01, (again, record)
 
 
 def test_a_conditional_gan_draws_the_requested_fashion_mnist_class(fashion_evaluator, tmp_path):
@@ -87,16 +105,14 @@ def test_a_conditional_gan_draws_the_requested_fashion_mnist_class(fashion_evalu
     cGAN is left out: it follows the label only slowly (45 % after 5 epochs, 68 % after 20)."""
     from kgen import runs
     from kgen.evaluation import protocol as ev
-    from kgen.evaluation.classifier import ClassifierExtractor
 
-    directory, _ = fashion_evaluator
     run_dir = tmp_path / "cgan"
     result = CliRunner().invoke(cli, ["fit", "--model", "gan", "--arch", "dcgan", "--conditional", "--data",
                                       "fashion_mnist", "--epochs", "3", "--metrics-every", "0", "--run-dir",
                                       str(run_dir)], catch_exceptions=False)
     assert result.exit_code == 0, result.output + result.stderr
     report = ev.evaluate(runs.load_model(str(run_dir)), "fashion_mnist", metrics="fid", n=5000,
-                         extractor=ClassifierExtractor(directory), cache_dir=None)
+                         extractor=fashion_evaluator, cache_dir=None)
     agreement = report["class_agreement"]
     print("class agreement per class:", [round(a, 3) for a in agreement["per_class"]], agreement["overall"])
     assert agreement["overall"] > 0.6, agreement

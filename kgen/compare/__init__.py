@@ -16,7 +16,8 @@ PRESETS = {
                    ",".join(f"{m}@optimizer={o}" for m in ("gan:paper-dcgan", "vae:paper-dcgan", "vaegan:paper-dcgan")
                             for o in OPTIMIZERS)),
     "translation": ("VAE vs VAE-GAN trained and tested on inputs shifted by up to 10 % (Rana et al., 4.4)",
-                    "vae:paper-dcgan,vae:paper-dcgan@translate=0.1,vaegan:paper-dcgan,vaegan:paper-dcgan@translate=0.1"),
+                    "vae:paper-dcgan,vae:paper-dcgan@translate=0.1,vaegan:paper-dcgan,"
+                    "vaegan:paper-dcgan@translate=0.1"),
     "latent-size": ("Latent sizes 2, 10, 16 and 100 for GAN and VAE (Battineedi)",
                     ",".join(f"{m}@latent_dim={d}" for m in ("gan:paper-dcgan", "vae:paper-dcgan")
                              for d in (2, 10, 16, 100))),

@@ -61,7 +61,8 @@ def write_report(plan, study_dir, run_list, extractor_names=names.EXTRACTORS, ti
 
 
 def _introduction(doc, plan, notes):
-    budget = f"a budget of {plan.budget_minutes:g} minutes each" if plan.budget_minutes else f"{plan.epochs} epochs each"
+    budget = (f"a budget of {plan.budget_minutes:g} minutes each" if plan.budget_minutes
+              else f"{plan.epochs} epochs each")
     if plan.description:
         doc.paragraph(plan.description + ".")
     doc.paragraph(f"Models {', '.join(plan.models)}; {plan.seeds} seed(s) per model; batch {plan.batch_size}; "
@@ -83,6 +84,11 @@ def _sample_quality(doc, grouped, extractor):
                       f"reference: {protocol['reference']}; ceiling: {protocol['ceiling']}; KID: "
                       f"{protocol['kid']}; precision/recall: {protocol['precision_recall']}.")
         doc.table(header, rows)
+        header, rows = tables.winners_table(grouped, extractor, key)
+        if rows:
+            doc.paragraph("Which model wins on each metric (means over seeds; a lead counts as beyond the seeds' "
+                          "spread when it exceeds two standard deviations of either model):")
+            doc.table(header, rows)
         header, rows = tables.class_agreement_table(grouped, extractor, key)
         if rows:
             doc.heading("Class-conditional models: does the classifier see the requested class?")

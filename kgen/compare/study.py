@@ -15,7 +15,9 @@ import json
 import os
 
 from kgen import losses, registry, runs
+from kgen.callbacks import TRAIN_RUN
 from kgen.files import write_json
+from kgen.tensorboard_logs import write_hparams_experiment, write_scalars
 from kgen.record import RunRecord, RunStatus
 from kgen.config import RunConfig
 
@@ -305,6 +307,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
             report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
                               translate=config.translate, autoencoder_n=min(1000, plan.eval_n))
             write_json(path, report)
+            log_final_metrics(config.run_dir, extractor.name, report)
         if not extractors:  # no sample metrics: the autoencoders' likelihoods still compare
             path = eval_path(config.run_dir, AUTOENCODER_ONLY, plan.eval_n)
             model = None if os.path.isfile(path) else runs.load_model(config.run_dir)
@@ -318,7 +321,19 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
                 echo(f"{label}: anomaly detection (normal classes {plan.normal_classes})")
                 write_json(path, detect_anomalies(runs.load_model(config.run_dir), plan.data, plan.normal_classes))
         done.append((spec, seed, config.run_dir))
+    write_hparams_experiment(os.path.join(study_dir, RUNS_DIR), {
+        "model": [spec.model for spec, _, _ in configs], "arch": [spec.arch for spec, _, _ in configs],
+        "seed": [seed for _, seed, _ in configs]},
+        {f"eval/{e.name}_{m}": f"{e.name} {m} ({plan.eval_n} images)" for e in extractors
+         for m in ("fid", "is", "kid", "precision", "recall")})
     return done
+
+
+def log_final_metrics(run_dir, extractor_name, report):
+    """A run's final metrics (``kgen eval``'s) as TensorBoard scalars ``eval/<extractor>_<metric>`` in its
+    ``train`` run: what TensorBoard's HParams dashboard shows beside each run's settings."""
+    values = {f"eval/{extractor_name}_{name}": entry["value"] for name, entry in report["metrics"].items()}
+    write_scalars(os.path.join(run_dir, runs.LOGS_DIR, TRAIN_RUN), values)
 
 
 def anomaly_path(run_dir, normal_classes):

@@ -14,7 +14,8 @@ from kgen import runs
 from kgen.record import RunRecord
 from kgen.compare.study import anomaly_path, eval_path
 
-SAMPLE_METRICS = (("fid", "FID ↓"), ("is", "IS ↑"), ("kid", "KID ↓"), ("precision", "precision ↑"), ("recall", "recall ↑"))
+SAMPLE_METRICS = (("fid", "FID ↓"), ("is", "IS ↑"), ("kid", "KID ↓"), ("precision", "precision ↑"),
+                  ("recall", "recall ↑"))
 AUTOENCODER_METRICS = (("reconstruction_mse", "reconstruction MSE / pixel ↓"), ("neg_elbo", "negative ELBO (nats) ↓"),
                        ("iw_nll", "importance-weighted NLL (nats) ↓"))
 
@@ -97,6 +98,36 @@ def sample_quality_table(grouped, extractor, key=None):
     return header, rows, protocol
 
 
+LOWER_IS_BETTER = {"fid", "kid"}
+
+
+def winners_table(grouped, extractor, key=None):
+    """For each sample metric: the best entry (by mean over seeds), the runner-up, by how much it leads,
+    and whether that lead exceeds the spread over seeds (two standard deviations of either entry).
+    Returns ``(header, rows)``; no rows with fewer than two entries."""
+    header = ["metric", "best", "mean", "runner-up", "mean", "lead", "beyond the seeds' spread?"]
+    rows = []
+    for metric, label in SAMPLE_METRICS:
+        values = {}
+        for name, records in grouped.items():
+            found = [rep["metrics"][metric]["value"] for rep in _reports(records, extractor, key)
+                     if metric in rep["metrics"]]
+            if found:
+                values[name] = found
+        if len(values) < 2:
+            continue
+        order = sorted(values, key=lambda n: np.mean(values[n]), reverse=metric not in LOWER_IS_BETTER)
+        best, second = order[0], order[1]
+        lead = abs(np.mean(values[best]) - np.mean(values[second]))
+        spread = 2 * max(np.std(values[n], ddof=1) if len(values[n]) > 1 else 0.0 for n in (best, second))
+        verdict = "yes" if lead > spread else "no"
+        if len(values[best]) < 2 or len(values[second]) < 2:
+            verdict = "one seed: unknown"
+        rows.append([label, best, f"{np.mean(values[best]):.4g}", second, f"{np.mean(values[second]):.4g}",
+                     f"{lead:.3g}", verdict])
+    return header, rows
+
+
 def autoencoder_scores(record):
     """A run's autoencoder metrics from the first of its reports that has them (``None`` if none does)."""
     return next((report["autoencoder"] for report in record.evals.values() if report.get("autoencoder")), None)
@@ -147,7 +178,8 @@ def class_agreement_table(grouped, extractor, key=None):
 
 def loss_names(history):
     """The training losses of a history (no validation, metrics or timings)."""
-    return [k for k in history if not k.startswith(("val_", "classifier_", "inception_")) and not k.endswith("_seconds")]
+    return [k for k in history
+            if not k.startswith(("val_", "classifier_", "inception_")) and not k.endswith("_seconds")]
 
 
 def cost_table(grouped, parameters):
@@ -197,7 +229,8 @@ def timed_ceiling(grouped, prefix="classifier"):
                     saved = json.load(f)
                 if saved.get("timed"):
                     ceiling = saved.get("ceiling", {})
-                    return ({key: ceiling[f"{prefix}_{key}"] for key, _ in SAMPLE_METRICS if f"{prefix}_{key}" in ceiling},
+                    return ({key: ceiling[f"{prefix}_{key}"] for key, _ in SAMPLE_METRICS
+                             if f"{prefix}_{key}" in ceiling},
                             saved.get("protocol", {}))
     return {}, {}
 

@@ -5,4 +5,5 @@ from kgen.data.errors import DataError, NoSplitError
 from kgen.data.pipeline import DataInfo, EpochPipeline, load_dataset, load_epochs
 from kgen.data.sources import DATASET_NAMES, RawData, resolve
 
-__all__ = ["DATASET_NAMES", "DataError", "NoSplitError", "DataInfo", "EpochPipeline", "RawData", "load_dataset", "load_epochs", "resolve"]
+__all__ = ["DATASET_NAMES", "DataError", "NoSplitError", "DataInfo", "EpochPipeline", "RawData", "load_dataset",
+           "load_epochs", "resolve"]

@@ -45,7 +45,8 @@ def parse_idx(raw, name="<bytes>"):
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataError(f"{name} is truncated: its header declares {ndim} dimensions but the file has {len(raw)} bytes.")
+        raise DataError(f"{name} is truncated: its header declares {ndim} dimensions but the file has "
+                        f"{len(raw)} bytes.")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(IDX_DTYPES[raw[2]])
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize

@@ -98,7 +98,8 @@ def resolve(spec, split="train"):
     if os.path.isfile(spec):
         if spec.endswith((".npz", ".npy")):
             return from_array_file(spec, split)
-        raise DataError(f"Data file {spec} is not a .npz or .npy file; expected an array file, a directory or a dataset name.")
+        raise DataError(f"Data file {spec} is not a .npz or .npy file; expected an array file, a directory or a "
+                        "dataset name.")
     raise DataError(
         f"Data spec {spec!r} does not exist: expected a dataset name ({', '.join(DATASET_NAMES)}), "
         "a directory of IDX files or images, or a .npz/.npy file."
@@ -169,7 +170,8 @@ def _read_array_file(path, split):
         loaded = np.load(f, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
             if split != "train":
-                raise NoSplitError(f"{path} is a single .npy array, which has no {split} split; use a .npz with x_{split}.")
+                raise NoSplitError(f"{path} is a single .npy array, which has no {split} split; use a .npz with "
+                                   f"x_{split}.")
             return loaded, None, None
         with loaded:
             key = next((k for k in NPZ_SPLIT_KEYS[split] if k in loaded.files), None)
@@ -208,7 +210,8 @@ def from_arrays(images, labels=None, description="arrays"):
     if labels is not None:
         labels = np.asarray(labels).reshape(-1)
         if labels.shape[0] != images.shape[0] or not np.issubdtype(labels.dtype, np.integer):
-            raise DataError(f"Labels of {description} have shape {labels.shape} and dtype {labels.dtype}; expected {images.shape[0]} integers.")
+            raise DataError(f"Labels of {description} have shape {labels.shape} and dtype {labels.dtype}; expected "
+                            f"{images.shape[0]} integers.")
     has_labels = labels is not None
     labels = labels.astype(np.int64) if has_labels else np.full(images.shape[0], NO_LABEL, np.int64)
     if has_labels and labels.size and labels.min() < 0:
@@ -237,7 +240,8 @@ def from_image_folder(directory):
     """
     paths = list_images(directory)
     if not paths:
-        raise DataError(f"No images in {directory}: expected files ending in {', '.join(IMAGE_EXTENSIONS)} (searched recursively).")
+        raise DataError(f"No images in {directory}: expected files ending in {', '.join(IMAGE_EXTENSIONS)} "
+                        "(searched recursively).")
     sizes, kinds = _scan_headers(paths)
     if len(kinds) > 1:
         (gray, gray_file), (_, colour_file) = sorted(kinds.items())

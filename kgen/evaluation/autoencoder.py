@@ -106,7 +106,8 @@ class AutoencoderScorer:
         log_px = -tf.reshape(losses.bernoulli_nll_per_example(tf.tile(x01, (k, 1, 1, 1)), decoded), (k, b))
         elbo, iw_bound = likelihood.elbo_and_iw_bound(likelihood.importance_log_weights(log_px, z, mean, log_var))
         return {
-            "reconstruction_mse": tf.reduce_mean(tf.square(reconstruction - x01), axis=[1, 2, 3]).numpy().astype("float64"),
+            "reconstruction_mse": tf.reduce_mean(tf.square(reconstruction - x01), axis=[1, 2, 3]).numpy()
+            .astype("float64"),
             "reconstruction_nll": losses.bernoulli_nll_per_example(x01, reconstruction).numpy().astype("float64"),
             "neg_elbo": -elbo.numpy(),
             "iw_nll": -iw_bound.numpy(),

@@ -32,6 +32,7 @@ import tensorflow as tf
 from kgen.data import load_dataset
 from kgen.evaluation.extractor import FeatureExtractor
 from kgen.files import atomic_path, write_json
+from kgen.hardware import machine_description
 
 EVALUATORS_ROOT = os.path.join("saved_models", "evaluators")
 SHIPPED_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "evaluators")
@@ -111,7 +112,8 @@ def build_classifier(image_shape, num_classes, width=32, dropout=0.3):
         x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
     x = keras.layers.Flatten(name="flatten")(keras.layers.Dropout(dropout, name="dropout_1")(x))
     features = keras.layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
-    logits = keras.layers.Dense(num_classes, name=LOGITS_LAYER)(keras.layers.Dropout(dropout, name="dropout_2")(features))
+    x = keras.layers.Dropout(dropout, name="dropout_2")(features)
+    logits = keras.layers.Dense(num_classes, name=LOGITS_LAYER)(x)
     return keras.Model(inputs, logits, name="kgen_evaluator")
 
 
@@ -133,6 +135,8 @@ class EvaluatorRecord:
         seed, batch_size, translate: training settings.
         command: the command that trains it again.
         software: the TensorFlow and Keras versions it was trained with.
+        machine: the processor and instruction sets it was trained on (the command gives the same
+            file again on such a machine with the same software).
     """
 
     data: str
@@ -150,6 +154,7 @@ class EvaluatorRecord:
     translate: float = 0.05
     command: str = ""
     software: str = ""
+    machine: str = ""
 
 
 def train_evaluator(data, epochs=12, batch_size=128, seed=0, directory=None, translate=0.05, verbose=2,
@@ -222,7 +227,8 @@ def train_evaluator(data, epochs=12, batch_size=128, seed=0, directory=None, tra
     record = EvaluatorRecord(str(data), list(info.image_shape), num_classes, float(accuracy), epochs,
                              datetime.date.today().isoformat(), file_sha256(weights), num_train - held_out, held_out,
                              seed=seed, batch_size=batch_size, translate=translate, command=command,
-                             software=f"tensorflow {tf.__version__}, keras {keras.__version__}")
+                             software=f"tensorflow {tf.__version__}, keras {keras.__version__}",
+                             machine=machine_description())
     write_json(os.path.join(directory, RECORD_FILE), dataclasses.asdict(record))
     return directory, record
 

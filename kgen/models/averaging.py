@@ -59,7 +59,8 @@ class GeneratorAveraging:
             decay = tf.minimum(self.averaging, (1.0 + steps) / (10.0 + steps))
             for average, value in zip(self.generator_average.variables,
                                       getattr(self, self.generator_network).variables):
-                average.assign(decay * average + (1.0 - decay) * tf.cast(value, average.dtype))
+                # w̄ − (1 − d)(w̄ − w) = d·w̄ + (1 − d)·w, with one pass less over the weights
+                average.assign_sub((1.0 - decay) * (average - tf.cast(value, average.dtype)))
 
         if tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context():
             tf.distribute.get_replica_context().merge_call(update)

@@ -40,8 +40,11 @@ class GenerativeModel(LatentSampler, GeneratorAveraging, OptimizerRoles, keras.M
     default_latent_dim = 100
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch=None, width=32, seed=None, num_classes=0,
-                 ema_decay=None, **kwargs):
+                 ema_decay=None, networks_version=NETWORKS_VERSION, **kwargs):
         super().__init__(**kwargs)
+        if networks_version != NETWORKS_VERSION:
+            raise ValueError(f"networks_version {networks_version!r} is not this kgen's ({NETWORKS_VERSION}): load the "
+                             "model with keras.saving.load_model, which reads older versions.")
         arch = self.resolve_arch(arch)
         if width is None or int(width) < 1:
             raise ValueError(f"width must be a positive integer; got {width!r}.")
@@ -129,7 +132,8 @@ class GenerativeModel(LatentSampler, GeneratorAveraging, OptimizerRoles, keras.M
             ema_decay=self.ema_decay,
             networks_version=NETWORKS_VERSION,
         )
-        config.update({name: keras.saving.serialize_keras_object(getattr(self, name)) for name in self._own_network_names})
+        config.update({name: keras.saving.serialize_keras_object(getattr(self, name))
+                       for name in self._own_network_names})
         return config
 
     @classmethod
@@ -138,9 +142,11 @@ class GenerativeModel(LatentSampler, GeneratorAveraging, OptimizerRoles, keras.M
         architecture its name meant then (``dcgan``/``conv`` → ``paper-dcgan``, ``mlp`` → ``paper-mlp``)."""
 
         config = dict(config)
-        if config.pop("networks_version", 1) < NETWORKS_VERSION and config.get("arch") in LEGACY_ARCHS:
-            config["arch"] = LEGACY_ARCHS[config["arch"]]
+        if config.get("networks_version", 1) < NETWORKS_VERSION:
+            if config.get("arch") in LEGACY_ARCHS:
+                config["arch"] = LEGACY_ARCHS[config["arch"]]
             config.setdefault("ema_decay", 0.0)  # those models had no average
+            config["networks_version"] = NETWORKS_VERSION
         return super().from_config(config)
 
     def export(self, filepath, format="tf_saved_model", verbose=None, **kwargs):

@@ -265,8 +265,8 @@ def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer
     """The GAN discriminator: image → one real/fake logit (and optionally hidden features).
 
     Architectures: ``dcgan`` convs 64/128 (4×4, stride 2 at 28×28; 256 more at 64×64) and a dense layer
-    of 1024 units, with batch normalisation after all but the first and LeakyReLU(0.2), then Dense(1); ``mlp`` 784→512→256→1 with
-    LeakyReLU(0.2); ``paper-mlp`` 784→512→256→128→1 with LeakyReLU(0.2) and Dropout(0.4);
+    of 1024 units, with batch normalisation after all but the first and LeakyReLU(0.2), then Dense(1);
+    ``mlp`` 784→512→256→1 with LeakyReLU(0.2); ``paper-mlp`` 784→512→256→128→1 with LeakyReLU(0.2) and Dropout(0.4);
     ``paper-dcgan`` 3×3 convs 32/64/128/256 (strides 2,1,1,2 at 28×28) with LeakyReLU(0.2) and
     Dropout(0.25), then Dense(1).
 

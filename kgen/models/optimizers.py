@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from kgen.fused_adam import FusedAdam  # imported here also to register it: saved models name it
 from kgen.models.runtime import num_replicas
 
 
@@ -31,9 +32,9 @@ class OptimizerRoles:
         self._kgen_compile_kwargs = dict(kwargs)
 
     def default_optimizer(self):
-        """The optimizer used for a sub-network when ``compile`` is given none."""
-        return keras.optimizers.Adam(self.default_learning_rate, beta_1=self.default_beta_1,
-                                     beta_2=self.default_beta_2)
+        """The optimizer used for a sub-network when ``compile`` is given none: Adam (with TensorFlow's
+        fused update, :class:`kgen.fused_adam.FusedAdam`) at the model's defaults."""
+        return FusedAdam(self.default_learning_rate, beta_1=self.default_beta_1, beta_2=self.default_beta_2)
 
     def get_compile_config(self):
         """Serialised optimizers (and compile options), so a loaded model is compiled the same way."""
@@ -46,7 +47,8 @@ class OptimizerRoles:
     def compile_from_config(self, config):
         """Compile from ``get_compile_config()`` and build every optimizer, so its state can load."""
         config = dict(config)
-        optimizers = {role: keras.saving.deserialize_keras_object(config.pop(role)) for role in self.optimizer_roles if role in config}
+        optimizers = {role: keras.saving.deserialize_keras_object(config.pop(role))
+                      for role in self.optimizer_roles if role in config}
         self.compile(**optimizers, **config)
         self.build_optimizers()
 

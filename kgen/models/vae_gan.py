@@ -150,7 +150,7 @@ class VAEGAN(AutoencodingModel):
         images = batch_images(data)
         with tf.GradientTape(persistent=True) as tape:
             prior_loss, feature_loss, gan_loss, d_loss = self.compute_losses(images, self.batch_labels(data),
-                                                                          training=True)
+                                                                             training=True)
             encoder_loss = prior_loss + feature_loss
             decoder_loss = self.gamma * feature_loss + gan_loss
         # Every gradient comes from the same forward pass, before any network is updated.
