@@ -46,4 +46,4 @@ def export(run_dir, name, version, base_dir, replace):
     name = shlex.quote(os.path.basename(model_dir))
     click.echo(f"Serve it with: tensorflow_model_server --rest_api_port=8501 "
                f"--model_name={name} --model_base_path={shlex.quote(model_dir)}")
-    click.echo("(TF Serving 2.16 or newer; see docs/serving.md.)")
+    click.echo("(TF Serving 2.12 or newer; see docs/serving.md.)")

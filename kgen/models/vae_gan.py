@@ -21,9 +21,10 @@ class VAEGAN(AutoencodingModel):
 
     * ``L_prior = KL(q(z|x) ‖ N(0, I))``;
     * ``L_like`` (logged as ``feature_loss``: the reconstruction error in the discriminator's features)
-      = squared error between ``Dis_l(x)`` and ``Dis_l(x̃)`` for reconstructions
-      ``x̃ = Dec(z)``, with the features taken without dropout;
-    * the discriminator sees real images, reconstructions and samples ``Dec(z_p)``, ``z_p ~ N(0, I)``.
+      = squared error between ``Dis_l(x)`` and ``Dis_l(x̃)`` for reconstructions ``x̃ = Dec(z)``;
+    * the discriminator sees real images, reconstructions and samples ``Dec(z_p)``, ``z_p ~ N(0, I)``,
+      each kind in a pass of its own (its batch normalisation never mixes them); ``Dis_l`` comes from
+      the same passes (better at equal time than one mixed pass: docs/quality.md).
 
     Updates, all from the same forward pass: encoder ← ∇(L_prior + L_like); decoder ←
     ∇(γ·L_like + non-saturating loss of fooling D on reconstructions and samples); discriminator ←
@@ -126,19 +127,12 @@ class VAEGAN(AutoencodingModel):
         z_prior = self.normal_noise(batch, self.latent_dim)
         prior_samples = self.decode(z_prior, labels, training=training)
 
-        def repeated(times):  # the labels of `times` stacked copies of the batch
-            return None if labels is None else tf.tile(labels, [times])
-
-        # One adversarial pass over real images, reconstructions and prior samples.
-        logits, _ = self.discriminator(self.conditioned(
-            tf.concat([images, tf.cast(reconstructions, images.dtype), tf.cast(prior_samples, images.dtype)], 0),
-            repeated(3)), training=training)
-        real_logits, rec_logits, prior_logits = tf.split(logits, 3)
-        # The learned similarity metric: layer-l features without dropout noise.
-        _, features = self.discriminator(
-            self.conditioned(tf.concat([images, tf.cast(reconstructions, images.dtype)], 0), repeated(2)),
-            training=False)
-        real_features, rec_features = tf.split(features, 2)
+        # Real images, reconstructions and prior samples each pass through D on their own, so that batch
+        # normalisation sees one kind of image at a time (as Radford et al.'s discriminator sees real and
+        # fake batches apart); L_like's features come from the same passes.
+        (real_logits, real_features), (rec_logits, rec_features), (prior_logits, _) = (
+            self.discriminator(self.conditioned(tf.cast(x, images.dtype), labels), training=training)
+            for x in (images, reconstructions, prior_samples))
 
         prior_loss = losses.kl_divergence(z_mean, z_log_var)
         feature_loss = losses.reconstruction_mse(tf.stop_gradient(real_features), rec_features)
