@@ -265,6 +265,10 @@ class MetricsMonitor(SummaryCallback):
         self._seconds_in_epoch = 0.0
 
     def on_train_batch_end(self, batch, logs=None):
+        self._score_due_time_point()
+
+    def _score_due_time_point(self):
+        """Score the next of ``at_minutes`` if that much training has passed."""
         done = len(self.record["timed"])
         if done == len(self.at_minutes) or self.clock.minutes() < self.at_minutes[done]:
             return
@@ -277,6 +281,10 @@ class MetricsMonitor(SummaryCallback):
                 tf.summary.scalar(f"quality_by_step/{name}", value, step=step)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.model is not None and self.model.stop_training:
+            # A time budget stops training at the step that reaches it, possibly just after this
+            # callback looked at the clock: the point at the budget's minute is still due.
+            self._score_due_time_point()
         if self.every and (epoch + 1) % self.every == 0:
             values = self._measure()
             if logs is not None:

@@ -19,7 +19,7 @@ from kgen.names import PRECISIONS
 
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 # Whether `auto` uses bfloat16 on CPUs that have bfloat16 instructions. On for measured reasons: at equal
-# training time, bfloat16 reached at least float32's quality on every default model (docs/precision.md).
+# training time, bfloat16 reached at least float32's quality on every default model (docs/quality.md).
 CPU_BFLOAT16 = True
 
 

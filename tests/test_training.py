@@ -76,3 +76,35 @@ def test_a_corrupt_test_split_is_an_error_not_a_silent_skip(idx_dir, tmp_path):
     with pytest.raises(DataError, match="t10k-images"):
         fit(tiny_config(idx_dir, tmp_path / "run", epochs=1), verbose=0)
     assert not (tmp_path / "run").exists()
+
+
+def test_the_time_point_at_the_budget_is_scored_when_the_budget_stops_training_first():
+    # The metrics callback runs before the budget at each step: at the last step it may read 9.99 minutes
+    # and the budget 10.0. The 10-minute point must still be scored, at the end of that epoch.
+    from types import SimpleNamespace
+
+    from kgen.callbacks import MetricsMonitor
+
+    class Clock:
+        now = 0.0
+
+        def minutes(self):
+            return self.now
+
+        def start(self):
+            pass
+
+    clock = Clock()
+    monitor = MetricsMonitor(SimpleNamespace(name="classifier"), "data", every=0, at_minutes=[1, 2], clock=clock)
+    monitor._measure = lambda: {"classifier_fid": 3.0}
+    model = SimpleNamespace(stop_training=False, training_steps=lambda: 42)
+    monitor.set_model(model)
+    clock.now = 1.2
+    monitor.on_train_batch_end(0)
+    clock.now = 1.999
+    monitor.on_train_batch_end(1)  # not yet
+    clock.now, model.stop_training = 2.001, True  # the budget stopped training at this step
+    monitor.on_epoch_end(0, {})
+    assert [(t["minutes"], t["step"]) for t in monitor.record["timed"]] == [(1.0, 42), (2.0, 42)]
+    monitor.on_epoch_end(0, {})  # nothing left to score
+    assert len(monitor.record["timed"]) == 2
