@@ -215,6 +215,19 @@ def test_large_n_streams_in_batches(trained, tmp_path):
     assert images.shape == (20000, TINY, TINY, 1) and images.dtype == np.uint8
 
 
+def test_max_minutes_without_epochs_trains_until_the_time_is_up(trained, tmp_path):
+    import json
+    import shutil
+
+    shutil.copy(trained[0] / "tiny.npz", tmp_path)
+    result = run(["fit", "--model", "gan", "--arch", "mlp", "--data", "tiny.npz", "--max-minutes", "0.1",
+                  "--metrics-every", "0", "--no-validate", "--run-dir", "saved_models/budget", *FAST], tmp_path)
+    assert result.exit_code == 0, result.output + result.stderr
+    record = json.loads((tmp_path / "saved_models" / "budget" / "config.json").read_text())
+    assert record["stopped"] == "time budget of 0.1 minutes"
+    assert record["epochs_completed"] > 1  # 4 steps an epoch: the budget, not `--epochs 1`, ended it
+
+
 def test_existing_run_dir_is_not_overwritten_silently(trained):
     work, run_dir, _ = trained
     before = (run_dir / "model.keras").stat().st_mtime_ns

@@ -286,3 +286,27 @@ def test_training_logs_metrics_reconstructions_and_tensorboard(labelled_npz, eva
     assert [step for step, _ in train.images["reconstructions"]] == [0, 1]
     assert '"model": "vae"' in train.texts["run_config"][0][1]
     assert "hparams" in train.plugins.values()
+
+
+def test_score_takes_is_from_the_logits_and_precision_recall_rows_by_content():
+    # Diverse, class-sorted samples (as a conditional model draws them), more of them than reference images:
+    # IS must come from the logits, and precision/recall from rows chosen by content, not the first ones.
+    from kgen.evaluation import metrics
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, 8)) * 0.5  # small features: as logits they would give an IS near 1
+    labels, ref_labels = np.sort(rng.integers(0, 10, 40)), rng.integers(0, 10, 24)
+    candidate = features.FeatureSet(centres[labels] + 0.1 * rng.normal(size=(40, 8)),
+                                    np.eye(10)[labels] * 4 + rng.normal(size=(40, 10)), "samples")
+    reference = features.FeatureSet(centres[ref_labels] + 0.1 * rng.normal(size=(24, 8)),
+                                    np.eye(10)[ref_labels] * 4 + rng.normal(size=(24, 10)), "reference")
+    out = ev.score(candidate, reference, ("is", "pr"))
+    splits = min(ev.IS_SPLITS, 40)
+    expected_is = metrics.inception_score(candidate.logits, splits)[0]
+    assert abs(metrics.inception_score(candidate.features, splits)[0] - expected_is) > 0.1  # else no test
+    assert out["is"]["value"] == pytest.approx(expected_is, rel=1e-6)
+    precision, recall = metrics.precision_recall(metrics.canonical_rows(reference.features, 24),
+                                                 metrics.canonical_rows(candidate.features, 24), k=ev.PR_K)
+    first_rows = metrics.precision_recall(reference.features, candidate.features[:24], k=ev.PR_K)
+    assert first_rows != (precision, recall)  # the first rows hold only the low classes: else no test
+    assert (out["precision"]["value"], out["recall"]["value"]) == pytest.approx((precision, recall), rel=1e-6)
