@@ -112,8 +112,10 @@ def build_classifier(image_shape, num_classes, width=32, dropout=0.3):
         x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
     x = keras.layers.Flatten(name="flatten")(keras.layers.Dropout(dropout, name="dropout_1")(x))
     features = keras.layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
-    x = keras.layers.Dropout(dropout, name="dropout_2")(features)
-    logits = keras.layers.Dense(num_classes, name=LOGITS_LAYER)(x)
+    # The logits layer is made before its dropout layer: each draws its random seed when it is made, and
+    # this order is the one the shipped evaluators were trained with (their hashes depend on it).
+    logits_layer = keras.layers.Dense(num_classes, name=LOGITS_LAYER)
+    logits = logits_layer(keras.layers.Dropout(dropout, name="dropout_2")(features))
     return keras.Model(inputs, logits, name="kgen_evaluator")
 
 
