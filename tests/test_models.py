@@ -255,7 +255,10 @@ def test_the_generator_average_is_trained_and_is_what_sampling_uses(name, tmp_pa
     model = tiny_model(name, "dcgan")
     assert model.averaging == 0.999 and model.generator_average is not None
     model.compile()
+    start = [w.numpy().copy() for w in model.generator_average.weights]
     model.fit(tiny_data(model), batch_size=4, epochs=2, verbose=0)
+    moved = [not np.array_equal(s, a.numpy()) for s, a in zip(start, model.generator_average.weights)]
+    assert any(moved), "training must move the average (it follows the generator's weights)"
     raw = getattr(model, model.generator_network)
     pairs = zip(model.generator_average.weights, raw.weights)
     assert not any(np.array_equal(a.numpy(), w.numpy()) for a, w in pairs if "kernel" in a.path)
