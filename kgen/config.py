@@ -40,7 +40,7 @@ class RunConfig:
         arch: architecture (``mlp``/``dcgan`` for gan, ``mlp``/``conv`` for vae, ``dcgan`` for vaegan).
         data: data spec (dataset name, directory or array file).
         image_size: side of the square training images; ``None`` keeps the data's size.
-        epochs: passes over the training data.
+        epochs: passes over the training data (with ``max_minutes``: the most it may make).
         batch_size: images per step (per discriminator update for a GAN with several critic steps).
         latent_dim: size of z.
         width: layer-size multiplier of every network (32 = the paper's sizes).

@@ -19,4 +19,6 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 ON_NAN = ("stop", "rollback")
 METRICS = ("fid", "is", "kid", "pr")
+# The values a report holds for those metrics ("pr" gives two).
+REPORTED_METRICS = ("fid", "is", "kid", "precision", "recall")
 EXTRACTORS = ("classifier", "inception")

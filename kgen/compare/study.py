@@ -14,7 +14,7 @@ import dataclasses
 import json
 import os
 
-from kgen import losses, registry, runs
+from kgen import losses, names, registry, runs
 from kgen.callbacks import TRAIN_RUN
 from kgen.files import write_json
 from kgen.tensorboard_logs import write_hparams_experiment, write_scalars
@@ -325,7 +325,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
         "model": [spec.model for spec, _, _ in configs], "arch": [spec.arch for spec, _, _ in configs],
         "seed": [seed for _, seed, _ in configs]},
         {f"eval/{e.name}_{m}": f"{e.name} {m} ({plan.eval_n} images)" for e in extractors
-         for m in ("fid", "is", "kid", "precision", "recall")})
+         for m in names.REPORTED_METRICS})
     return done
 
 

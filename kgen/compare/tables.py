@@ -10,12 +10,12 @@ import os
 
 import numpy as np
 
-from kgen import runs
+from kgen import names, runs
 from kgen.record import RunRecord
 from kgen.compare.study import anomaly_path, eval_path
 
-SAMPLE_METRICS = (("fid", "FID ↓"), ("is", "IS ↑"), ("kid", "KID ↓"), ("precision", "precision ↑"),
-                  ("recall", "recall ↑"))
+# (report key, column label); "↓": lower is better.
+SAMPLE_METRICS = tuple(zip(names.REPORTED_METRICS, ("FID ↓", "IS ↑", "KID ↓", "precision ↑", "recall ↑")))
 AUTOENCODER_METRICS = (("reconstruction_mse", "reconstruction MSE / pixel ↓"), ("neg_elbo", "negative ELBO (nats) ↓"),
                        ("iw_nll", "importance-weighted NLL (nats) ↓"))
 
@@ -77,6 +77,11 @@ def _reports(records, extractor, key):
             if extractor in r.evals and r.evals[extractor]["protocol"].get("extractor_key") == key]
 
 
+def _values(reports, metric):
+    """One metric's value in each report that has it (one per seed)."""
+    return [rep["metrics"][metric]["value"] for rep in reports if metric in rep["metrics"]]
+
+
 def sample_quality_table(grouped, extractor, key=None):
     """Rows of the sample-quality table of one extractor (the reports whose ``extractor_key`` is ``key``):
     each entry's metrics as mean ± std over seeds, then the real-data ceiling.
@@ -89,16 +94,13 @@ def sample_quality_table(grouped, extractor, key=None):
             continue
         protocol, ceiling = reports[0]["protocol"], reports[0]["metrics"]
         rows.append([name, str(len(reports))] + [
-            mean_std([rep["metrics"][k]["value"] for rep in reports if k in rep["metrics"]]) for k, _ in SAMPLE_METRICS
+            mean_std(_values(reports, k)) for k, _ in SAMPLE_METRICS
         ])
     if ceiling:
         rows.append(["real data (ceiling)", "–"] + [
             f"{ceiling[k]['ceiling']:.4g}" if k in ceiling else "–" for k, _ in SAMPLE_METRICS
         ])
     return header, rows, protocol
-
-
-LOWER_IS_BETTER = {"fid", "kid"}
 
 
 def winners_table(grouped, extractor, key=None):
@@ -108,15 +110,11 @@ def winners_table(grouped, extractor, key=None):
     header = ["metric", "best", "mean", "runner-up", "mean", "lead", "beyond the seeds' spread?"]
     rows = []
     for metric, label in SAMPLE_METRICS:
-        values = {}
-        for name, records in grouped.items():
-            found = [rep["metrics"][metric]["value"] for rep in _reports(records, extractor, key)
-                     if metric in rep["metrics"]]
-            if found:
-                values[name] = found
+        values = {name: _values(_reports(records, extractor, key), metric) for name, records in grouped.items()}
+        values = {name: found for name, found in values.items() if found}
         if len(values) < 2:
             continue
-        order = sorted(values, key=lambda n: np.mean(values[n]), reverse=metric not in LOWER_IS_BETTER)
+        order = sorted(values, key=lambda n: np.mean(values[n]), reverse=not label.endswith("↓"))
         best, second = order[0], order[1]
         lead = abs(np.mean(values[best]) - np.mean(values[second]))
         spread = 2 * max(np.std(values[n], ddof=1) if len(values[n]) > 1 else 0.0 for n in (best, second))
