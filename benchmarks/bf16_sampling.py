@@ -4,8 +4,8 @@ one uint8 level of the same weights computing in float32, and how much faster is
     .venv/bin/python benchmarks/bf16_sampling.py RUN_DIR [--n 10000]
 
 RUN_DIR holds a model trained with ``--precision mixed_bfloat16`` (what ``--precision auto`` picks on a CPU
-with AVX512-BF16). The script loads it (it computes in bfloat16, as trained), builds the same model
-under float32 with the same weights, draws ``--n`` images from both with the same seed, and prints one
+with AVX512-BF16). The script loads it twice — computing in bfloat16, as trained, and in float32, as
+``kgen.runs.load_model`` loads it by default — draws ``--n`` images from both with the same seed, and prints one
 JSON line with the largest difference in uint8 levels and the share of pixels that differ at all and by
 more than one level; then both models are exported and ``serving_default`` is timed at batch 1, 64 and
 1,024 (median of repeated calls, ``kgen.bench.savedmodel_sampling_throughput``), one JSON line each.
@@ -27,16 +27,6 @@ from kgen import runs  # noqa: E402
 from kgen.bench import savedmodel_sampling_throughput  # noqa: E402
 from kgen.export import export_model  # noqa: E402
 from kgen.images import to_uint8  # noqa: E402
-from kgen.models.runtime import global_dtype_policy  # noqa: E402
-
-
-def float32_twin(model):
-    """The same model, with the same weights, computing in float32."""
-    config = dict(model.get_config(), dtype="float32")
-    with global_dtype_policy("float32"):
-        twin = type(model).from_config(config)
-    twin.set_weights(model.get_weights())
-    return twin
 
 
 def main():
@@ -44,9 +34,9 @@ def main():
     parser.add_argument("run_dir")
     parser.add_argument("--n", type=int, default=10_000)
     args = parser.parse_args()
-    model = runs.load_model(args.run_dir)
+    model = runs.load_model(args.run_dir, float32=False)
     compute = {layer.dtype_policy.compute_dtype for layer in model.sampling_network().layers if layer.weights}
-    twin = float32_twin(model)
+    twin = runs.load_model(args.run_dir)
     ours = to_uint8(model.sample(args.n, seed=0), model.output_range).astype(np.int16)
     full = to_uint8(twin.sample(args.n, seed=0), twin.output_range).astype(np.int16)
     diff = np.abs(ours - full)

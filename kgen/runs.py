@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zipfile
 
@@ -89,12 +90,19 @@ def report_path(source, model, name):
     return os.path.join(run_directory(source), EVAL_DIR, name)
 
 
-def load_model(path):
+def load_model(path, float32=True):
     """Load a kgen model from a run directory, a ``.keras`` file (in Keras safe mode) or a
     SavedModel version directory written by ``kgen export``.
 
+    A model trained in mixed precision (e.g. ``mixed_bfloat16``, what ``--precision auto`` picks on CPUs
+    with bfloat16 units) keeps float32 weights; by default it is loaded to compute in float32, so its
+    samples, evaluation and export show the images those weights define. Sampled in bfloat16, pixels of
+    the Fashion-MNIST GAN moved by up to 20 uint8 levels and its export served batches of 1 and 64
+    more slowly (docs/performance.md). ``keras.saving.load_model`` keeps the training precision.
+
     Args:
         path: a run dir (holding ``model.keras``), a ``.keras`` file or an export directory.
+        float32: compute in float32 (default); ``False``: in the precision the model trained in.
 
     Returns:
         The model — a :class:`kgen.models.GenerativeModel` compiled as it was saved, or a
@@ -106,6 +114,7 @@ def load_model(path):
     """
     from kgen.export import ExportedModel, is_export
     from kgen.models import GenerativeModel
+    from kgen.models.runtime import float32_networks
 
     path = str(path)
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb")):
@@ -128,7 +137,8 @@ def load_model(path):
     if not zipfile.is_zipfile(file):
         raise RunError(f"{file} is not a valid .keras file (truncated or not a Keras archive).")
     try:
-        model = keras.saving.load_model(file, safe_mode=True)
+        with float32_networks() if float32 else contextlib.nullcontext():
+            model = keras.saving.load_model(file, safe_mode=True)
     except Exception as e:  # Keras raises many types for malformed archives
         raise RunError(f"Cannot load {file}: {_first_line(e)}") from None
     if not isinstance(model, GenerativeModel):

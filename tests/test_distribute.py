@@ -53,6 +53,31 @@ def test_every_model_trains_an_epoch_in_mixed_bfloat16(data, tmp_path, model_nam
     np.testing.assert_array_equal(reloaded.generate(z), model.generate(z))
 
 
+def test_a_bfloat16_run_loads_to_sample_and_export_in_float32_with_its_training_state(data, tmp_path):
+    from kgen.export import ExportedModel
+    from kgen.runs import load_model
+
+    run_dir = tmp_path / "run"
+    fit(RunConfig(model="gan", arch="dcgan", data=str(data), width=4, latent_dim=4, batch_size=8, epochs=2,
+                  precision="mixed_bfloat16", run_dir=str(run_dir), metrics_every=0, validate=False, grid_size=4),
+        verbose=0)
+    loaded, as_trained = load_model(run_dir), load_model(run_dir, float32=False)
+    for model, dtype in ((loaded, "float32"), (as_trained, "bfloat16")):
+        assert {layer.dtype_policy.compute_dtype for layer in model.sampling_network().layers if layer.weights} \
+            == {dtype}
+    # The same weights and optimizer state either way: only the arithmetic differs.
+    assert int(loaded.g_optimizer.iterations) == int(as_trained.g_optimizer.iterations) > 0
+    states = [model.weights + model.d_optimizer.variables for model in (loaded, as_trained)]
+    for a, b in zip(*states):
+        np.testing.assert_array_equal(a, b)
+    images = loaded.sample(64, seed=2)
+    assert np.abs(images - as_trained.sample(64, seed=2)).max() > 0
+    result = run(["export", "--run-dir", str(run_dir), "--name", "gan", "--base-dir", str(tmp_path / "exports")],
+                 tmp_path)
+    assert result.exit_code == 0, result.output + result.stderr
+    np.testing.assert_array_equal(ExportedModel(str(tmp_path / "exports" / "gan" / "1")).sample(64, seed=2), images)
+
+
 @pytest.mark.parametrize("model_name, arch", MODELS)
 def test_every_model_trains_in_mixed_float16_with_loss_scaling(data, model_name, arch):
     # kgen fit refuses float16 without a GPU; the machinery is tested through build_model, which takes

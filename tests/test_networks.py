@@ -1,5 +1,10 @@
 """Sub-network builders: shapes for the supported image sizes and clear errors for the others."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import keras
 import numpy as np
 import pytest
@@ -125,3 +130,38 @@ def test_cheap_dropout_masks_follow_the_seed_and_differ_between_calls():
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     assert not np.array_equal(first[0], first[1])
     assert not np.array_equal(first[0], masks(6)[0])
+
+
+def test_kgens_leaky_relu_has_keras_values_and_gradients_to_the_second_order():
+    x = tf.constant(np.random.RandomState(0).randn(6, 5).astype("float32"))
+    w = tf.Variable(np.random.RandomState(1).randn(5, 5).astype("float32"))
+
+    def values_and_gradients(activation):  # as WGAN-GP's penalty: the gradient of an input gradient's norm
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                out = tf.reduce_sum(activation(x @ w) ** 2)
+            input_gradient = inner.gradient(out, x)
+            penalty = tf.reduce_sum(input_gradient ** 2)
+        return out, input_gradient, outer.gradient(penalty, w)
+
+    ours = networks.LeakyReLU(negative_slope=0.2)
+    expected = values_and_gradients(keras.layers.LeakyReLU(negative_slope=0.2))
+    for got in (values_and_gradients(ours), tf.function(lambda: values_and_gradients(ours))()):
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_a_conv_gan_trains_without_tensorflow_graph_optimizer_errors():
+    # With Keras' LeakyReLU, TensorFlow's graph optimizer failed on every conv GAN's training function
+    # ("remapper failed: ... LeakyReluGrad", on stderr) and fused none of its ops.
+    script = """
+        import numpy as np, kgen
+        model = kgen.GAN(image_shape=(16, 16, 1), latent_dim=4, width=4, seed=0)
+        model.compile()
+        model.fit(np.zeros((16, 16, 16, 1), "float32"), batch_size=8, epochs=1, verbose=0)
+    """
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0"), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "remapper failed" not in result.stderr

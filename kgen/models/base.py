@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from kgen.models.averaging import GeneratorAveraging
 from kgen.models.optimizers import OptimizerRoles
-from kgen.models.runtime import global_dtype_policy, num_replicas, replica_slice
+from kgen.models.runtime import global_dtype_policy, loading_float32_networks, num_replicas, replica_slice
 from kgen.models.sampling import LatentSampler
 from kgen.names import LEGACY_ARCHS
 
@@ -139,9 +139,12 @@ class GenerativeModel(LatentSampler, GeneratorAveraging, OptimizerRoles, keras.M
     @classmethod
     def from_config(cls, config):
         """Rebuild from :meth:`get_config`; a config of kgen 0.1 (no ``networks_version``) gets the
-        architecture its name meant then (``dcgan``/``conv`` → ``paper-dcgan``, ``mlp`` → ``paper-mlp``)."""
+        architecture its name meant then (``dcgan``/``conv`` → ``paper-dcgan``, ``mlp`` → ``paper-mlp``).
+        Within :func:`kgen.models.runtime.float32_networks` the networks compute in float32."""
 
         config = dict(config)
+        if loading_float32_networks():
+            config["dtype"] = "float32"
         if config.get("networks_version", 1) < NETWORKS_VERSION:
             if config.get("arch") in LEGACY_ARCHS:
                 config["arch"] = LEGACY_ARCHS[config["arch"]]

@@ -4,6 +4,7 @@ slice of one global draw of noise), and the Keras dtype policy its networks are 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 
 import keras
 import tensorflow as tf
@@ -18,6 +19,30 @@ def global_dtype_policy(policy):
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+_FLOAT32_NETWORKS = contextvars.ContextVar("kgen_float32_networks", default=False)
+
+
+@contextlib.contextmanager
+def float32_networks():
+    """Within the context, kgen models made from a config — as ``keras.saving.load_model`` makes them —
+    build their networks in float32, whatever dtype policy they were trained under.
+
+    Mixed precision keeps float32 weights and only computes in 16 bits; loading under this context gives
+    the images those weights define in float32 (``kgen.runs.load_model`` loads so for sampling,
+    evaluation and export). A user's own sub-network keeps the policy it was made with.
+    """
+    token = _FLOAT32_NETWORKS.set(True)
+    try:
+        yield
+    finally:
+        _FLOAT32_NETWORKS.reset(token)
+
+
+def loading_float32_networks():
+    """Whether models made from a config now build float32 networks (see :func:`float32_networks`)."""
+    return _FLOAT32_NETWORKS.get()
 
 
 def num_replicas():
