@@ -33,7 +33,7 @@ def test_fit_returns_history_and_grids(npz_file, tmp_path):
     result = fit(tiny_config(npz_file, tmp_path / "run", epochs=2), verbose=0)
     assert len(result.history["epoch_seconds"]) == 2 and len(result.grid_paths) == 2
     assert set(result.history) >= {"loss", "kl_loss", "reconstruction_loss", "val_loss"}
-    reloaded = load_model(result.run_dir)
+    reloaded = load_model(result.run_dir, float32=False)  # in the precision it trained in, as result.model
     np.testing.assert_array_equal(reloaded.sample(4, seed=1), result.model.sample(4, seed=1))
 
 
