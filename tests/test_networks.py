@@ -1,4 +1,5 @@
-"""Sub-network builders: shapes for the supported image sizes and clear errors for the others."""
+"""Sub-network builders and kgen's own layers: shapes for the supported image sizes, clear errors for the others,
+LeakyReLU's gradients and the graph fusions it keeps."""
 
 import os
 import subprocess
