@@ -7,9 +7,6 @@ import click
 from kgen import names
 from kgen.cli.common import KgenCommand, option, parse_classes, parse_minutes
 
-# `kgen fit --max-minutes M` without --epochs: the time budget alone ends training.
-EPOCHS_UNDER_A_TIME_BUDGET = 100_000
-
 # CLI option → (constructor argument, models it applies to).
 MODEL_OPTIONS = {
     "beta": ("beta", ("vae",)),
@@ -94,9 +91,9 @@ def model_options(model, **given):
 @option("VAE-GAN options", "--feature-layer", type=click.IntRange(min=1),
         help="vaegan: discriminator layer (1-based) whose features measure reconstruction (default: the last "
         "convolution; 3 for paper-dcgan).")
-@option("Optimisation", "--epochs", type=click.IntRange(min=1), default=1, show_default=True,
-        help="Passes over the training data. With --max-minutes: the most it may make; without --epochs, "
-        "--max-minutes alone decides how long training runs.")
+@option("Optimisation", "--epochs", type=click.IntRange(min=1), default=None,
+        help="Passes over the training data [default: 1]. With --max-minutes: the most it may make; without "
+        "--epochs, --max-minutes alone decides how long training runs.")
 @option("Optimisation", "--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
         help="Images per training step (per discriminator update for a GAN with several critic steps).")
 @option("Optimisation", "--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True),
@@ -197,8 +194,6 @@ def fit(ctx, overwrite, resume, beta, kl_warmup, recon_loss, gamma, feature_laye
                                    "a new run for other settings).")
         config = resumed_config(resume, {name: settings[name] for name in given & set(settings)})
     else:
-        if "max_minutes" in given and "epochs" not in given:
-            settings["epochs"] = EPOCHS_UNDER_A_TIME_BUDGET
         options = model_options(settings["model"], beta=beta, kl_warmup=kl_warmup, recon_loss=recon_loss,
                                 gamma=gamma, feature_layer=feature_layer, gan_loss=gan_loss, critic_steps=critic_steps,
                                 gp_weight=gp_weight, ema=ema)

@@ -8,6 +8,9 @@ import re
 
 from kgen.names import ON_NAN as ON_NAN_CHOICES, PRECISIONS, STRATEGIES
 
+# The epochs of a run given a time budget and no epochs: the budget alone ends its training.
+EPOCHS_UNDER_A_TIME_BUDGET = 100_000
+
 
 def parse_interval(text):
     """A checkpoint interval: ``"200"`` → 200 steps; ``"30s"``, ``"5m"``, ``"1h"`` → seconds; ``"0"`` →
@@ -40,7 +43,8 @@ class RunConfig:
         arch: architecture (``mlp``/``dcgan`` for gan, ``mlp``/``conv`` for vae, ``dcgan`` for vaegan).
         data: data spec (dataset name, directory or array file).
         image_size: side of the square training images; ``None`` keeps the data's size.
-        epochs: passes over the training data (with ``max_minutes``: the most it may make).
+        epochs: passes over the training data (with ``max_minutes``: the most it may make). ``None`` (the
+            default): 1, or with ``max_minutes`` as many as the time allows (``EPOCHS_UNDER_A_TIME_BUDGET``).
         batch_size: images per step (per discriminator update for a GAN with several critic steps).
         latent_dim: size of z.
         width: layer-size multiplier of every network (32 = the paper's sizes).
@@ -89,7 +93,7 @@ class RunConfig:
     arch: str | None = None
     data: str = "fashion_mnist"
     image_size: int | None = None
-    epochs: int = 1
+    epochs: int | None = None
     batch_size: int = 128
     latent_dim: int | None = None
     width: int = 32
@@ -121,6 +125,8 @@ class RunConfig:
     strategy: str = "auto"
 
     def __post_init__(self):
+        if self.epochs is None:
+            self.epochs = 1 if self.max_minutes is None else EPOCHS_UNDER_A_TIME_BUDGET
         for name in ("epochs", "batch_size", "width", "grid_size", "metrics_n", "log_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

@@ -205,7 +205,7 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
         RunDirError: the run dir holds something that must not be overwritten (see :func:`resume_or_start`).
 
     Example:
-        >>> result = fit_run(RunConfig(model="gan", data="fashion_mnist", epochs=100, max_minutes=5))  # doctest: +SKIP
+        >>> result = fit_run(RunConfig(model="gan", data="fashion_mnist", max_minutes=5))  # doctest: +SKIP
         >>> result.grid_paths[-1]
         'saved_models/gan-dcgan-…/samples/epoch_002.png'
     """

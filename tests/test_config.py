@@ -24,3 +24,12 @@ def test_unknown_keys_are_errors():
 def test_invalid_values(values, message):
     with pytest.raises(ValueError, match=message):
         RunConfig(**values)
+
+
+def test_a_time_budget_without_epochs_lets_the_budget_alone_end_training():
+    from kgen.config import EPOCHS_UNDER_A_TIME_BUDGET
+
+    assert RunConfig().epochs == 1
+    assert RunConfig(max_minutes=5).epochs == EPOCHS_UNDER_A_TIME_BUDGET
+    assert RunConfig(max_minutes=5, epochs=3).epochs == 3
+    assert RunConfig.from_json(RunConfig(max_minutes=5).to_json()).epochs == EPOCHS_UNDER_A_TIME_BUDGET
