@@ -24,8 +24,10 @@ from kgen.compare import DEFAULT_MODELS, PRESETS
                    + ".")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs of every run (with --budget-minutes: the most a run may take).")
-@click.option("--seeds", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Seeds per model (0, 1, …); tables give mean ± std over them.")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Seeds per model (0, 1, …); tables give the mean over them with its 95 % interval, and a "
+                   "winner only where Welch's t-test over them says the lead is real (at least 2 seeds; 3 by "
+                   "default).")
 @click.option("--study-dir", required=True, type=click.Path(file_okay=False),
               help="Study directory, e.g. saved_models/studies/NAME. Re-running the same command there continues "
                    "the study: finished runs are not retrained, finished evaluations not redone.")

@@ -194,8 +194,9 @@ class MetricsMonitor(SummaryCallback):
     gets ``quality/<name>`` at each evaluated epoch beside ``quality/<name>_real_data`` (the ceiling), and
     ``quality_by_step/<name>`` at each time point (its step is the training step). ``path`` receives the
     protocol, the ceiling, every epoch's values and the values at each time point (``"timed"``: minutes
-    and step of training, and the metrics): the curve of quality against training time. Evaluation
-    time does not count as training (``clock`` is paused).
+    and step of training, and the metrics), each with its bootstrap interval (``"intervals"``:
+    ``{name: [low, high]}``; ``"ceiling_intervals"`` for the ceiling): the curve of quality against
+    training time. Evaluation time does not count as training (``clock`` is paused).
 
     Must come before the callbacks that read the logs (EpochHistory, TensorBoard).
 
@@ -211,12 +212,17 @@ class MetricsMonitor(SummaryCallback):
         log_dir: TensorBoard directory for the ceiling run (``None`` to skip).
         at_minutes: minutes of training at which to evaluate too (e.g. ``(1, 2, 5, 10)``).
         clock: the run's :class:`TrainingClock` (needed with ``at_minutes``; a new one otherwise).
+        replicates: bootstrap resamples of each interval (default
+            :data:`kgen.evaluation.bootstrap.REPLICATES`; 0: none).
     """
 
     def __init__(self, extractor, data, every=1, n=2000, metrics=names.METRICS, seed=0, path=None,
-                 log_dir=None, at_minutes=(), clock=None):
+                 log_dir=None, at_minutes=(), clock=None, replicates=None):
+        from kgen.evaluation.bootstrap import REPLICATES
+
         super().__init__(log_dir)
         self.extractor, self.data, self.every, self.n, self.seed = extractor, data, every, n, seed
+        self.replicates = REPLICATES if replicates is None else int(replicates)
         self.metrics, self.path = tuple(metrics), path
         self.at_minutes = sorted(float(m) for m in at_minutes)
         self.clock = clock or TrainingClock()
@@ -227,39 +233,45 @@ class MetricsMonitor(SummaryCallback):
 
     def on_train_begin(self, logs=None):
         from kgen.evaluation.features import RealFeatures
-        from kgen.evaluation.protocol import score
+        from kgen.evaluation.protocol import interval_protocol, score
 
         super().on_train_begin(logs)
         self.real = RealFeatures.load(self.extractor, self.data, self.model.image_shape[0], self.n, seed=self.seed)
-        ceiling = self._named(score(self.real.ceiling, self.real.reference, self.metrics, self.seed))
+        ceiling, ceiling_intervals = self._named(score(self.real.ceiling, self.real.reference, self.metrics, self.seed,
+                                                       self.replicates))
         self.record.update({
             "protocol": {"extractor": self.extractor.describe(), "extractor_key": self.extractor.key,
                          "n_generated": self.n,
                          "reference": f"{self.real.reference.description}, {len(self.real.reference)} images",
                          "ceiling": self.real.ceiling.description, "every": self.every, "seed": self.seed,
-                         "at_minutes": self.at_minutes},
+                         "at_minutes": self.at_minutes, "intervals": interval_protocol(self.replicates)},
             "ceiling": ceiling,
+            "ceiling_intervals": ceiling_intervals,
         })
         self.clock.start()
 
     def _named(self, scores):
-        return {f"{self.prefix}_{name}": entry["value"] for name, entry in scores.items()}
+        """``({<extractor>_<name>: value}, {<extractor>_<name>: interval})`` of :func:`score`'s result."""
+        return ({f"{self.prefix}_{name}": entry["value"] for name, entry in scores.items()},
+                {f"{self.prefix}_{name}": entry["interval"] for name, entry in scores.items()})
 
     def _measure(self):
-        """The metric values of the model now, and the seconds they took (not counted as training)."""
+        """The metric values of the model now and their intervals (the seconds they take are not counted
+        as training)."""
         from kgen.evaluation.features import generated_features
         from kgen.evaluation.protocol import class_agreement, score
 
         start = time.perf_counter()
         with self.clock.pause():
             generated = generated_features(self.model, self.extractor, self.n, self.seed)
-            values = self._named(score(generated, self.real.reference, self.metrics, self.seed))
+            values, intervals = self._named(score(generated, self.real.reference, self.metrics, self.seed,
+                                                  self.replicates))
             agreement = class_agreement(self.model, self.extractor, generated)
             if agreement is not None:
                 values[f"{self.prefix}_class_agreement"] = agreement["overall"]
         seconds = time.perf_counter() - start
         self._seconds_in_epoch += seconds
-        return values
+        return values, intervals
 
     def on_epoch_begin(self, epoch, logs=None):
         self._seconds_in_epoch = 0.0
@@ -272,9 +284,9 @@ class MetricsMonitor(SummaryCallback):
         done = len(self.record["timed"])
         if done == len(self.at_minutes) or self.clock.minutes() < self.at_minutes[done]:
             return
-        values = self._measure()
+        values, intervals = self._measure()
         step = int(self.model.training_steps())
-        self.record["timed"].append({"minutes": self.at_minutes[done], "step": step, **values})
+        self.record["timed"].append({"minutes": self.at_minutes[done], "step": step, **values, "intervals": intervals})
         self._write()
         with self.recording():
             for name, value in values.items():
@@ -286,10 +298,10 @@ class MetricsMonitor(SummaryCallback):
             # callback looked at the clock: the point at the budget's minute is still due.
             self._score_due_time_point()
         if self.every and (epoch + 1) % self.every == 0:
-            values = self._measure()
+            values, intervals = self._measure()
             if logs is not None:
                 logs.update(values)
-            self.record["epochs"].append({"epoch": epoch + 1, **values})
+            self.record["epochs"].append({"epoch": epoch + 1, **values, "intervals": intervals})
             self._write()
             with self.recording():
                 for name, value in values.items():

@@ -108,10 +108,14 @@ def serving_functions(model):
             z_mean, z_log_var = model.encode(from_uint8(images, value_range), labels, training=False)
             return {"z_mean": tf.cast(z_mean, tf.float32), "z_log_var": tf.cast(z_log_var, tf.float32)}
 
-        def reconstruct(images, labels=None):
-            return images_from(encode(images, labels)["z_mean"], labels)
+        def decode(z, labels=None):  # the encoder's own decoder (model.decode), not the average that samples
+            float_images = tf.cast(model.decode(z, labels, training=False), tf.float32)
+            return {"images": to_uint8_tensor(float_images, value_range), "float_images": float_images}
 
-        functions.update(encode=(encode, image_spec + labels_spec), decode=(images_from, z_spec + labels_spec),
+        def reconstruct(images, labels=None):
+            return decode(encode(images, labels)["z_mean"], labels)
+
+        functions.update(encode=(encode, image_spec + labels_spec), decode=(decode, z_spec + labels_spec),
                          reconstruct=(reconstruct, image_spec + labels_spec))
     return functions
 
@@ -192,6 +196,7 @@ def write_savedmodel(model, path, data=None, info_directory=None):
         info_directory: where the SavedModel will finally live (data paths are recorded relative to
             it); default ``path``.
     """
+    model.refresh_average_statistics()  # the traced signatures below use the statistics as they are
     archive = keras.export.ExportArchive()
     archive.track(model)
     for signature, (function, spec) in serving_functions(model).items():
@@ -255,7 +260,13 @@ class ExportedModel(LatentSampler):
                              "give a label per image.")
         return {"labels": tf.convert_to_tensor(labels, tf.int32)}
 
-    decode = generate
+    def decode(self, z, labels=None, training=False):
+        """Float images decoded by the decoder that trained with the encoder (the ``decode`` signature;
+        for an export without an encoder, the generator)."""
+        if "decode" not in self._loaded.signatures:
+            return self.generate(z, labels)
+        return self._loaded.signatures["decode"](z=tf.convert_to_tensor(z, tf.float32),
+                                                 **self._labels(labels))["float_images"]
 
     @property
     def has_encoder(self):

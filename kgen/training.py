@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from kgen import registry, runs
+from kgen.evaluation.features import check_ceiling_capacity
 from kgen.callbacks import (TRAIN_RUN, EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard,
                             TimeBudget, TrainingClock)
 from kgen.checkpoint import Checkpointer, read_state
@@ -222,6 +223,8 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
     pipeline, info = load_training_data(config, cls)
     validation = validation_data(config, cls, info, strategy, verbose)
     extractor, note = training_extractor(config, info)
+    if extractor is not None:
+        check_ceiling_capacity(extractor, config.data, config.metrics_n, "--metrics-n")
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)

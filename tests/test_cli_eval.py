@@ -13,7 +13,8 @@ from conftest import FAST, assert_one_line_error, run, tiny_images
 def work(tmp_path_factory):
     """A working dir with labelled tiny data, its evaluator (in the default place) and a VAE run with metrics."""
     work = tmp_path_factory.mktemp("work")
-    np.savez(work / "tiny.npz", x_train=tiny_images(48), y_train=np.arange(48) % 3,
+    # 120 training images: the evaluator holds 20 out, as many as the ceiling of --n 20 needs
+    np.savez(work / "tiny.npz", x_train=tiny_images(120), y_train=np.arange(120) % 3,
              x_test=tiny_images(16, seed=2), y_test=np.arange(16) % 3)
     result = run(["evaluator", "fit", "--data", "tiny.npz", "--epochs", "1", "--batch-size", "16"], work)
     assert result.exit_code == 0, result.output + result.stderr
@@ -38,8 +39,13 @@ def test_eval_prints_a_table_and_writes_json(work):
                   "importance-weighted NLL"):
         assert label in result.output, label
     report = json.loads((work / "saved_models" / "vae" / "eval" / "classifier-n20-seed0.json").read_text())
-    assert report["protocol"]["n_generated"] == 20 and report["model"]["family"] == "VAE"
-    assert report["autoencoder"]["n"] == 8
+    assert report["protocol"]["n_generated"] == report["protocol"]["n_ceiling"] == 20
+    assert report["model"]["family"] == "VAE" and report["autoencoder"]["n"] == 8
+    fid = report["metrics"]["fid"]
+    line = next(line for line in result.output.splitlines() if line.startswith("classifier FID"))
+    assert f"{fid['value']:.4g} [{fid['interval'][0]:.3g}, {fid['interval'][1]:.3g}]" in line
+    assert f"{fid['ceiling']:.4g} [{fid['ceiling_interval'][0]:.3g}, {fid['ceiling_interval'][1]:.3g}]" in line
+    assert "intervals: 95 % bootstrap intervals: 100 resamples" in result.output
 
 
 def test_eval_of_an_export_matches_its_run(work):
@@ -62,6 +68,8 @@ def test_eval_of_an_export_matches_its_run(work):
     (["eval", "--run-dir", "saved_models/vae", "--data", "fashion_mnist", "--evaluator", "nowhere"],
      ["No evaluator classifier", "kgen evaluator fit --data fashion_mnist"]),
     (["eval", "--run-dir", "saved_models/vae", "--n", "1"], ["1 is not in the range x>=2"]),
+    (["eval", "--run-dir", "saved_models/vae", "--n", "21"], ["needs 21 images", "score 20 images or fewer"]),
+    (["fit", "--data", "tiny.npz", "--metrics-n", "30", "--run-dir", "r", *FAST], ["--metrics-n 30 is more than"]),
     (["eval", "--run-dir", "nowhere"], ["nowhere does not exist"]),
     (["evaluator", "fit", "--data", "unlabelled.npy", "--batch-size", "8"], ["has no labels"]),
 ])
@@ -69,6 +77,22 @@ def test_bad_eval_input_is_one_line_error(work, args, fragments):
     np.save(work / "unlabelled.npy", tiny_images(20))
     result = run(args, work)
     assert_one_line_error(result, *fragments)
+
+
+def test_eval_refuses_another_evaluator_than_the_runs_unless_named(work, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "vae"
+    shutil.copytree(work / "saved_models" / "vae", run_dir)
+    record = json.loads((run_dir / "config.json").read_text())
+    evaluator = record["evaluator"]["directory"]
+    record["evaluator"] = {"sha256": "0" * 64, "data": "fashion_mnist", "directory": None}  # another kgen's shipped one
+    (run_dir / "config.json").write_text(json.dumps(record))
+    result = run(["eval", "--run-dir", str(run_dir), "--n", "20", "--ae-n", "0", "--metrics", "fid"], work)
+    assert_one_line_error(result, "used evaluator sha256:000000000000", "cannot be compared", "--evaluator")
+    result = run(["eval", "--run-dir", str(run_dir), "--n", "20", "--ae-n", "0", "--metrics", "fid", "--bootstrap",
+                  "0", "--evaluator", evaluator, "--data", "tiny.npz"], work)
+    assert result.exit_code == 0, result.output + result.stderr
 
 
 def test_inception_offline_is_one_line_error(work, monkeypatch):

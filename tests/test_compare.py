@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from conftest import assert_one_line_error, run, tiny_images
 from kgen.compare import report as rp, tables
@@ -21,7 +22,8 @@ TINY_SETTINGS = {"latent_dim": 4, "width": 4, "grid_size": 4, "metrics_n": 16, "
 def data_and_evaluator(tmp_path_factory):
     root = tmp_path_factory.mktemp("study-data")
     data = str(root / "tiny.npz")
-    np.savez(data, x_train=tiny_images(32), y_train=np.arange(32) % 3, x_test=tiny_images(16, seed=3),
+    # 120 training images: the evaluator holds out 20, enough for a ceiling as large as eval_n
+    np.savez(data, x_train=tiny_images(120), y_train=np.arange(120) % 3, x_test=tiny_images(16, seed=3),
              y_test=np.arange(16) % 3)
     directory, _ = train_evaluator(data, epochs=1, batch_size=16, directory=str(root / "evaluator"), verbose=0)
     return data, directory
@@ -67,8 +69,10 @@ def test_study_trains_evaluates_skips_and_resumes(data_and_evaluator, tmp_path):
     for _, _, run_dir in run_list:
         report = json.loads(open(os.path.join(run_dir, "eval", "classifier-n20-seed0.json")).read())
         # the final metrics in TensorBoard, for its HParams dashboard
-        logged = read_events(os.path.join(run_dir, "logs"))["train"].scalars["eval/classifier_fid"]
-        assert logged == [(0, pytest.approx(report["metrics"]["fid"]["value"], rel=1e-6))]
+        scalars = read_events(os.path.join(run_dir, "logs"))["train"].scalars
+        fid = report["metrics"]["fid"]
+        assert scalars["eval/classifier_fid"] == [(0, pytest.approx(fid["value"], rel=1e-6))]
+        assert scalars["eval/classifier_fid_low"] == [(0, pytest.approx(fid["interval"][0], rel=1e-6))]
     experiment = read_events(os.path.join(study, "runs"))["."]
     assert experiment.plugins == {"_hparams_/experiment": "hparams"}
 
@@ -88,6 +92,13 @@ def test_study_trains_evaluates_skips_and_resumes(data_and_evaluator, tmp_path):
     path = rp.write_report(plan, study, run_list, extractor_names=("classifier",))
     text = open(path).read()
     assert "| gan:mlp | 2 |" in text and "| vae:mlp | 2 |" in text and "| real data (ceiling) |" in text
+    assert "95 % Student-t interval" in text and "classifier FID ↓" in text and "Welch's t-test" in text
+    summary = json.loads(open(os.path.join(study, "report.json")).read())
+    quality = summary["sample_quality"][extractors[0].key]
+    fid = quality["models"]["gan:mlp"]["fid"]
+    assert len(fid["values"]) == 2 and fid["interval"][0] < fid["mean"] < fid["interval"][1]
+    assert f"| gan:mlp | 2 | {fid['mean']:.4g} [{fid['interval'][0]:.3g}, {fid['interval'][1]:.3g}]" in text
+    assert quality["winners"]["fid"]["verdict"] in ("no clear winner", "gan:mlp is better", "vae:mlp is better")
     assert "negative ELBO" in text and "Size, training time and final losses" in text
     assert "Quality against training time" in text and "| model | 0.0005 min | 0.001 min |" in text
     for figure in ("samples", "epochs", "losses", "metrics_epoch", "metrics_time", "interpolations", "latent",
@@ -104,15 +115,33 @@ def fake_record(name, seed, fid, ceiling=1.0, key="classifier-aaaa"):
     return tables.StudyRun(name, seed, "", {}, {}, {"classifier": report})
 
 
-def test_quality_table_gives_mean_and_std_over_seeds_and_the_ceiling():
+def test_quality_table_gives_the_mean_over_seeds_with_its_interval_and_the_ceiling():
     grouped = tables.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("vae:conv", 0, 30.0),
-                                 fake_record("gan:dcgan", 1, 14.0)])
+                                 fake_record("gan:dcgan", 1, 14.0), fake_record("gan:dcgan", 2, 13.0)])
     header, rows, _ = tables.sample_quality_table(grouped, "classifier", "classifier-aaaa")
-    assert header[:3] == ["model", "seeds", "FID ↓"]
-    assert rows[0][:3] == ["gan:dcgan", "2", f"12 ± {np.std([10.0, 14.0], ddof=1):.2g}"]
-    assert rows[1][:3] == ["vae:conv", "1", "30"]
+    assert header[:3] == ["model", "seeds", "classifier FID ↓"]
+    low, high = scipy.stats.t.interval(0.95, 2, loc=np.mean([10, 14, 13]), scale=scipy.stats.sem([10, 14, 13]))
+    assert rows[0][:3] == ["gan:dcgan", "3", f"{np.mean([10, 14, 13]):.4g} [{low:.3g}, {high:.3g}]"]
+    assert rows[1][:3] == ["vae:conv", "1", "30 (1 seed)"]
     assert rows[2][:3] == ["real data (ceiling)", "–", "1"]
     assert rows[0][3] == "–"  # IS was not measured
+
+
+@pytest.mark.parametrize("a, b", [([10.3, 14.7, 12.0], [20.1, 18.5, 21.9]), ([1.0, 2.0, 4.0, 3.5], [2.5, 2.0, 6.0]),
+                                  ([0.5, 0.52], [0.49, 0.55, 0.51, 0.48])])
+def test_interval_and_welch_test_match_scipy(a, b):
+    from kgen.compare import statistics
+
+    found = statistics.mean_interval(a)
+    assert [found.low, found.high] == pytest.approx(
+        scipy.stats.t.interval(0.95, len(a) - 1, loc=np.mean(a), scale=scipy.stats.sem(a)), rel=1e-9)
+    test, expected = statistics.welch_test(a, b), scipy.stats.ttest_ind(a, b, equal_var=False)
+    assert test.p == pytest.approx(expected.pvalue, rel=1e-7) and test.t == pytest.approx(expected.statistic)
+    assert test.df == pytest.approx(expected.df, rel=1e-9)
+    assert [test.low, test.high] == pytest.approx(list(expected.confidence_interval(0.95)), rel=1e-9)
+    for p in (0.6, 0.975, 0.999):
+        assert statistics.student_t_quantile(p, test.df) == pytest.approx(scipy.stats.t.ppf(p, test.df), rel=1e-9)
+    assert statistics.welch_test([1.0], b) is None and statistics.mean_interval([3.0]).interval is None
 
 
 def test_time_budget_stops_training_early(data_and_evaluator, tmp_path):
@@ -167,7 +196,7 @@ def test_presets_are_valid_plans(preset):
 
     models, description = preset_models(preset)
     plan = StudyPlan(data="d", models=models.split(","), description=description)
-    assert len(plan.run_configs("s")) == 2 * len(plan.models) and description
+    assert len(plan.run_configs("s")) == plan.seeds * len(plan.models) == 3 * len(plan.models) and description
 
 
 def test_unknown_preset_is_one_line_error(tmp_path):
@@ -194,7 +223,7 @@ def test_anomaly_study_trains_on_normal_classes_and_reports_auc(data_and_evaluat
     study = str(tmp_path / "study")
     run_list = run_study(plan, study, [ClassifierExtractor(evaluator_dir)], verbose=0, echo=lambda *a: None)
     run_dir = run_list[0][2]
-    assert json.loads(open(os.path.join(run_dir, "config.json")).read())["data"]["num_examples"] == 22  # labels 0, 1
+    assert json.loads(open(os.path.join(run_dir, "config.json")).read())["data"]["num_examples"] == 80  # labels 0, 1
     anomaly = json.loads(open(os.path.join(run_dir, "eval", "anomaly-normal0_1.json")).read())
     assert set(anomaly["auc"]) == {"reconstruction_error", "neg_elbo"}
     text = open(rp.write_report(plan, study, run_list, extractor_names=("classifier",))).read()
@@ -214,7 +243,7 @@ def test_conditional_entries_train_conditional_models():
             parse_models(bad)
 
 
-def test_class_agreement_table_gives_mean_and_std_over_seeds_in_percent():
+def test_class_agreement_table_gives_the_mean_over_seeds_with_its_interval_in_percent():
     from kgen.compare.tables import class_agreement_table
 
     class Record:
@@ -226,7 +255,7 @@ def test_class_agreement_table_gives_mean_and_std_over_seeds_in_percent():
                "gan:dcgan": [Record(None)]}
     header, rows = class_agreement_table(grouped, "classifier", "classifier-1")
     assert header == ["model", "seeds", "all classes ↑", "class 0", "class 1"]
-    assert rows == [["cgan:dcgan", "2", "70 ± 7.1", "90 ± 14", "50 ± 0"]]
+    assert rows == [["cgan:dcgan", "2", "70 [6.47, 134]", "90 [-37.1, 217]", "50 [50, 50]"]]
 
 
 def test_reports_of_different_evaluators_never_share_a_table():
@@ -235,9 +264,9 @@ def test_reports_of_different_evaluators_never_share_a_table():
                                  fake_record("vae:mlp", 0, 30.0, key="classifier-bbbb")])
     assert tables.extractor_keys(grouped, "classifier") == ["classifier-aaaa", "classifier-bbbb"]
     _, rows, _ = tables.sample_quality_table(grouped, "classifier", "classifier-aaaa")
-    assert [r[:3] for r in rows[:-1]] == [["gan:dcgan", "1", "10"]]
+    assert [r[:3] for r in rows[:-1]] == [["gan:dcgan", "1", "10 (1 seed)"]]
     _, rows, _ = tables.sample_quality_table(grouped, "classifier", "classifier-bbbb")
-    assert [r[:3] for r in rows[:-1]] == [["gan:dcgan", "1", "99"], ["vae:mlp", "1", "30"]]
+    assert [r[:3] for r in rows[:-1]] == [["gan:dcgan", "1", "99 (1 seed)"], ["vae:mlp", "1", "30 (1 seed)"]]
 
 
 def test_a_study_without_any_feature_extractor_still_trains_and_reports(data_and_evaluator, tmp_path, monkeypatch):
@@ -258,15 +287,23 @@ def test_a_study_without_any_feature_extractor_still_trains_and_reports(data_and
     assert "figures/samples.png" in text and "Size, training time and final losses" in text
 
 
-def test_the_report_says_which_model_wins_and_whether_beyond_the_seeds_spread():
+def test_a_winner_is_named_only_where_welchs_test_says_the_lead_is_real():
     grouped = tables.group_runs([fake_record("gan:dcgan", 0, 10.0), fake_record("gan:dcgan", 1, 12.0),
-                                 fake_record("vae:mlp", 0, 30.0), fake_record("vae:mlp", 1, 31.0),
-                                 fake_record("gan:mlp", 0, 11.5), fake_record("gan:mlp", 1, 20.0)])
+                                 fake_record("gan:dcgan", 2, 11.0), fake_record("vae:mlp", 0, 30.0),
+                                 fake_record("vae:mlp", 1, 31.0), fake_record("vae:mlp", 2, 29.0),
+                                 fake_record("gan:mlp", 0, 11.5), fake_record("gan:mlp", 1, 20.0),
+                                 fake_record("gan:mlp", 2, 9.0)])
     header, rows = tables.winners_table(grouped, "classifier", "classifier-aaaa")
-    assert header[:2] == ["metric", "best"]
+    assert header[:2] == ["metric", "best"] and header[-2:] == ["Welch's t-test p", "verdict"]
     fid = rows[0]
-    assert fid[:5] == ["FID ↓", "gan:dcgan", "11", "gan:mlp", "15.75"]  # lower is better
-    assert fid[-1] == "no"  # a lead of 4.75 against gan:mlp's spread of 2 × 6.0
-    close = tables.group_runs([fake_record("a", 0, 10.0), fake_record("a", 1, 10.2),
-                               fake_record("b", 0, 30.0), fake_record("b", 1, 30.4)])
-    assert tables.winners_table(close, "classifier", "classifier-aaaa")[1][0][-1] == "yes"
+    assert fid[:5] == ["classifier FID ↓", "gan:dcgan", "11", "gan:mlp", "13.5"]  # lower is better
+    expected = scipy.stats.ttest_ind([10.0, 12.0, 11.0], [11.5, 20.0, 9.0], equal_var=False)
+    assert fid[6] == f"{expected.pvalue:.2g}" and fid[-1] == "no clear winner"  # a lead of 2.5 within the noise
+    low, high = expected.confidence_interval(0.95)
+    assert fid[5] == f"{-2.5:.3g} [{low:.2g}, {high:.2g}]"
+    close = tables.group_runs([fake_record("a", 0, 10.0), fake_record("a", 1, 10.2), fake_record("a", 2, 10.1),
+                               fake_record("b", 0, 30.0), fake_record("b", 1, 30.4), fake_record("b", 2, 30.1)])
+    assert tables.winners_table(close, "classifier", "classifier-aaaa")[1][0][-1] == "a is better"
+    one_seed = tables.group_runs([fake_record("a", 0, 10.0), fake_record("b", 0, 30.0)])
+    assert tables.winners_table(one_seed, "classifier", "classifier-aaaa")[1][0][-1] == \
+        "cannot tell: fewer than 2 seeds"

@@ -23,7 +23,7 @@ from kgen.training import fit_run as fit
 @pytest.fixture(scope="module")
 def labelled_npz(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x_train=tiny_images(64), y_train=np.arange(64) % 4, x_test=tiny_images(24, seed=1),
+    np.savez(path, x_train=tiny_images(120), y_train=np.arange(120) % 4, x_test=tiny_images(24, seed=1),
              y_test=np.arange(24) % 4)
     return str(path)
 
@@ -32,8 +32,18 @@ def labelled_npz(tmp_path_factory):
 def evaluator(labelled_npz, tmp_path_factory):
     directory, record = train_evaluator(labelled_npz, epochs=1, batch_size=16,
                                         directory=str(tmp_path_factory.mktemp("evaluator")), verbose=0)
-    assert record.num_classes == 4 and 0.0 <= record.test_accuracy <= 1.0
     return directory
+
+
+def test_an_evaluator_records_its_test_accuracy_and_the_images_it_trained_on(labelled_npz, evaluator):
+    from kgen.data.content import image_digests
+
+    extractor = ClassifierExtractor(evaluator)
+    arrays = np.load(labelled_npz)
+    predicted = np.argmax(extractor(arrays["x_test"])[1], axis=1)  # the recorded accuracy, measured again
+    assert extractor.record.num_classes == 4
+    assert extractor.record.test_accuracy == pytest.approx(np.mean(predicted == arrays["y_test"]), abs=1e-6)
+    np.testing.assert_array_equal(extractor.seen, np.sort(image_digests(arrays["x_train"][:100])))
 
 
 def test_classifier_extractor_gives_features_and_logits(evaluator):
@@ -55,11 +65,25 @@ def test_missing_evaluator_names_the_command(tmp_path):
         find_evaluator("fashion_mnist", str(tmp_path / "none"))
 
 
-def test_inception_extractor_with_random_weights():
+def test_inception_extractor_gives_pool_features_and_logits_of_the_preprocessed_images():
+    """Against InceptionV3 run by hand with the same (random) weights: grey replicated to RGB, resized to
+    299×299 (bilinear, antialiased), scaled to [-1, 1]; features = the 2048-d average pool, logits = the
+    top layer before its softmax."""
+    import tensorflow as tf
+
     extractor = InceptionExtractor(weights=None, batch_size=2)
-    features, logits = extractor(tiny_images(3))  # grayscale 16×16 → RGB 299×299
+    images = tiny_images(3)  # grayscale 16×16
+    features, logits = extractor(images)
     assert features.shape == (3, 2048) and logits.shape == (3, 1000)
-    assert np.isfinite(features).all() and np.isfinite(logits).all()
+    network = keras.applications.InceptionV3(include_top=True, weights=None, classifier_activation=None)
+    top = [extractor._kernel.numpy(), extractor._bias.numpy()]
+    network.set_weights([v.numpy() for v in extractor._network.weights] + top)
+    x = tf.image.resize(np.repeat(images, 3, axis=-1).astype("float32"), (299, 299), antialias=True) / 127.5 - 1.0
+    pool = keras.Model(network.input, [network.get_layer("avg_pool").output, network.output])
+    expected_features, expected_logits = (np.asarray(t) for t in pool(x, training=False))
+    np.testing.assert_allclose(features, expected_features, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(logits, expected_logits, rtol=1e-4, atol=1e-4)
+    assert np.ptp(logits, axis=1).min() > 0 and not np.allclose(logits.sum(axis=1), 1.0)  # logits, not softmax
     assert extractor(tiny_images(1, channels=3))[0].shape == (1, 2048)
 
 
@@ -87,34 +111,50 @@ def test_evaluate_reports_each_metric_with_its_ceiling_and_protocol(labelled_npz
 
     extractor = ClassifierExtractor(evaluator)
     model = tiny_gan()
-    report = ev.evaluate(model, labelled_npz, n=40, extractor=extractor, cache_dir=None)
-    # The same numbers computed here from the images themselves: 40 generated images (uint8) against the
-    # 24 test images, and the 10 training images the evaluator held out (54–63) as the ceiling.
+    report = ev.evaluate(model, labelled_npz, n=20, extractor=extractor, cache_dir=None, replicates=20)
+    # The same numbers computed here from the images themselves: 20 generated images (uint8) against the
+    # 24 test images, and the 20 training images the evaluator held out (100–119) as the ceiling.
     arrays = np.load(labelled_npz)
-    generated = extractor(to_uint8(model.sample(40, seed=0), model.output_range))
+    generated = extractor(to_uint8(model.sample(20, seed=0), model.output_range))
     reference = extractor(arrays["x_test"])
-    held_out = extractor(arrays["x_train"][54:])
+    held_out = extractor(arrays["x_train"][100:])
 
     def expected(features, logits):
         m = min(len(features), 24)
         precision, recall = metrics.precision_recall(metrics.canonical_rows(reference[0], m),
                                                      metrics.canonical_rows(features, m))
         return {"fid": metrics.fid(features, reference[0]), "is": metrics.inception_score(logits, 10)[0],
-                "kid": metrics.kid(features, reference[0], 100, 1000, 0)[0], "precision": precision, "recall": recall}
+                "kid": metrics.kid(features, reference[0]), "precision": precision, "recall": recall}
 
     model_values, ceiling_values = expected(*generated), expected(*held_out)
     assert set(report["metrics"]) == set(model_values)
     for name, entry in report["metrics"].items():
         assert entry["value"] == pytest.approx(model_values[name], rel=1e-5, abs=1e-9), name
         assert entry["ceiling"] == pytest.approx(ceiling_values[name], rel=1e-5, abs=1e-9), name
+        for value, interval in ((entry["value"], entry["interval"]), (entry["ceiling"], entry["ceiling_interval"])):
+            assert interval[0] <= interval[1] and interval[1] > interval[0] - 1e-12, name
     protocol = report["protocol"]
-    assert protocol["n_generated"] == 40 and protocol["n_reference"] == 24 and protocol["n_ceiling"] == 10
-    assert "test split" in protocol["reference"] and "held out from the evaluator's training" in protocol["ceiling"]
+    assert protocol["n_generated"] == 20 and protocol["n_reference"] == 24 and protocol["n_ceiling"] == 20
+    assert "test split" in protocol["reference"] and "not among the 100 images the evaluator trained on" \
+        in protocol["ceiling"]
     assert protocol["extractor_key"] == f"classifier-{extractor.record.sha256[:12]}"
     assert extractor.record.sha256[:12] in protocol["extractor"]
+    assert "20 resamples" in protocol["intervals"]
     assert report["autoencoder"] is None
     json.dumps(report)  # serialisable
-    assert "real data (ceiling)" in format_report(report)
+    text = format_report(report)
+    assert "real data (ceiling)" in text and "classifier FID" in text
+    fid = report["metrics"]["fid"]
+    assert f"{fid['value']:.4g} [{fid['interval'][0]:.3g}, {fid['interval'][1]:.3g}]" in text
+
+
+def test_the_ceiling_has_as_many_images_as_the_model_row_or_evaluation_refuses(labelled_npz, evaluator):
+    extractor = ClassifierExtractor(evaluator)
+    assert features.ceiling_capacity(extractor, labelled_npz) == 20  # the images the evaluator never saw
+    with pytest.raises(features.NotEnoughRealImages, match="needs 21 images .* there are 20: score 20 images"):
+        ev.evaluate(tiny_gan(), labelled_npz, n=21, extractor=extractor, cache_dir=None, replicates=0)
+    with pytest.raises(features.NotEnoughRealImages, match="--eval-n 40 is more than the 20 real images"):
+        features.check_ceiling_capacity(extractor, labelled_npz, 40, "--eval-n")
 
 
 def test_an_evaluator_is_pinned_by_the_hash_of_its_weights(labelled_npz, evaluator, tmp_path):
@@ -123,7 +163,7 @@ def test_an_evaluator_is_pinned_by_the_hash_of_its_weights(labelled_npz, evaluat
     copy = tmp_path / "copy"
     shutil.copytree(evaluator, copy)
     record = json.loads((copy / "evaluator.json").read_text())
-    assert record["train_examples"] == 54 and record["held_out"] == 10  # the last sixth never trained on
+    assert record["train_examples"] == 100 and record["held_out"] == 20  # the last sixth never trained on
     ClassifierExtractor(str(copy))  # intact: loads
     with open(copy / "classifier.weights.h5", "r+b") as f:  # one byte changed
         f.seek(-100, os.SEEK_END)
@@ -170,8 +210,9 @@ def test_a_run_is_evaluated_with_the_evaluator_it_recorded(evaluator, tmp_path):
     shipped = find_evaluator("mnist")
     found, note = recorded_evaluator(shipped.identity(), "mnist")
     assert found.shipped and note is None
-    found, note = recorded_evaluator({**shipped.identity(), "sha256": "0" * 64}, "mnist")
-    assert found.shipped and "ships sha256:" in note
+    # Scores of other weights cannot be compared with the run's: an error that names the way out, never a note.
+    with pytest.raises(EvaluatorError, match="ships sha256:e23b.*cannot be compared.*--evaluator .*evaluators/mnist"):
+        recorded_evaluator({**shipped.identity(), "sha256": "0" * 64}, "mnist")
     with pytest.raises(EvaluatorError, match="now holds"):
         recorded_evaluator({**extractor.identity(), "sha256": "0" * 64}, "fashion_mnist")
 
@@ -189,11 +230,52 @@ def test_reference_features_are_cached_and_reused(labelled_npz, evaluator, tmp_p
     np.testing.assert_allclose(second.reference.features, first.reference.features + 1.0)
 
 
+def test_caches_are_keyed_by_the_images_not_by_the_data_name(evaluator, tmp_path):
+    """The same file name with other images inside gets features of its own images, not the cached ones."""
+    extractor, cache = ClassifierExtractor(evaluator), str(tmp_path / "cache")
+    path = tmp_path / "data.npz"
+    for seed in (5, 6):  # the second file replaces the first under the same name
+        test = tiny_images(12, seed=seed)
+        np.savez(path, x_train=tiny_images(40, seed=seed + 10), y_train=np.arange(40) % 4, x_test=test,
+                 y_test=np.arange(12) % 4)
+        os.utime(path, ns=(10**18, 10**18))  # and the same modification time: only the content tells them apart
+        real = features.RealFeatures.load(extractor, str(path), 16, n_ceiling=5, cache_dir=cache)
+        np.testing.assert_allclose(real.reference.features, extractor(test)[0], rtol=1e-6)
+
+
+def test_the_ceiling_uses_the_images_the_evaluator_never_saw_in_any_copy_of_its_data(labelled_npz, evaluator,
+                                                                                     tmp_path):
+    """A shuffled copy of the evaluator's data under another name: the ceiling still takes exactly the 20
+    training images the evaluator held out (recognised by content), none of the 100 it trained on."""
+    extractor = ClassifierExtractor(evaluator)
+    arrays = dict(np.load(labelled_npz))
+    order = np.random.default_rng(0).permutation(120)
+    copy = tmp_path / "shuffled_copy.npz"
+    np.savez(copy, **{**arrays, "x_train": arrays["x_train"][order], "y_train": arrays["y_train"][order]})
+    real = features.RealFeatures.load(extractor, str(copy), 16, n_ceiling=20, cache_dir=None)
+    held_out = np.sort(extractor(arrays["x_train"][100:])[0], axis=0)
+    np.testing.assert_allclose(np.sort(real.ceiling.features, axis=0), held_out, rtol=1e-6)
+    assert "not among the 100 images the evaluator trained on" in real.ceiling.description
+
+
 def test_data_without_a_test_split_splits_the_training_images(evaluator, tmp_path):
+    """Reference and ceiling are disjoint halves of the training images: every image in exactly one."""
+    images = tiny_images(40)
     path = tmp_path / "only_train.npy"
-    np.save(path, tiny_images(40))
-    real = features.RealFeatures.load(ClassifierExtractor(evaluator), str(path), 16, n_ceiling=30, cache_dir=None)
-    assert len(real.reference) + len(real.ceiling) <= 40 and len(real.ceiling) > 0 and len(real.reference) > 0
+    np.save(path, images)
+    extractor = ClassifierExtractor(evaluator)
+    real = features.RealFeatures.load(extractor, str(path), 16, n_ceiling=20, cache_dir=None)
+    assert len(real.reference) == len(real.ceiling) == 20
+    every = extractor(images)[0]
+    assert len(np.unique(every.round(4), axis=0)) == 40  # the images are all different: else no test
+
+    def index(rows):  # which image each feature row belongs to
+        return [int(np.argmin(np.abs(every - row).sum(axis=1))) for row in rows]
+
+    reference, ceiling = index(real.reference.features), index(real.ceiling.features)
+    assert sorted(reference + ceiling) == list(range(40))
+    with pytest.raises(features.NotEnoughRealImages, match="no test split and 20 are left"):
+        features.RealFeatures.load(extractor, str(path), 16, n_ceiling=21, cache_dir=None)
 
 
 def test_autoencoder_metrics_match_a_computation_by_hand(labelled_npz):
@@ -239,7 +321,7 @@ def test_evaluate_an_export_like_its_keras_model(labelled_npz, evaluator, tmp_pa
     model = tiny_vae()
     exported = ExportedModel(export_model(model, str(tmp_path / "exports"), data=labelled_npz))
     extractor = ClassifierExtractor(evaluator)
-    kwargs = dict(n=30, extractor=extractor, cache_dir=None, autoencoder_n=8, iw_samples=4)
+    kwargs = dict(n=20, extractor=extractor, cache_dir=None, autoencoder_n=8, iw_samples=4)
     from_keras, from_export = ev.evaluate(model, labelled_npz, **kwargs), ev.evaluate(exported, labelled_npz, **kwargs)
     for name in from_keras["metrics"]:
         expected = from_keras["metrics"][name]["value"]
@@ -265,6 +347,11 @@ def test_training_logs_metrics_reconstructions_and_tensorboard(labelled_npz, eva
     assert len(result.history["metrics_seconds"]) == 2 and min(result.history["metrics_seconds"]) > 0
     record = json.loads((run / "metrics.json").read_text())
     assert [e["epoch"] for e in record["epochs"]] == [1, 2] and set(record["ceiling"]) == set(names)
+    for entry in record["epochs"]:  # each value with its bootstrap interval around it
+        for name in names:
+            low, high = entry["intervals"][name]
+            assert low - 1e-9 <= entry[name] <= high + 1e-9 or name == "classifier_kid", (name, entry)
+    assert set(record["ceiling_intervals"]) == set(names) and "resamples" in record["protocol"]["intervals"]
     assert sorted(os.listdir(run / "reconstructions")) == ["epoch_001.png", "epoch_002.png"]
 
     events = read_events(str(run / "logs"))
@@ -279,7 +366,7 @@ def test_training_logs_metrics_reconstructions_and_tensorboard(labelled_npz, eva
     assert "epoch_classifier_fid" not in train.scalars and "epoch_metrics_seconds" not in train.scalars
     assert [v for _, v in train.scalars["learning_rate/optimizer"]] == [pytest.approx(1e-4)] * 2  # the VAE's
     assert len(train.scalars["time/epoch_seconds"]) == len(train.scalars["time/metrics_seconds"]) == 2
-    assert [step for step, _ in train.scalars["batch_loss"]] == list(range(3, 17, 3))  # 8 steps per epoch, every 3rd
+    assert [step for step, _ in train.scalars["batch_loss"]] == list(range(3, 31, 3))  # 15 steps per epoch, every 3rd
     assert len(events["validation"].scalars["epoch_loss"]) == 2  # val_loss, in the validation run
     # images at the steps of the epoch scalars
     assert [step for step, _ in train.images["samples"]] == [step for step, _ in train.scalars["epoch_loss"]] == [0, 1]

@@ -7,7 +7,7 @@ import scipy.spatial.distance
 import scipy.special
 import scipy.stats
 
-from kgen.evaluation import likelihood, metrics
+from kgen.evaluation import bootstrap, likelihood, metrics
 
 RTOL = 1e-6
 
@@ -85,28 +85,53 @@ def mmd2_reference(x, y):
             - 2 * k(x, y).mean())
 
 
-def test_kid_matches_numpy_on_the_same_subsets():
+def test_kid_is_the_unbiased_mmd2_over_all_pairs():
     a, b = rng(9).normal(size=(120, 8)), rng(10).normal(size=(90, 8)) + 0.3
-    mean, std = metrics.kid(a, b, num_subsets=5, subset_size=50, seed=3)
-    # The subsets are drawn from the rows in their content order.
-    a, b = a[metrics.content_order(a)], b[metrics.content_order(b)]
-    values = [mmd2_reference(a[i], b[j]) for i, j in metrics.kid_subsets(120, 90, 5, 50, seed=3)]
-    assert mean == pytest.approx(np.mean(values), rel=RTOL)
-    assert std == pytest.approx(np.std(values), rel=RTOL)
-    assert mean > 0
+    assert metrics.kid(a, b) == pytest.approx(mmd2_reference(a, b), rel=RTOL)
+    assert metrics.kid(a, b) > 0
+    assert metrics.mmd2_unbiased(a, b) == pytest.approx(mmd2_reference(a, b), rel=RTOL)
+    # blocks smaller than the sets give the same sums
+    assert metrics.kernel_mmd2(a, b, block=7)[0] == pytest.approx(mmd2_reference(a, b), rel=RTOL)
 
 
-def test_kid_subsets_are_without_replacement_and_capped():
-    subsets = metrics.kid_subsets(30, 20, num_subsets=3, subset_size=1000, seed=0)
-    for i, j in subsets:
-        assert len(i) == len(j) == 20 and len(set(i)) == 20 and len(set(j)) == 20
+def resampled_mmd2_reference(x, y, x_counts, y_counts):
+    """MMD² of a resample written out: every drawn copy is a row, and copies of one original row are
+    never paired with each other (the pairs of the U-statistic are pairs of different rows)."""
+    d = x.shape[1]
+    k = lambda a, b: (a @ b.T / d + 1) ** 3  # noqa: E731
+    xi, yi = np.repeat(np.arange(len(x)), x_counts), np.repeat(np.arange(len(y)), y_counts)
+
+    def within(rows, index):
+        kernel, different = k(rows, rows), index[:, None] != index[None, :]
+        return kernel[different].sum() / different.sum()
+
+    return within(x[xi], xi) + within(y[yi], yi) - 2 * k(x[xi], y[yi]).mean()
+
+
+def test_kernel_mmd2_of_resamples_matches_the_resamples_written_out():
+    a, b = rng(9).normal(size=(40, 5)), rng(10).normal(size=(30, 5)) + 0.3
+    g = rng(11)
+    a_counts, b_counts = g.multinomial(40, np.ones(40) / 40, size=3), g.multinomial(30, np.ones(30) / 30, size=3)
+    got = metrics.kernel_mmd2(a, b, a_counts, b_counts, block=16)
+    expected = [resampled_mmd2_reference(a, b, u, v) for u, v in zip(a_counts, b_counts)]
+    np.testing.assert_allclose(got, expected, rtol=RTOL)
+    with pytest.raises(ValueError, match="as many resamples"):
+        metrics.kernel_mmd2(a, b, a_counts, b_counts[:2])
 
 
 def test_kid_of_one_distribution_is_near_zero():
     a = rng(11).normal(size=(2000, 4))
-    mean, _ = metrics.kid(a[:1000], a[1000:], num_subsets=10, subset_size=500)
-    assert abs(mean) < 0.01
+    assert abs(metrics.kid(a[:1000], a[1000:])) < 0.01
     assert abs(metrics.mmd2_unbiased(a[:1000], a[1000:])) < 0.01
+
+
+def test_feature_statistics_of_a_resample_are_those_of_the_rows_it_repeats():
+    x = rng(12).normal(size=(50, 4)) + 100.0
+    counts = rng(13).multinomial(50, np.ones(50) / 50)
+    mean, cov = metrics.feature_statistics(x, block=16, counts=counts)
+    repeated = np.repeat(x, counts, axis=0)
+    np.testing.assert_allclose(mean, repeated.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(cov, np.cov(repeated, rowvar=False), rtol=1e-9, atol=1e-12)
 
 
 def inception_score_reference(logits, splits):
@@ -163,6 +188,60 @@ def test_precision_recall_of_identical_sets_is_one():
 def test_precision_recall_of_far_apart_sets_is_zero():
     a = rng(17).normal(size=(60, 4))
     assert metrics.precision_recall(a, a + 100.0, k=3) == (0.0, 0.0)
+
+
+def test_inception_score_of_resampled_rows_matches_scipy_on_the_rows_written_out():
+    logits = rng(18).normal(size=(60, 5)) * 3
+    counts = rng(19).multinomial(60, np.ones(60) / 60, size=2)
+    got = metrics.inception_score_of_rows(metrics.log_probabilities(logits), counts, splits=3)
+    canonical = logits[metrics.content_order(logits)]  # a resample keeps the content order, copies side by side
+    expected = [inception_score_reference(np.repeat(canonical, c, axis=0), 3)[0] for c in counts]
+    np.testing.assert_allclose(got, expected, rtol=RTOL)
+    assert metrics.inception_score_of_rows(metrics.log_probabilities(logits), np.ones((1, 60)), 3)[0] \
+        == pytest.approx(metrics.inception_score(logits, 3)[0], rel=1e-12)
+
+
+def resampled_radii_reference(x, counts, k):
+    """Each drawn row's squared distance to the k-th nearest drawn copy of another row (inf if fewer)."""
+    d = scipy.spatial.distance.cdist(x, x, "sqeuclidean")
+    radii = np.full(len(x), np.nan)
+    for i in np.flatnonzero(counts):
+        others = np.repeat(np.delete(d[i], i), np.delete(counts, i))
+        radii[i] = np.sort(others)[k - 1] if len(others) >= k else np.inf
+    return radii
+
+
+def resampled_coverage_reference(manifold, manifold_counts, queries, query_counts, k):
+    radii = resampled_radii_reference(manifold, manifold_counts, k)
+    d = scipy.spatial.distance.cdist(queries, manifold, "sqeuclidean")
+    drawn = manifold_counts > 0
+    inside = (d[:, drawn] <= radii[None, drawn]).any(axis=1)
+    return float((query_counts * inside).sum() / query_counts.sum())
+
+
+@pytest.mark.parametrize("neighbours", [3, 16])
+def test_knn_manifold_of_resamples_matches_the_resamples_written_out(neighbours):
+    # neighbours=3 (= k): most resampled radii lie beyond the kept neighbours and take the exact path.
+    real = rng(20).normal(size=(70, 3))
+    fake = rng(21).normal(size=(60, 3)) * 0.7 + 1.5
+    g = rng(22)
+    real_counts, fake_counts = g.multinomial(70, np.ones(70) / 70, size=4), g.multinomial(60, np.ones(60) / 60, size=4)
+    manifold = metrics.KnnManifold(real, k=3, block=16, neighbours=neighbours)
+    for counts in real_counts:
+        drawn = counts > 0
+        np.testing.assert_allclose(manifold.radii(counts)[drawn],
+                                   resampled_radii_reference(real, counts, 3)[drawn], rtol=1e-9)
+    got = manifold.coverage(fake, real_counts, fake_counts)
+    expected = [resampled_coverage_reference(real, rc, fake, fc, 3) for rc, fc in zip(real_counts, fake_counts)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert 0 < min(got) < max(got) < 1  # resamples differ, and the share is not trivially 0 or 1
+
+
+def test_a_row_drawn_with_too_few_other_points_covers_everything():
+    x = rng(23).normal(size=(5, 2))
+    counts = np.array([3, 1, 1, 0, 0])  # row 0 has 2 other points < k = 3
+    radii = metrics.KnnManifold(x, k=3).radii(counts)
+    assert radii[0] == np.inf and np.isfinite(radii[1])
 
 
 @pytest.mark.parametrize("bad", [np.zeros(5), np.zeros((1, 3))])
@@ -239,7 +318,7 @@ def test_sample_metrics_do_not_depend_on_the_order_of_the_samples():
     reference = rng(34).normal(size=(700, features.shape[1]))
     for permutation in (rng(35).permutation(len(logits)), np.arange(len(logits))[::-1]):
         assert metrics.inception_score(logits[permutation]) == metrics.inception_score(logits)
-        assert metrics.kid(features[permutation], reference, 10, 300) == metrics.kid(features, reference, 10, 300)
+        assert metrics.kid(features[permutation], reference) == metrics.kid(features, reference)
         assert (metrics.precision_recall(reference, features[permutation])
                 == metrics.precision_recall(reference, features))
         np.testing.assert_array_equal(metrics.canonical_rows(features[permutation], 300),
@@ -253,3 +332,73 @@ def test_inception_score_of_class_sorted_samples_is_that_of_shuffled_ones():
     shuffled = logits[rng(36).permutation(len(logits))]
     assert score == pytest.approx(inception_score_reference(shuffled, 1)[0], rel=0.1)
     assert score > 5
+
+
+def test_spread_interval_is_the_bootstrap_range_recentred_on_the_value():
+    replicates = rng(40).normal(5.0, 2.0, size=1000)
+    low, median, high = np.quantile(replicates, [0.025, 0.5, 0.975])
+    assert bootstrap.spread_interval(3.0, replicates) == pytest.approx([3.0 - (median - low), 3.0 + (high - median)])
+    assert bootstrap.spread_interval(1.0, [np.nan, 2.0]) is None
+    assert bootstrap.spread_interval(0.5, replicates, bounds=(0.0, np.inf))[0] == 0.0  # cut to the metric's values
+    counts = bootstrap.resample_counts(30, 5, rng(41))
+    assert counts.shape == (5, 30) and (counts.sum(axis=1) == 30).all()
+
+
+class Features:
+    def __init__(self, features, logits):
+        self.features, self.logits = features, logits
+
+
+def test_bootstrap_scores_match_a_numpy_reference_on_the_same_resamples():
+    """Every value and interval of bootstrap_scores, recomputed with SciPy/NumPy on the resampled rows
+    written out (the same draws of the same generator, in the same order)."""
+    g = rng(42)
+    candidate = Features(g.normal(size=(40, 4)) + 0.4, g.normal(size=(40, 6)) * 2)
+    reference = Features(g.normal(size=(50, 4)), g.normal(size=(50, 6)))
+    got = bootstrap.bootstrap_scores(candidate, reference, ("fid", "is", "kid", "pr"), replicates=20, seed=7,
+                                     splits=2)
+    x = candidate.features[metrics.content_order(candidate.features)]
+    y = reference.features[metrics.content_order(reference.features)]
+    logits = candidate.logits[metrics.content_order(candidate.logits)]
+    draws = np.random.default_rng(7)
+
+    def counts(n):
+        return np.vstack([np.ones(n, int), draws.multinomial(n, np.ones(n) / n, size=20)])
+
+    expected = {}
+    a, b = counts(40), counts(50)
+    expected["fid"] = [fid_reference(np.repeat(x, u, 0), np.repeat(y, v, 0)) for u, v in zip(a, b)]
+    expected["is"] = [inception_score_reference(np.repeat(logits, c, 0), 2)[0] for c in counts(40)]
+    a, b = counts(40), counts(50)
+    expected["kid"] = [resampled_mmd2_reference(x, y, u, v) for u, v in zip(a, b)]
+    real, fake = y[:40], x[:40]
+    real_counts, fake_counts = counts(40), counts(40)
+    pairs = list(zip(real_counts, fake_counts))
+    expected["precision"] = [resampled_coverage_reference(real, r, fake, f, 3) for r, f in pairs]
+    expected["recall"] = [resampled_coverage_reference(fake, f, real, r, 3) for r, f in pairs]
+    bounds = {"fid": (0, np.inf), "is": (1, np.inf), "kid": (-np.inf, np.inf), "precision": (0, 1), "recall": (0, 1)}
+    for name, values in expected.items():
+        low, median, high = np.quantile(values[1:], [0.025, 0.5, 0.975])
+        assert got[name]["value"] == pytest.approx(values[0], rel=1e-6), name
+        assert got[name]["interval"] == pytest.approx([max(values[0] - (median - low), bounds[name][0]),
+                                                       min(values[0] + (high - median), bounds[name][1])],
+                                                      rel=1e-6, abs=1e-9), name
+
+
+def test_the_interval_is_as_wide_as_the_spread_of_fresh_draws():
+    """What the interval measures: how much the metric varies between draws of as many images. Its
+    width over 2·1.96 is compared with the standard deviation over 30 fresh draws; precision and recall
+    may come out wider (their resamples also move the k-NN balls): conservative, never too narrow."""
+    shift = np.array([0.5, 0.0, 0.0, 0.0])
+
+    def draw(seed, n=300):
+        g = rng(seed)
+        return Features(g.normal(size=(n, 4)) * 1.2 + shift, g.normal(size=(n, 3))), Features(g.normal(size=(n, 4)),
+                                                                                              g.normal(size=(n, 3)))
+
+    fresh = [bootstrap.bootstrap_scores(*draw(100 + i), ("fid", "pr"), replicates=0) for i in range(30)]
+    one = bootstrap.bootstrap_scores(*draw(99), ("fid", "pr"), replicates=200)
+    for name, widest in (("fid", 1.6), ("precision", 1.8), ("recall", 2.6)):
+        spread = np.std([f[name]["value"] for f in fresh], ddof=1)
+        low, high = one[name]["interval"]
+        assert 0.6 < (high - low) / (2 * 1.96 * spread) < widest, (name, low, high, spread)

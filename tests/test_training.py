@@ -96,7 +96,7 @@ def test_the_time_point_at_the_budget_is_scored_when_the_budget_stops_training_f
 
     clock = Clock()
     monitor = MetricsMonitor(SimpleNamespace(name="classifier"), "data", every=0, at_minutes=[1, 2], clock=clock)
-    monitor._measure = lambda: {"classifier_fid": 3.0}
+    monitor._measure = lambda: ({"classifier_fid": 3.0}, {"classifier_fid": [2.5, 3.5]})
     model = SimpleNamespace(stop_training=False, training_steps=lambda: 42)
     monitor.set_model(model)
     clock.now = 1.2

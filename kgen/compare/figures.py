@@ -9,7 +9,9 @@ import os
 import numpy as np
 
 from kgen import images, runs
+from kgen.compare.statistics import mean_interval
 from kgen.compare.tables import SAMPLE_METRICS, loss_names, timed_ceiling, timed_metrics
+from kgen.evaluation.report import metric_label
 
 
 def _pyplot():
@@ -99,8 +101,9 @@ def figure_losses(grouped, path):
 
 
 def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
-    """Each training-time metric (``<prefix>_fid`` …) per entry (mean over seeds) against epoch or
-    wall-clock minutes, with the real-data ceiling dashed. Returns ``None`` without such metrics."""
+    """Each training-time metric (``<prefix>_fid`` …) per entry (mean over seeds, with a band of its 95 %
+    interval) against epoch or wall-clock minutes, with the real-data ceiling dashed. Returns ``None``
+    without such metrics."""
     plt = _pyplot()
     keys = [k for k, _ in SAMPLE_METRICS if any(f"{prefix}_{k}" in r.history for rs in grouped.values() for r in rs)]
     if not keys:
@@ -120,42 +123,50 @@ def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
             if not histories:
                 continue
             length = min(len(h[name_key]) for h in histories)
-            values = np.mean([h[name_key][:length] for h in histories], axis=0)
             if against == "epoch":
                 x = np.arange(1, length + 1)
             else:
                 x = np.mean([np.cumsum(h["epoch_seconds"][:length]) for h in histories], axis=0) / 60.0
-            ax.plot(x, values, marker="o", label=name)
+            _plot_mean_and_band(ax, x, [[h[name_key][i] for h in histories] for i in range(length)], name)
         if name_key in ceiling:
             ax.axhline(ceiling[name_key], color="gray", linestyle="--", label="real data")
-        ax.set_title(f"{prefix} {key}", fontsize=9)
+        ax.set_title(metric_label(key, prefix), fontsize=9)
         ax.set_xlabel("epoch" if against == "epoch" else "training minutes")
         ax.legend(fontsize="x-small")
     return _save(fig, path)
 
 
+def _plot_mean_and_band(ax, x, per_seed, label):
+    """The mean over seeds (``per_seed``: one list of values per x) and, with ≥ 2 seeds, a band of its
+    95 % Student-t interval."""
+    found = [mean_interval(values) for values in per_seed]
+    line, = ax.plot(x, [f.mean for f in found], marker="o", label=label)
+    if all(f.interval for f in found):
+        ax.fill_between(x, [f.low for f in found], [f.high for f in found], color=line.get_color(), alpha=0.2,
+                        linewidth=0)
+
+
 def figure_time_to_quality(grouped, path):
-    """Each metric during training against minutes of training, per entry (mean over seeds), with the
-    real-data ceiling dashed. Returns ``None`` when no run has timed metrics."""
+    """Each metric during training against minutes of training, per entry: the mean over seeds with a band
+    of its 95 % interval, and the real-data ceiling dashed. Returns ``None`` when no run has timed metrics."""
     plt = _pyplot()
     timed = {name: [timed_metrics(r) for r in records] for name, records in grouped.items()}
     keys = [k for k, _ in SAMPLE_METRICS if any(k in v for runs_ in timed.values() for t in runs_ for v in t.values())]
     if not keys:
         return None
-    ceiling, _ = timed_ceiling(grouped)
-    labels = dict(SAMPLE_METRICS)
+    ceiling, _, _ = timed_ceiling(grouped)
     fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.0), squeeze=False)
     for ax, key in zip(axes[0], keys):
         for name, runs_ in timed.items():
             points = sorted({m for t in runs_ for m in t if key in t[m]})
             if points:
-                values = [np.mean([t[m][key] for t in runs_ if m in t]) for m in points]
-                ax.plot(points, values, marker="o", label=name)
+                _plot_mean_and_band(ax, points, [[t[m][key] for t in runs_ if m in t and key in t[m]] for m in points],
+                                    name)
         if key in ceiling:
             ax.axhline(ceiling[key], color="gray", linestyle="--", label="real data")
-        if key in ("fid", "kid"):
+        if key in ("fid", "kid") and all(v > 0 for line in ax.get_lines() for v in line.get_ydata()):
             ax.set_yscale("log")
-        ax.set_title(labels[key], fontsize=9)
+        ax.set_title(metric_label(key, "classifier"), fontsize=9)
         ax.set_xlabel("minutes of training")
     axes[0][-1].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1, 0.5))
     return _save(fig, path)

@@ -1,5 +1,6 @@
 """The report of a comparison study: its tables (:mod:`.tables`) and figures (:mod:`.figures`) in one
-document (:mod:`.document`), written as ``report.md`` and ``report.html``.
+document (:mod:`.document`), written as ``report.md`` and ``report.html``, and the tables' numbers as
+``report.json``.
 
 Everything here reads what the runs wrote and, for pictures drawn from the models (samples, latent
 spaces, interpolations, reconstructions), loads the seed-0 model of each entry.
@@ -7,12 +8,15 @@ spaces, interpolations, reconstructions), loads the seed-0 model of each entry.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 
 from kgen import names, runs
 from kgen.compare import figures, tables
 from kgen.compare.document import Document
+from kgen.evaluation.bootstrap import CONFIDENCE
+from kgen.files import atomic_write, write_json
 
 FIGURES_DIR = "figures"
 
@@ -31,7 +35,8 @@ def write_report(plan, study_dir, run_list, extractor_names=names.EXTRACTORS, ti
         notes: lines saying which metrics could not be computed and why (from ``run_study``).
 
     Returns:
-        The path of ``report.md``.
+        The path of ``report.md``; ``report.json`` beside it holds, per extractor, every entry's values per
+        seed with their mean and interval, the ceiling and the winners' tests.
     """
     from kgen.compare.study import AUTOENCODER_ONLY
 
@@ -55,8 +60,12 @@ def write_report(plan, study_dir, run_list, extractor_names=names.EXTRACTORS, ti
     _pictures(doc, grouped, models, plan.data, figures_dir)
     path = os.path.join(study_dir, "report.md")
     for file, text in ((path, doc.markdown(study_dir)), (os.path.join(study_dir, "report.html"), doc.html(study_dir))):
-        with open(file, "w") as f:
+        with atomic_write(file) as f:
             f.write(text)
+    write_json(os.path.join(study_dir, "report.json"), {
+        "plan": dataclasses.asdict(plan), "confidence": CONFIDENCE,
+        "sample_quality": {key: tables.quality_summary(grouped, extractor, key) for extractor in extractor_names
+                           for key in tables.extractor_keys(grouped, extractor)}})
     return path
 
 
@@ -66,8 +75,10 @@ def _introduction(doc, plan, notes):
     if plan.description:
         doc.paragraph(plan.description + ".")
     doc.paragraph(f"Models {', '.join(plan.models)}; {plan.seeds} seed(s) per model; batch {plan.batch_size}; "
-                  f"{budget}. Metrics are mean ± standard deviation over seeds; the last row of each quality "
-                  "table is real data under the same protocol (the ceiling).")
+                  f"{budget}. Each number is the mean over seeds with its {100 * CONFIDENCE:g} % Student-t interval "
+                  "in brackets (none with one seed); the last row of each quality table is real data under the same "
+                  "protocol (the ceiling), with its bootstrap interval over the images. A model is called better "
+                  "than another only where Welch's t-test over the seeds says so.")
     for line in notes:
         doc.paragraph(f"Not in this report: {line}")
 
@@ -79,15 +90,19 @@ def _sample_quality(doc, grouped, extractor):
         header, rows, protocol = tables.sample_quality_table(grouped, extractor, key)
         if not rows:
             continue
-        doc.heading(f"Sample quality ({extractor} features" + (f", {key})" if len(keys) > 1 else ")"))
-        doc.paragraph(f"Extractor: {protocol['extractor']}. Generated: {protocol['n_generated']} images per run; "
-                      f"reference: {protocol['reference']}; ceiling: {protocol['ceiling']}; KID: "
-                      f"{protocol['kid']}; precision/recall: {protocol['precision_recall']}.")
+        doc.heading(f"Sample quality in {extractor} features ({key})")
+        doc.paragraph(f"Extractor: {protocol['extractor']}. Numbers in these features compare only with numbers "
+                      f"of the same extractor ({key}), never with another extractor's or a paper's. Generated: "
+                      f"{protocol['n_generated']} images per run; reference: {protocol['reference']}; ceiling: "
+                      f"{protocol['ceiling']}; KID: {protocol['kid']}; precision/recall: "
+                      f"{protocol['precision_recall']}.")
         doc.table(header, rows)
         header, rows = tables.winners_table(grouped, extractor, key)
         if rows:
-            doc.paragraph("Which model wins on each metric (means over seeds; a lead counts as beyond the seeds' "
-                          "spread when it exceeds two standard deviations of either model):")
+            doc.paragraph("Which model wins on each metric: the best and the runner-up by their means over seeds, the "
+                          f"difference of the means with its {100 * CONFIDENCE:g} % interval, and Welch's two-sided "
+                          f"t-test; a winner is named only where p < {1 - CONFIDENCE:.2g}, otherwise the verdict is "
+                          "\"no clear winner\".")
             doc.table(header, rows)
         header, rows = tables.class_agreement_table(grouped, extractor, key)
         if rows:
@@ -122,19 +137,20 @@ def _anomaly(doc, grouped):
 def _time_to_quality(doc, grouped, figures_dir):
     if not any(tables.timed_metrics(r) for rs in grouped.values() for r in rs):
         return
-    _, protocol = tables.timed_ceiling(grouped)
+    _, protocol, _ = tables.timed_ceiling(grouped)
     doc.heading("Quality against training time")
     doc.paragraph(f"Each run was scored after the given minutes of training (evaluation time not counted) with "
                   f"{protocol.get('extractor', 'the evaluator classifier')}: {protocol.get('n_generated')} "
                   f"generated images against {protocol.get('reference')}; ceiling: {protocol.get('ceiling')}. "
-                  "Mean ± std over seeds.")
+                  f"Mean over seeds with its {100 * CONFIDENCE:g} % interval.")
     for key, label in tables.SAMPLE_METRICS:
         header, rows = tables.time_to_quality_table(grouped, key)
         if rows:
             doc.paragraph(f"**{label}**")
             doc.table(header, rows)
     doc.figure(figures.figure_time_to_quality(grouped, os.path.join(figures_dir, "time_to_quality.png")),
-               "Classifier metrics against minutes of training (mean over seeds; dashed: real data)")
+               "Classifier metrics against minutes of training (mean over seeds, band: its 95 % interval; dashed: "
+               "real data)")
 
 
 def _pictures(doc, grouped, models, data, figures_dir):
@@ -152,7 +168,7 @@ def _pictures(doc, grouped, models, data, figures_dir):
     for against in ("epoch", "time"):
         doc.figure(figures.figure_metric_curves(grouped, path(f"metrics_{against}"), against=against),
                    f"Classifier metrics during training against {'epoch' if against == 'epoch' else 'wall-clock time'} "
-                   "(mean over seeds; dashed: real data)")
+                   "(mean over seeds, band: its 95 % interval; dashed: real data)")
     doc.figure(figures.figure_interpolations(models, path("interpolations")),
                "Linear interpolations between pairs of latent vectors")
     autoencoders = {name: m for name, m in models.items() if m.has_encoder}

@@ -151,7 +151,7 @@ class StudyPlan:
 
     data: str
     models: list
-    seeds: int = 2
+    seeds: int = 3
     epochs: int = 5
     batch_size: int = 128
     budget_minutes: float | None = None
@@ -209,6 +209,9 @@ def preset_models(name):
 def load_or_create_plan(study_dir, plan):
     """Record ``plan`` in a new study dir, or check that an existing study has the same plan.
 
+    The number of seeds may differ: a study run again with more seeds trains the new seeds' runs beside
+    the finished ones (with fewer, the report covers the first ones).
+
     Raises:
         StudyError: the study dir holds a study with a different plan.
     """
@@ -220,13 +223,14 @@ def load_or_create_plan(study_dir, plan):
         # A study recorded before a plan field existed had that field's default.
         defaults = {f.name: f.default for f in dataclasses.fields(StudyPlan) if f.default is not dataclasses.MISSING}
         recorded = {**{k: v for k, v in defaults.items() if k in wanted}, **recorded}
-        if recorded != wanted:
-            changed = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
+        changed = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k) and k != "seeds")
+        if changed:
             raise StudyError(
                 f"{study_dir} holds a study with a different plan (differs in: {', '.join(changed)}); "
                 "re-run it with the same options to continue it, or choose another --study-dir."
             )
-        return plan
+        if recorded.get("seeds") == wanted["seeds"]:
+            return plan
     write_json(path, wanted)
     return plan
 
@@ -270,6 +274,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
     """
     from kgen.evaluation.anomaly import detect_anomalies
     from kgen.evaluation.autoencoder import autoencoder_report
+    from kgen.evaluation.features import check_ceiling_capacity
     from kgen.evaluation.protocol import evaluate as evaluate_model
     from kgen.training import fit_run
 
@@ -281,6 +286,8 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
             echo(f"note: {line}")
         if notes is not None:
             notes.extend(missing)
+    for extractor in extractors:  # before any training: the evaluation at the end must be possible
+        check_ceiling_capacity(extractor, plan.data, plan.eval_n, "--eval-n")
     configs = plan.run_configs(study_dir)
     classifier = next((e for e in extractors if e.name == "classifier"), None)
     if classifier is not None:  # the same evaluator for the metrics during training
@@ -324,15 +331,25 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
     write_hparams_experiment(os.path.join(study_dir, RUNS_DIR), {
         "model": [spec.model for spec, _, _ in configs], "arch": [spec.arch for spec, _, _ in configs],
         "seed": [seed for _, seed, _ in configs]},
-        {f"eval/{e.name}_{m}": f"{e.name} {m} ({plan.eval_n} images)" for e in extractors
-         for m in names.REPORTED_METRICS})
+        {f"eval/{e.name}_{m}{end}": f"{e.name} {m}{what} ({plan.eval_n} images)" for e in extractors
+         for m in names.REPORTED_METRICS for end, what in INTERVAL_ENDS})
     return done
 
 
+# The scalars of a metric in TensorBoard: its value and the two ends of its bootstrap interval.
+INTERVAL_ENDS = (("", ""), ("_low", ", 95 % interval low"), ("_high", ", 95 % interval high"))
+
+
 def log_final_metrics(run_dir, extractor_name, report):
-    """A run's final metrics (``kgen eval``'s) as TensorBoard scalars ``eval/<extractor>_<metric>`` in its
-    ``train`` run: what TensorBoard's HParams dashboard shows beside each run's settings."""
-    values = {f"eval/{extractor_name}_{name}": entry["value"] for name, entry in report["metrics"].items()}
+    """A run's final metrics (``kgen eval``'s) and their intervals as TensorBoard scalars
+    ``eval/<extractor>_<metric>`` (``_low``, ``_high``) in its ``train`` run: what TensorBoard's HParams
+    dashboard shows beside each run's settings."""
+    values = {}
+    for name, entry in report["metrics"].items():
+        values[f"eval/{extractor_name}_{name}"] = entry["value"]
+        if entry.get("interval"):
+            values[f"eval/{extractor_name}_{name}_low"], values[f"eval/{extractor_name}_{name}_high"] = \
+                entry["interval"]
     write_scalars(os.path.join(run_dir, runs.LOGS_DIR, TRAIN_RUN), values)
 
 

@@ -1,5 +1,6 @@
 """What a study's runs left behind (config.json, history.json, eval/*.json, metrics.json), read back and
-put into the report's tables: mean ± std over seeds, with the real-data ceiling."""
+put into the report's tables: the mean over seeds with its 95 % Student-t interval, the real-data
+ceiling with its bootstrap interval, and a winner only where Welch's t-test says the lead is real."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import numpy as np
 
 from kgen import names, runs
 from kgen.record import RunRecord
+from kgen.compare.statistics import mean_interval, welch_test
 from kgen.compare.study import anomaly_path, eval_path
+from kgen.evaluation.bootstrap import CONFIDENCE
+from kgen.evaluation.report import METRIC_LABELS, metric_label, with_interval
 
 # (report key, column label); "↓": lower is better.
-SAMPLE_METRICS = tuple(zip(names.REPORTED_METRICS, ("FID ↓", "IS ↑", "KID ↓", "precision ↑", "recall ↑")))
+SAMPLE_METRICS = tuple((name, METRIC_LABELS[name]) for name in names.REPORTED_METRICS)
 AUTOENCODER_METRICS = (("reconstruction_mse", "reconstruction MSE / pixel ↓"), ("neg_elbo", "negative ELBO (nats) ↓"),
                        ("iw_nll", "importance-weighted NLL (nats) ↓"))
 
@@ -47,13 +51,14 @@ class StudyRun:
 
 
 def mean_std(values):
-    """``"m ± s"`` over seeds (just ``"m"`` for one value; ``"–"`` for none), 4 significant digits."""
-    values = [v for v in values if v is not None]
-    if not values:
+    """The mean over seeds and its 95 % Student-t interval as text: ``"12.3 [6.82, 17.8]"`` (``"12.3 (1
+    seed)"`` for one value, ``"–"`` for none)."""
+    found = mean_interval(values)
+    if found is None:
         return "–"
-    if len(values) == 1:
-        return f"{values[0]:.4g}"
-    return f"{np.mean(values):.4g} ± {np.std(values, ddof=1):.2g}"
+    if found.interval is None:
+        return f"{with_interval(found.mean)} (1 seed)"
+    return with_interval(found.mean, found.interval)
 
 
 def group_runs(records):
@@ -84,9 +89,9 @@ def _values(reports, metric):
 
 def sample_quality_table(grouped, extractor, key=None):
     """Rows of the sample-quality table of one extractor (the reports whose ``extractor_key`` is ``key``):
-    each entry's metrics as mean ± std over seeds, then the real-data ceiling.
-    Returns ``(header, rows, protocol or None)``."""
-    header = ["model", "seeds"] + [label for _, label in SAMPLE_METRICS]
+    each entry's metrics as the mean over seeds with its 95 % interval, then the real-data ceiling with
+    its bootstrap interval. Returns ``(header, rows, protocol or None)``."""
+    header = ["model", "seeds"] + [metric_label(k, extractor) for k, _ in SAMPLE_METRICS]
     rows, protocol, ceiling = [], None, None
     for name, records in grouped.items():
         reports = _reports(records, extractor, key)
@@ -98,32 +103,86 @@ def sample_quality_table(grouped, extractor, key=None):
         ])
     if ceiling:
         rows.append(["real data (ceiling)", "–"] + [
-            f"{ceiling[k]['ceiling']:.4g}" if k in ceiling else "–" for k, _ in SAMPLE_METRICS
+            with_interval(ceiling[k]["ceiling"], ceiling[k].get("ceiling_interval")) if k in ceiling else "–"
+            for k, _ in SAMPLE_METRICS
         ])
     return header, rows, protocol
 
 
-def winners_table(grouped, extractor, key=None):
-    """For each sample metric: the best entry (by mean over seeds), the runner-up, by how much it leads,
-    and whether that lead exceeds the spread over seeds (two standard deviations of either entry).
+def _lower_is_better(label):
+    return label.endswith("↓")
+
+
+def winner(values, label, confidence=CONFIDENCE):
+    """Which entry of ``{entry: [value per seed]}`` is best on one metric, and whether its lead is real.
+
+    The best and the runner-up are the two best means; Welch's two-sided t-test of their difference
+    decides: a winner is named only when ``p < 1 − confidence``.
+
+    Returns:
+        ``None`` with fewer than two entries, else ``{"best", "runner_up", "best_mean", "runner_up_mean",
+        "difference", "interval", "p", "verdict"}``: the difference best − runner-up with its
+        ``confidence`` interval (``None`` with one seed), and the verdict as a sentence.
+    """
+    values = {name: found for name, found in values.items() if found}
+    if len(values) < 2:
+        return None
+    order = sorted(values, key=lambda n: np.mean(values[n]), reverse=not _lower_is_better(label))
+    best, second = order[0], order[1]
+    test = welch_test(values[best], values[second], confidence)
+    out = {"best": best, "runner_up": second, "best_mean": float(np.mean(values[best])),
+           "runner_up_mean": float(np.mean(values[second])),
+           "difference": float(np.mean(values[best]) - np.mean(values[second])),
+           "interval": None if test is None else [test.low, test.high], "p": None if test is None else test.p}
+    if test is None:
+        out["verdict"] = "cannot tell: fewer than 2 seeds"
+    elif test.significant(confidence):
+        out["verdict"] = f"{best} is better"
+    else:
+        out["verdict"] = "no clear winner"
+    return out
+
+
+def winners_table(grouped, extractor, key=None, confidence=CONFIDENCE):
+    """For each sample metric: the best entry and the runner-up (by mean over seeds), the difference of
+    their means with its 95 % interval, Welch's t-test p-value and the verdict (see :func:`winner`).
     Returns ``(header, rows)``; no rows with fewer than two entries."""
-    header = ["metric", "best", "mean", "runner-up", "mean", "lead", "beyond the seeds' spread?"]
+    header = ["metric", "best", "mean", "runner-up", "mean", f"difference [{100 * confidence:g} % interval]",
+              "Welch's t-test p", "verdict"]
     rows = []
     for metric, label in SAMPLE_METRICS:
-        values = {name: _values(_reports(records, extractor, key), metric) for name, records in grouped.items()}
-        values = {name: found for name, found in values.items() if found}
-        if len(values) < 2:
+        found = winner({name: _values(_reports(records, extractor, key), metric) for name, records in grouped.items()},
+                       label, confidence)
+        if found is None:
             continue
-        order = sorted(values, key=lambda n: np.mean(values[n]), reverse=not label.endswith("↓"))
-        best, second = order[0], order[1]
-        lead = abs(np.mean(values[best]) - np.mean(values[second]))
-        spread = 2 * max(np.std(values[n], ddof=1) if len(values[n]) > 1 else 0.0 for n in (best, second))
-        verdict = "yes" if lead > spread else "no"
-        if len(values[best]) < 2 or len(values[second]) < 2:
-            verdict = "one seed: unknown"
-        rows.append([label, best, f"{np.mean(values[best]):.4g}", second, f"{np.mean(values[second]):.4g}",
-                     f"{lead:.3g}", verdict])
+        rows.append([metric_label(metric, extractor), found["best"], f"{found['best_mean']:.4g}", found["runner_up"],
+                     f"{found['runner_up_mean']:.4g}", with_interval(found["difference"], found["interval"], 3),
+                     "–" if found["p"] is None else f"{found['p']:.2g}", found["verdict"]])
     return header, rows
+
+
+def quality_summary(grouped, extractor, key=None):
+    """What the sample-quality and winners tables of one extractor hold, as JSON-ready data:
+    ``{"protocol", "models": {entry: {metric: {"values", "mean", "interval"}}}, "ceiling": {metric:
+    {"value", "interval"}}, "winners": {metric: winner(...)}}``."""
+    models, protocol, ceiling = {}, None, {}
+    for name, records in grouped.items():
+        reports = _reports(records, extractor, key)
+        if not reports:
+            continue
+        protocol = reports[0]["protocol"]
+        ceiling = {k: {"value": e["ceiling"], "interval": e.get("ceiling_interval")}
+                   for k, e in reports[0]["metrics"].items() if "ceiling" in e}
+        models[name] = {}
+        for metric, _ in SAMPLE_METRICS:
+            found = mean_interval(_values(reports, metric))
+            if found is not None:
+                models[name][metric] = {"values": _values(reports, metric), "mean": found.mean,
+                                        "interval": found.interval}
+    winners = {metric: winner({name: _values(_reports(records, extractor, key), metric)
+                               for name, records in grouped.items()}, label) for metric, label in SAMPLE_METRICS}
+    return {"protocol": protocol, "models": models, "ceiling": ceiling,
+            "winners": {k: v for k, v in winners.items() if v is not None}}
 
 
 def autoencoder_scores(record):
@@ -145,7 +204,7 @@ def autoencoder_table(grouped):
 
 
 def anomaly_table(grouped):
-    """Rows of the anomaly-detection table: ROC AUC of each score, mean ± std over seeds."""
+    """Rows of the anomaly-detection table: ROC AUC of each score, mean over seeds with its interval."""
     scores = ("reconstruction_error", "neg_elbo", "discriminator")
     header = ["model"] + [f"ROC AUC: {s.replace('_', ' ')} ↑" for s in scores]
     rows = []
@@ -158,7 +217,7 @@ def anomaly_table(grouped):
 
 def class_agreement_table(grouped, extractor, key=None):
     """Rows of the table of class-conditional models: how often the evaluator classifier agrees with
-    the requested class, overall and per class, in % (mean ± std over seeds). ``(header, rows)``."""
+    the requested class, overall and per class, in % (mean over seeds with its interval). ``(header, rows)``."""
     reports = {name: [rep["class_agreement"] for rep in _reports(records, extractor, key) if rep.get("class_agreement")]
                for name, records in grouped.items()}
     reports = {name: found for name, found in reports.items() if found}
@@ -217,8 +276,8 @@ def timed_metrics(record, prefix="classifier"):
 
 
 def timed_ceiling(grouped, prefix="classifier"):
-    """The real-data ceiling of the metrics during training (from the first run's ``metrics.json``), and
-    its protocol (``({key: value}, protocol)``)."""
+    """The real-data ceiling of the metrics during training (from the first run's ``metrics.json``), its
+    protocol and its bootstrap intervals: ``({key: value}, protocol, {key: [low, high] or None})``."""
     for records in grouped.values():
         for record in records:
             path = os.path.join(record.run_dir, runs.METRICS_FILE)
@@ -226,16 +285,16 @@ def timed_ceiling(grouped, prefix="classifier"):
                 with open(path) as f:
                     saved = json.load(f)
                 if saved.get("timed"):
-                    ceiling = saved.get("ceiling", {})
-                    return ({key: ceiling[f"{prefix}_{key}"] for key, _ in SAMPLE_METRICS
-                             if f"{prefix}_{key}" in ceiling},
-                            saved.get("protocol", {}))
-    return {}, {}
+                    ceiling, intervals = saved.get("ceiling", {}), saved.get("ceiling_intervals", {})
+                    keys = [key for key, _ in SAMPLE_METRICS if f"{prefix}_{key}" in ceiling]
+                    return ({key: ceiling[f"{prefix}_{key}"] for key in keys}, saved.get("protocol", {}),
+                            {key: intervals.get(f"{prefix}_{key}") for key in keys})
+    return {}, {}, {}
 
 
 def time_to_quality_table(grouped, key):
-    """Rows of one metric (``key``: fid, is, …) at each time point of training, per entry (mean ± std over
-    seeds), then the ceiling. Returns ``(header, rows)``; no rows when no run has timed metrics."""
+    """Rows of one metric (``key``: fid, is, …) at each time point of training, per entry (mean over seeds
+    with its interval), then the ceiling. Returns ``(header, rows)``; no rows when no run has timed metrics."""
     timed = {name: [timed_metrics(r) for r in records] for name, records in grouped.items()}
     points = sorted({m for runs_ in timed.values() for t in runs_ for m in t})
     if not points:
@@ -243,7 +302,7 @@ def time_to_quality_table(grouped, key):
     header = ["model"] + [f"{m:g} min" for m in points]
     rows = [[name] + [mean_std([t[m][key] for t in runs_ if m in t and key in t[m]]) for m in points]
             for name, runs_ in timed.items() if any(runs_)]
-    ceiling, _ = timed_ceiling(grouped)
+    ceiling, _, intervals = timed_ceiling(grouped)
     if key in ceiling:
-        rows.append(["real data (ceiling)"] + [f"{ceiling[key]:.4g}"] * len(points))
+        rows.append(["real data (ceiling)"] + [with_interval(ceiling[key], intervals[key])] * len(points))
     return header, rows

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import glob
+import hashlib
 import logging
 import os
 import re
@@ -104,6 +105,37 @@ def resolve(spec, split="train"):
         f"Data spec {spec!r} does not exist: expected a dataset name ({', '.join(DATASET_NAMES)}), "
         "a directory of IDX files or images, or a .npz/.npy file."
     )
+
+
+def source_identity(spec, split="train"):
+    """A short hash that changes whenever what ``resolve(spec, split)`` reads changes: the bytes of the
+    files of a local source (read, not trusted by size and date), or a tensorflow-datasets dataset's name,
+    version and data directory. Used to remember facts about a split's content without decoding it again
+    (:mod:`kgen.data.content`)."""
+    spec = str(spec)
+    if spec in DATASET_NAMES:
+        local = local_dataset_dir(spec)
+        if not local:
+            import tensorflow_datasets as tfds
+
+            with _quiet_absl():
+                builder = tfds.builder(spec)
+            return _short_hash(f"tfds:{spec}:{builder.version}:{builder.data_dir}:{split}".encode())
+        spec = local
+    path = os.path.abspath(spec)
+    files = sorted(os.path.join(root, name) for root, _, names in os.walk(path) for name in names) \
+        if os.path.isdir(path) else [path]
+    digest = hashlib.blake2b(split.encode(), digest_size=16)
+    for file in files:
+        digest.update(os.path.relpath(file, path).encode() + b"\0")
+        with open(file, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _short_hash(data):
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def from_directory(directory, split="train"):

@@ -13,7 +13,9 @@ Evaluators are pinned, as TF-GAN's MNIST classifier and torch-fidelity's Incepti
   is checked on load; reports name the evaluator by that hash.
 * An evaluator is trained on the first part of the training split only; the rest (the *held-out*
   images, up to 10,000) is never seen, so the real-data ceiling can be scored on images the
-  classifier never saw, as the generated ones are.
+  classifier never saw, as the generated ones are. The images it saw are recorded by content
+  (``seen_images.npy``: a digest of each, see :mod:`kgen.data.content`), so "never seen" holds for any
+  copy of the data, in any order, and for other data that shares images with it.
 
 ``kgen evaluator fit`` trains one for other data, saved under ``saved_models/evaluators/<data key>/``.
 """
@@ -27,6 +29,7 @@ import json
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kgen.data import load_dataset
@@ -39,6 +42,7 @@ SHIPPED_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "evaluat
 SHIPPED_DATA = ("mnist", "fashion_mnist")  # datasets whose evaluator ships with kgen
 WEIGHTS_FILE = "classifier.weights.h5"
 RECORD_FILE = "evaluator.json"
+SEEN_FILE = "seen_images.npy"  # sorted uint64 digests of the images the evaluator trained on
 ARCHITECTURE = "kgen-evaluator-1"  # build_classifier with its defaults; a new network gets a new name
 FEATURES_LAYER = "features"
 LOGITS_LAYER = "logits"
@@ -139,6 +143,10 @@ class EvaluatorRecord:
         software: the TensorFlow and Keras versions it was trained with.
         machine: the processor and instruction sets it was trained on (the command gives the same
             file again on such a machine with the same software).
+        data_fingerprint: the content fingerprint of the training split it was trained on
+            (:class:`kgen.data.content.SplitContent`).
+        seen_sha256: the sha256 of ``seen_images.npy``, the digests of the images it trained on
+            (empty for an evaluator of kgen 0.2, which recorded their positions only).
     """
 
     data: str
@@ -157,6 +165,8 @@ class EvaluatorRecord:
     command: str = ""
     software: str = ""
     machine: str = ""
+    data_fingerprint: str = ""
+    seen_sha256: str = ""
 
 
 def train_evaluator(data, epochs=12, batch_size=128, seed=0, directory=None, translate=0.05, verbose=2,
@@ -192,6 +202,7 @@ def train_evaluator(data, epochs=12, batch_size=128, seed=0, directory=None, tra
         (0.92…, '…')
     """
     from kgen.data import NoSplitError, sources
+    from kgen.data.content import split_content
 
     num_train = sources.resolve(data, "train").num_examples
     held_out = default_held_out(num_train) if held_out is None else int(held_out)
@@ -225,14 +236,26 @@ def train_evaluator(data, epochs=12, batch_size=128, seed=0, directory=None, tra
     network.set_weights(model.get_weights())
     with atomic_path(weights, suffix=".weights.h5") as tmp:
         network.save_weights(tmp)
+    train_content = split_content(data, "train")
+    seen_sha256 = write_seen_images(directory, train_content.digests[:num_train - held_out])
     command = f"kgen evaluator fit --data {data} --epochs {epochs} --batch-size {batch_size} --seed {seed}"
     record = EvaluatorRecord(str(data), list(info.image_shape), num_classes, float(accuracy), epochs,
                              datetime.date.today().isoformat(), file_sha256(weights), num_train - held_out, held_out,
                              seed=seed, batch_size=batch_size, translate=translate, command=command,
                              software=f"tensorflow {tf.__version__}, keras {keras.__version__}",
-                             machine=machine_description())
+                             machine=machine_description(), data_fingerprint=train_content.fingerprint,
+                             seen_sha256=seen_sha256)
     write_json(os.path.join(directory, RECORD_FILE), dataclasses.asdict(record))
     return directory, record
+
+
+def write_seen_images(directory, digests):
+    """Write the digests of the images an evaluator trained on (sorted) as ``seen_images.npy`` in
+    ``directory``; returns the file's sha256."""
+    path = os.path.join(directory, SEEN_FILE)
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, np.sort(np.asarray(digests, dtype=np.uint64)))
+    return file_sha256(path)
 
 
 class ClassifierExtractor(FeatureExtractor):
@@ -272,6 +295,7 @@ class ClassifierExtractor(FeatureExtractor):
             raise EvaluatorError(f"The evaluator weights {weights_file} have sha256 {found[:12]}…, not the recorded "
                                  f"{self.record.sha256[:12]}…: the file was changed. Re-create it with "
                                  f"`{self.record.command or 'kgen evaluator fit'}`.")
+        self.seen = self._read_seen(directory)
         self.directory = directory
         self.shipped = os.path.dirname(os.path.abspath(directory)) == SHIPPED_ROOT
         self.key = f"classifier-{self.record.sha256[:12]}"
@@ -295,12 +319,40 @@ class ClassifierExtractor(FeatureExtractor):
         return {"sha256": self.record.sha256, "data": self.record.data,
                 "directory": None if self.shipped else os.path.abspath(self.directory)}
 
-    def held_out(self, data):
-        """``(first, count)``: the training images of ``data`` this evaluator never saw, or ``None`` when
-        it was trained on other data (then none of ``data``'s images were seen)."""
-        if data_key(data) != data_key(self.record.data):
+    def _read_seen(self, directory):
+        """The sorted digests of the images the evaluator trained on, checked against the record (``None``
+        for an evaluator of kgen 0.2, which recorded their positions only)."""
+        if not self.record.seen_sha256:
             return None
-        return self.record.train_examples, self.record.held_out
+        path = os.path.join(directory, SEEN_FILE)
+        found = file_sha256(path) if os.path.isfile(path) else "missing"
+        if found != self.record.seen_sha256:
+            raise EvaluatorError(f"{path} is {'missing' if found == 'missing' else 'changed'}: it must list the images "
+                                 f"the evaluator trained on (sha256 {self.record.seen_sha256[:12]}…). Re-create the "
+                                 f"evaluator with `{self.record.command or 'kgen evaluator fit'}`.")
+        return np.load(path)
+
+    def unseen(self, data, content):
+        """Which images of a training split this evaluator never saw.
+
+        Args:
+            data: the data spec (for evaluators of kgen 0.2, which recorded positions, not content).
+            content: the split's :class:`kgen.data.content.SplitContent`.
+
+        Returns:
+            ``(boolean mask [n], description)``.
+        """
+        if self.seen is not None:
+            mask = ~np.isin(content.digests, self.seen)
+            return mask, f"not among the {len(self.seen)} images the evaluator trained on (by content)"
+        mask = np.ones(len(content), bool)
+        if data_key(data) == data_key(self.record.data):  # positions only: trust that the data is the same copy
+            first, count = self.record.train_examples, self.record.held_out
+            mask[:] = False
+            mask[first:first + count] = True
+            return mask, (f"training images {first}–{first + count - 1}, held out from the evaluator's training "
+                          "(by position: an evaluator of kgen 0.2)")
+        return mask, f"none seen by the evaluator (trained on {self.record.data})"
 
     def default_cache_dir(self):
         """Beside a user's evaluator (``<directory>/cache``); in the user cache for a shipped one (the
@@ -342,11 +394,12 @@ def recorded_evaluator(entry, data):
     one :func:`find_evaluator` gives for ``data`` when the run recorded none.
 
     Returns:
-        ``(extractor, note)``: ``note`` is ``None``, or says why another evaluator than the recorded
-        one is used (kgen now ships other weights for this data).
+        ``(extractor, note)``: ``note`` is ``None``, or says why the run's own evaluator is not known.
 
     Raises:
-        EvaluatorError: the recorded evaluator is gone or its weights changed.
+        EvaluatorError: the recorded evaluator is gone or its weights changed, or this kgen ships other
+            weights for the data than the run was scored with (numbers of the two cannot be compared:
+            the message says how to choose one with ``--evaluator``).
     """
     if not entry:
         return find_evaluator(data), None
@@ -361,7 +414,8 @@ def recorded_evaluator(entry, data):
         return extractor, None
     extractor = find_evaluator(entry.get("data", data))
     if extractor.record.sha256 != entry["sha256"]:
-        return extractor, (f"the run's metrics during training used evaluator sha256:{entry['sha256'][:12]}; this "
-                           f"kgen ships sha256:{extractor.record.sha256[:12]} for {entry.get('data', data)}, which "
-                           "scores it now")
+        raise EvaluatorError(
+            f"The run's metrics during training used evaluator sha256:{entry['sha256'][:12]}, but this kgen ships "
+            f"sha256:{extractor.record.sha256[:12]} for {entry.get('data', data)}; scores of the two cannot be "
+            f"compared. Name the evaluator to score with: --evaluator {extractor.directory}")
     return extractor, None

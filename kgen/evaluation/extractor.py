@@ -7,14 +7,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-CACHE_ENV = "KGEN_CACHE"
-
-
-def user_cache_dir():
-    """kgen's cache directory: ``$KGEN_CACHE``, else ``$XDG_CACHE_HOME/kgen``, else ``~/.cache/kgen``."""
-    if os.environ.get(CACHE_ENV):
-        return os.environ[CACHE_ENV]
-    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser(os.path.join("~", ".cache")), "kgen")
+from kgen.files import CACHE_ENV, user_cache_dir
 
 
 class FeatureExtractor:

@@ -1,5 +1,6 @@
 """Features of real and generated images under one extractor: the reference and ceiling sets of a data
-spec (cached on disk, keyed by the extractor's hash), and the features of a model's samples."""
+spec (cached on disk, keyed by the extractor's hash and the images' content), and the features of a
+model's samples."""
 
 from __future__ import annotations
 
@@ -54,6 +55,42 @@ def _cached(path, compute, description):
     return result
 
 
+class NotEnoughRealImages(ValueError):
+    """The real-data ceiling cannot have as many images as the generated set; the message says how many
+    it can have."""
+
+
+def ceiling_capacity(extractor, data):
+    """How many real images the ceiling of ``data`` can hold under ``extractor``: the training images
+    it never saw (with a test split), else half of the training images (the other half is the reference).
+    ``n`` generated images need at most this many."""
+    from kgen.data.content import split_content
+
+    train = split_content(data, "train")
+    if held_out_split(data) != "test":
+        return len(train) // 2
+    return int(np.sum(_unseen(extractor, data, train)[0]))
+
+
+def check_ceiling_capacity(extractor, data, n, option="--n"):
+    """Raise :class:`NotEnoughRealImages` unless the ceiling of ``data`` can hold ``n`` images (so the
+    model's row and the ceiling carry the same sample-size bias)."""
+    capacity = ceiling_capacity(extractor, data)
+    if int(n) > capacity:
+        raise NotEnoughRealImages(
+            f"{option} {n} is more than the {capacity} real images of {data} that can score the real-data ceiling "
+            f"(training images the evaluator never saw): use {option} {capacity} or fewer, so that the model and "
+            "the ceiling are scored on as many images.")
+
+
+def _unseen(extractor, data, content):
+    """``(mask, description)`` of the training images ``extractor`` never saw (all, for an extractor that
+    never trained on any, such as InceptionV3)."""
+    if hasattr(extractor, "unseen"):
+        return extractor.unseen(data, content)
+    return np.ones(len(content), bool), f"none seen by the {extractor.name} extractor"
+
+
 @dataclasses.dataclass
 class RealFeatures:
     """The reference set and the ceiling set of a data spec under one extractor (cached on disk).
@@ -70,60 +107,69 @@ class RealFeatures:
         """Compute (or read from the cache) the reference and ceiling features.
 
         The reference is the test split. The ceiling is real images the extractor never saw, scored
-        exactly as generated ones: ``n_ceiling`` random images of the training images the evaluator
-        held out (when the extractor is the evaluator of this data), else of the training split.
-        Without a test split, alternate images of the shuffled training data go to each set.
+        exactly as generated ones: ``n_ceiling`` random images of the training images it did not train
+        on (known by content: :meth:`kgen.evaluation.classifier.ClassifierExtractor.unseen`).
+        Without a test split, alternate images of the shuffled training data go to each set. Cache
+        entries are keyed by the extractor's hash and the content of the split (its fingerprint), never
+        by the data's name.
 
         Args:
             extractor: a feature extractor.
             data: data spec.
             image_size: the model's image side; real images are resized to it.
-            n_ceiling: real images in the ceiling set (use the number of generated images); at most
-                the number of held-out images.
+            n_ceiling: real images in the ceiling set: the number of generated images, so that both rows
+                carry the same sample-size bias.
             n_reference: at most this many reference images.
             seed: seed of the random draw of the ceiling images.
             cache_dir: where features are cached: the extractor's cache (``extractor.cache_dir()``,
                 the default), a directory, or ``None`` (no caching).
             verbose: show progress bars.
             translate: shift the real images randomly by up to this fraction (for models trained so).
+
+        Raises:
+            NotEnoughRealImages: fewer than ``n_ceiling`` images can make the ceiling.
         """
-        from kgen.evaluation.classifier import data_key
+        from kgen.data.content import split_content
 
         if cache_dir is AUTO_CACHE:
             cache_dir = extractor.cache_dir()
-        stem = None
-        if cache_dir:
-            shifted = f"-shift{translate:g}" if translate else ""
-            stem = os.path.join(cache_dir, extractor.key, f"{data_key(data)}-{image_size}px{shifted}")
-        progress = (lambda n, what: keras.utils.Progbar(n, unit_name=what)) if verbose else (lambda n, what: None)
-        if held_out_split(data) == "test":
-            reference = _cached(
-                stem and f"{stem}-test-{n_reference}.npz",
-                lambda: _extract(extractor, uint8_batches(data, "test", image_size, limit=n_reference,
-                                                          translate=translate),
-                                 n_reference, progress(n_reference, "reference image")),
-                f"{data} test split",
-            )
-            held_out = extractor.held_out(data) if hasattr(extractor, "held_out") else None
-            if held_out is not None:
-                first, count = held_out
-                n_ceiling = min(n_ceiling, count)
-                where = (f"{data} training images {first}–{first + count - 1}, held out from the evaluator's training: "
-                         f"{n_ceiling} random ones")
-                name, skip, limit = f"heldout{first}+{count}", first, count
-            else:
-                where = f"{data} train split, {n_ceiling} random images (none seen by the extractor)"
-                name, skip, limit = "train", 0, None
-            ceiling = _cached(
-                stem and f"{stem}-{name}-random{n_ceiling}-seed{seed}.npz",
-                lambda: _extract(extractor, uint8_batches(data, "train", image_size, shuffle=True, seed=seed,
-                                                          translate=translate, skip=skip, limit=limit),
-                                 n_ceiling, progress(n_ceiling, "real image")),
-                where,
-            )
-            return cls(reference, ceiling)
 
-        # No test split: alternate images of the shuffled training data go to the reference and the ceiling.
+        def stem(content):
+            if not cache_dir:
+                return None
+            shifted = f"-shift{translate:g}" if translate else ""
+            return os.path.join(cache_dir, extractor.key, f"{content.fingerprint[:16]}-{image_size}px{shifted}")
+
+        progress = (lambda n, what: keras.utils.Progbar(n, unit_name=what)) if verbose else (lambda n, what: None)
+        if held_out_split(data) != "test":
+            return cls._from_training_images(extractor, data, image_size, n_ceiling, n_reference, seed, translate)
+        test, train = split_content(data, "test"), split_content(data, "train")
+        reference = _cached(
+            stem(test) and f"{stem(test)}-test-{n_reference}.npz",
+            lambda: _extract(extractor, uint8_batches(data, "test", image_size, limit=n_reference,
+                                                      translate=translate),
+                             n_reference, progress(n_reference, "reference image")),
+            f"{data} test split",
+        )
+        unseen, which = _unseen(extractor, data, train)
+        candidates = np.flatnonzero(unseen)
+        if len(candidates) < n_ceiling:
+            raise NotEnoughRealImages(
+                f"The real-data ceiling needs {n_ceiling} images of {data} the evaluator never saw (as many as the "
+                f"generated ones); there are {len(candidates)}: score {len(candidates)} images or fewer.")
+        chosen = np.sort(np.random.default_rng(seed).choice(candidates, n_ceiling, replace=False))
+        ceiling = _cached(
+            stem(train) and f"{stem(train)}-unseen-random{n_ceiling}-seed{seed}.npz",
+            lambda: _extract(extractor, uint8_batches(data, "train", image_size, translate=translate, indices=chosen),
+                             n_ceiling, progress(n_ceiling, "real image")),
+            f"{n_ceiling} random {data} training images, {which}",
+        )
+        return cls(reference, ceiling)
+
+    @classmethod
+    def _from_training_images(cls, extractor, data, image_size, n_ceiling, n_reference, seed, translate):
+        """Without a test split: alternate images of the shuffled training data go to the reference and
+        the ceiling (not cached)."""
         sets, limits = (([], []), ([], [])), (n_reference, n_ceiling)
         for batch in uint8_batches(data, "train", image_size, shuffle=True, seed=seed, translate=translate):
             for (features, logits), limit, half in zip(sets, limits, (batch[0::2], batch[1::2])):
@@ -135,6 +181,11 @@ class RealFeatures:
         halves = ("even images of the shuffled training data", "odd images of the shuffled training data")
         reference, ceiling = (FeatureSet(np.concatenate(features), np.concatenate(logits), f"{data}, {what}")
                               for (features, logits), what in zip(sets, halves))
+        if len(ceiling) < n_ceiling:
+            raise NotEnoughRealImages(
+                f"The real-data ceiling needs {n_ceiling} images of {data} besides the reference (as many as the "
+                f"generated ones); {data} has no test split and {len(ceiling)} are left: score {len(ceiling)} "
+                "images or fewer.")
         return cls(reference, ceiling)
 
 

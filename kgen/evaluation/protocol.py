@@ -9,11 +9,14 @@ Protocol (every report records it):
   size; without a test split, every other image of the shuffled training data;
 * generated: ``n`` images from latent seed ``seed``, quantised to uint8;
 * ceiling: ``n`` real images the extractor never saw (drawn at random from the training images the
-  evaluator held out), scored against the same reference exactly as the generated ones (without a
-  test split: the other images of the shuffled training data);
-* KID: 100 subsets of min(1000, n) per set; precision/recall: k = 3 on ``min(n, n_reference)``
-  rows of each set; IS: 10 splits. Subsets and splits are chosen by the rows' content
-  (:func:`kgen.evaluation.metrics.content_order`), so no number depends on the order of the images.
+  evaluator did not train on, known by their content), scored against the same reference exactly as
+  the generated ones (without a test split: the other images of the shuffled training data); always
+  as many as the generated images, so both rows carry the same sample-size bias;
+* KID: the unbiased MMD² over all pairs; precision/recall: k = 3 on ``min(n, n_reference)`` rows of
+  each set; IS: 10 splits. Subsets and splits are chosen by the rows' content
+  (:func:`kgen.evaluation.metrics.content_order`), so no number depends on the order of the images;
+* intervals: every value (the ceiling's too) carries a 95 % bootstrap interval from ``replicates``
+  resamples of the generated (or ceiling) and the reference images (:mod:`kgen.evaluation.bootstrap`).
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ import numpy as np
 
 from kgen.evaluation import metrics as metric_math
 from kgen.evaluation.autoencoder import autoencoder_metrics, autoencoder_protocol
+from kgen.evaluation.bootstrap import CONFIDENCE, REPLICATES, bootstrap_scores
 from kgen.evaluation.features import AUTO_CACHE, RealFeatures, generated_features
 from kgen.names import METRICS
 
-KID_SUBSETS, KID_SUBSET_SIZE, PR_K, IS_SPLITS = 100, 1000, 3, 10
+PR_K, IS_SPLITS = 3, 10
 
 
 def parse_metrics(text):
@@ -65,48 +69,43 @@ def class_agreement(model, extractor, generated):
             "n_per_class": [int(np.sum(requested == c)) for c in range(model.num_classes)]}
 
 
-def score(candidate, reference, names=METRICS, seed=0):
-    """The sample metrics of a candidate feature set against a reference set.
+def score(candidate, reference, names=METRICS, seed=0, replicates=REPLICATES):
+    """The sample metrics of a candidate feature set against a reference set, each with its interval.
 
     Args:
         candidate, reference: :class:`FeatureSet`.
         names: metrics among ``fid``, ``is``, ``kid``, ``pr``.
-        seed: seed of KID's subsets.
+        seed: seed of the bootstrap resamples.
+        replicates: bootstrap resamples per interval (0: no intervals).
 
     Returns:
-        ``{name: {"value": v[, "std": s]}}`` with ``precision`` and ``recall`` for ``pr``.
+        ``{name: {"value": v, "interval": [low, high] or None}}`` with ``precision`` and ``recall`` for ``pr``
+        (see :func:`kgen.evaluation.bootstrap.bootstrap_scores`).
     """
-    out = {}
-    if "fid" in names:
-        out["fid"] = {"value": metric_math.fid(candidate.features, reference.features)}
-    if "is" in names:
-        mean, std = metric_math.inception_score(candidate.logits, splits=min(IS_SPLITS, len(candidate)))
-        out["is"] = {"value": mean, "std": std}
-    if "kid" in names:
-        mean, std = metric_math.kid(candidate.features, reference.features, KID_SUBSETS, KID_SUBSET_SIZE, seed)
-        out["kid"] = {"value": mean, "std": std}
-    if "pr" in names:
-        # Equal set sizes, as Kynkäänniemi et al.; the larger set's subset is chosen by content, not by position
-        # (a class-conditional model's samples come sorted by class).
-        m = min(len(candidate), len(reference))
-        precision, recall = metric_math.precision_recall(metric_math.canonical_rows(reference.features, m),
-                                                         metric_math.canonical_rows(candidate.features, m), k=PR_K)
-        out["precision"], out["recall"] = {"value": precision}, {"value": recall}
-    return out
+    return bootstrap_scores(candidate, reference, names, replicates, seed, splits=IS_SPLITS, k=PR_K)
+
+
+def interval_protocol(replicates):
+    """One line saying how the intervals of a report were computed."""
+    if not replicates:
+        return "none"
+    return (f"{100 * CONFIDENCE:g} % bootstrap intervals: {replicates} resamples of the generated (or ceiling) and the "
+            "reference images, their range re-centred on the value (kgen.evaluation.bootstrap)")
 
 
 def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference=10_000, seed=0,
-             batch_size=500, autoencoder_n=1000, iw_samples=64, cache_dir=AUTO_CACHE, verbose=False, translate=0.0):
+             batch_size=500, autoencoder_n=1000, iw_samples=64, cache_dir=AUTO_CACHE, verbose=False, translate=0.0,
+             replicates=REPLICATES):
     """Evaluate a model with sample metrics (and likelihood metrics for autoencoders).
 
     Args:
         model: a kgen model or an :class:`kgen.export.ExportedModel`.
         data: data spec of the reference images (the data the model was trained on).
         metrics: names among :data:`METRICS`.
-        n: generated images (and ceiling images).
+        n: generated images (and ceiling images: as many).
         extractor: a feature extractor (default: the evaluator classifier saved for ``data``).
         n_reference: at most this many reference images.
-        seed: latent seed of the generated images, and seed of the ceiling draw and KID subsets.
+        seed: latent seed of the generated images, and seed of the ceiling draw and the bootstrap resamples.
         batch_size: images generated per batch.
         autoencoder_n: test images for the autoencoder metrics (0 skips them).
         iw_samples: K of the importance-weighted bound.
@@ -114,10 +113,12 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
         verbose: progress bars.
         translate: evaluate against real images shifted randomly by up to this fraction of their size
             (for models trained with ``translate``); 0 uses the images as they are.
+        replicates: bootstrap resamples per interval (0: values without intervals).
 
     Returns:
-        A JSON-serialisable report: ``protocol``, ``metrics`` (``{name: {"value", "std"?, "ceiling",
-        "ceiling_std"?}}``), ``autoencoder`` (or ``None``), ``class_agreement`` (a class-conditional
+        A JSON-serialisable report: ``protocol``, ``metrics`` (``{name: {"value", "interval", "ceiling",
+        "ceiling_interval"}}``, each interval ``[low, high]`` or ``None``), ``autoencoder`` (or ``None``),
+        ``class_agreement`` (a class-conditional
         model's per-class agreement of the evaluator classifier with the requested class, see
         :func:`class_agreement`; else ``None``) and ``seconds``.
     """
@@ -130,12 +131,10 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
     extractor = extractor or find_evaluator(data)
     real = RealFeatures.load(extractor, data, model.image_shape[0], n, n_reference, seed, cache_dir, verbose, translate)
     generated = generated_features(model, extractor, n, seed, batch_size, verbose)
-    values = score(generated, real.reference, metrics, seed)
-    ceiling = score(real.ceiling, real.reference, metrics, seed)
+    values = score(generated, real.reference, metrics, seed, replicates)
+    ceiling = score(real.ceiling, real.reference, metrics, seed, replicates)
     for name, entry in values.items():
-        entry["ceiling"] = ceiling[name]["value"]
-        if "std" in ceiling[name]:
-            entry["ceiling_std"] = ceiling[name]["std"]
+        entry["ceiling"], entry["ceiling_interval"] = ceiling[name]["value"], ceiling[name]["interval"]
     report = {
         "protocol": {
             "extractor": extractor.describe(),
@@ -148,11 +147,12 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
             "n_generated": len(generated),
             "n_reference": len(real.reference),
             "n_ceiling": len(real.ceiling),
-            "kid": f"{KID_SUBSETS} subsets of {min(KID_SUBSET_SIZE, len(generated), len(real.reference))}",
+            "kid": "unbiased MMD² over all pairs (cubic polynomial kernel)",
             "precision_recall": f"k = {PR_K}, {min(len(generated), len(real.reference))} images per set",
             "is_splits": min(IS_SPLITS, len(generated)),
             "seed": seed,
             "translate": translate,
+            "intervals": interval_protocol(replicates),
         },
         "metrics": values,
         "autoencoder": None,

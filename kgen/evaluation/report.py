@@ -6,6 +6,29 @@ from kgen.evaluation.autoencoder import ACTIVE_KL
 
 
 METRIC_LABELS = {"fid": "FID ↓", "is": "IS ↑", "kid": "KID ↓", "precision": "precision ↑", "recall": "recall ↑"}
+# How a metric's name says which features it was computed in: "classifier FID" is not an "Inception FID".
+EXTRACTOR_KINDS = {"classifier": "classifier", "inception": "Inception"}
+
+
+def metric_label(name, extractor_name):
+    """The label of a sample metric that names its measuring stick: ``"classifier FID ↓"``."""
+    return f"{EXTRACTOR_KINDS.get(extractor_name, extractor_name)} {METRIC_LABELS[name]}"
+
+
+def extractor_kind(protocol):
+    """``"classifier"`` or ``"inception"``: the kind of extractor a report's protocol names (by its key,
+    ``classifier-<hash>`` or ``inception-<weights>``)."""
+    return str(protocol.get("extractor_key") or "classifier").split("-")[0]
+
+
+def with_interval(value, interval=None, digits=4):
+    """``"20.61 [19.8, 21.5]"``: a value and its interval (just the value when there is none)."""
+    if value is None:
+        return "–"
+    text = f"{value:.{digits}g}"
+    return f"{text} [{interval[0]:.{digits - 1}g}, {interval[1]:.{digits - 1}g}]" if interval else text
+
+
 AUTOENCODER_LABELS = {
     "reconstruction_mse": "reconstruction MSE / pixel ↓",
     "reconstruction_nll": "reconstruction NLL (nats) ↓",
@@ -14,19 +37,24 @@ AUTOENCODER_LABELS = {
 }
 
 
-def _value(entry, key="value", std_key="std"):
-    text = f"{entry[key]:.4g}"
-    return f"{text} ± {entry[std_key]:.3g}" if std_key in entry else text
+def _value(entry, key="value", interval_key="interval", std_key="std"):
+    text = with_interval(entry[key], entry.get(interval_key))
+    # Reports of kgen 0.2 gave IS and KID with the standard deviation over their splits instead.
+    return f"{text} ± {entry[std_key]:.3g} (splits)" if std_key in entry and interval_key not in entry else text
 
 
 def format_report(report):
     """A plain-text table of a report from :func:`evaluate`, with its protocol."""
     p = report["protocol"]
+    kind = extractor_kind(p)
     lines = [f"extractor: {p['extractor']}",
-             f"generated: {p['generated']}; reference: {p['reference']}; ceiling: {p['ceiling']}", ""]
-    lines.append(f"{'metric':<34}{'model':>22}{'real data (ceiling)':>24}")
+             f"generated: {p['generated']}; reference: {p['reference']}; ceiling: {p['ceiling']}"]
+    if p.get("intervals"):
+        lines.append(f"intervals: {p['intervals']}")
+    lines += ["", f"{'metric':<26}{'model':>28}{'real data (ceiling)':>30}"]
     for name, entry in report["metrics"].items():
-        lines.append(f"{METRIC_LABELS[name]:<34}{_value(entry):>22}{_value(entry, 'ceiling', 'ceiling_std'):>24}")
+        lines.append(f"{metric_label(name, kind):<26}{_value(entry):>28}"
+                     f"{_value(entry, 'ceiling', 'ceiling_interval', 'ceiling_std'):>30}")
     if report.get("autoencoder"):
         lines += ["", f"autoencoder metrics: {p['autoencoder']}"]
         for key, label in AUTOENCODER_LABELS.items():

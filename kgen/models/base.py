@@ -217,7 +217,14 @@ class GenerativeModel(LatentSampler, GeneratorAveraging, OptimizerRoles, keras.M
         the model keeps one."""
         raise NotImplementedError
 
+    def save(self, filepath, *args, **kwargs):
+        """Keras' ``model.save``, with the averaged generator's batch-norm statistics measured for its
+        weights first (:meth:`refresh_average_statistics`), so the file holds what sampling uses."""
+        self.refresh_average_statistics()
+        return super().save(filepath, *args, **kwargs)
+
     def _generate_batch(self, z, labels=None):
+        self.refresh_average_statistics()  # the traced function below cannot (it is not eager)
         # One traced function per model for sampling (eager calls of a big generator are slow).
         if getattr(self, "_generate_compiled", None) is None:
             z_spec = tf.TensorSpec((None, self.latent_dim), tf.float32)
@@ -253,15 +260,18 @@ class AutoencodingModel(GenerativeModel):
         return self.encoder(self.conditioned(images, labels), training=training)
 
     def decode(self, z, labels=None, training=False):
-        """Images (in ``output_range``) decoded from latent vectors ``z`` (and labels when conditional);
-        outside training by the decoder's weight average when the model keeps one."""
-        return self.sampling_network(training)(self.conditioned(z, labels), training=training)
+        """Images (in ``output_range``) decoded from latent vectors ``z`` (and labels when conditional) by
+        the decoder that trained with the encoder — its own weights, never their average, so that an
+        encoder and a decoder that trained together make every reconstruction and likelihood.
+        :meth:`generate` makes samples (with the decoder's average when the model keeps one)."""
+        return getattr(self, self.generator_network)(self.conditioned(z, labels), training=training)
 
     def generate(self, z, labels=None, training=False):
-        return self.decode(z, labels, training=training)
+        return self.sampling_network(training)(self.conditioned(z, labels), training=training)
 
     def reconstruct(self, images, labels=None, training=False):
-        """Decode the posterior mean of each image: a deterministic reconstruction."""
+        """Decode the posterior mean of each image: a deterministic reconstruction (the encoder and the
+        decoder that trained together, see :meth:`decode`)."""
         z_mean, _ = self.encode(images, labels, training=training)
         return self.decode(z_mean, labels, training=training)
 
