@@ -15,8 +15,9 @@ it ("before") and the way kgen computes it now ("after"), on the same weights.
    data in another order (tensorflow-datasets stores MNIST shuffled), as kgen 0.2 did for any copy with
    the data's name, against the images the evaluator never saw (by content).
 
-Prints one JSON line per run and measurement, then a Markdown table: the mean over runs with its 95 %
-Student-t interval, before and after.
+Prints one JSON line per run and measurement, then a Markdown table per model family: the mean over
+runs before and after, and the mean of the per-run difference (after − before, paired: the same
+weights) with its 95 % Student-t interval.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def main():
     def record(what, run_dir, before, after):
         print(json.dumps({"measurement": what, "run": run_dir, "before": before, "after": after}), flush=True)
         for key in before:
-            results.setdefault((what, key), []).append((before[key], after[key]))
+            results.setdefault((type(model).__name__, what, key), []).append((before[key], after[key]))
 
     for run_dir in args.run_dirs:
         model = runs.load_model(run_dir)
@@ -118,13 +119,13 @@ def main():
                       "after": fair}))
     print(f"\n(ceiling by position: {seen} of the {args.n} images were seen by the evaluator; before {position}, "
           f"after {fair})\n")
-    print("| measurement | metric | before | after | runs |\n| --- | --- | --- | --- | --- |")
-    for (what, key), pairs in results.items():
-        cells = []
-        for values in zip(*pairs):
-            found = mean_interval(values)
-            cells.append(with_interval(found.mean, found.interval))
-        print(f"| {what} | {key} | {cells[0]} | {cells[1]} | {len(pairs)} |")
+    print("| model | measurement | metric | before | after | after − before [95 % interval] | runs |\n"
+          "| --- | --- | --- | --- | --- | --- | --- |")
+    for (family, what, key), pairs in results.items():
+        before, after = (mean_interval(values).mean for values in zip(*pairs))
+        change = mean_interval([a - b for b, a in pairs])
+        difference = with_interval(change.mean, change.interval)
+        print(f"| {family} | {what} | {key} | {before:.4g} | {after:.4g} | {difference} | {len(pairs)} |")
 
 
 if __name__ == "__main__":

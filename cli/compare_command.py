@@ -88,8 +88,11 @@ def compare(ctx, data, models, preset, epochs, seeds, study_dir, budget_minutes,
                                    **({"metrics_at": metrics_at} if metrics_at else {}),
                                    **({"metrics_n": metrics_n} if metrics_n else {}),
                                    **({"metrics_every": metrics_every} if metrics_every is not None else {})))
+    from kgen.locks import directory_lock
+
     notes = []
-    run_list = run_study(plan, study_dir, echo=click.echo, notes=notes)
-    click.echo("Writing the report…")
-    path = write_report(plan, study_dir, run_list, notes=notes)
-    click.echo(f"Report: {path} (and report.html)")
+    with directory_lock(study_dir, "runs a study in"):  # the study and its report: one writer
+        run_list = run_study(plan, study_dir, echo=click.echo, notes=notes)
+        click.echo("Writing the report…")
+        path = write_report(plan, study_dir, run_list, notes=notes)
+    click.echo(f"Report: {path} (and report.html, report.json)")

@@ -17,6 +17,7 @@ MODEL_OPTIONS = {
     "gan_loss": ("loss", ("gan",)),
     "critic_steps": ("critic_steps", ("gan",)),
     "gp_weight": ("gp_weight", ("gan",)),
+    "augment": ("augment", ("gan",)),
     "ema": ("ema_decay", names.MODELS),
 }
 
@@ -80,6 +81,9 @@ def model_options(model, **given):
         "(default: 5 for wgan-gp, else 1).")
 @option("GAN options", "--gp-weight", type=click.FloatRange(min=0),
         help="gan --gan-loss wgan-gp: weight of the gradient penalty (default 10).")
+@option("GAN options", "--augment",
+        help="gan: differentiable augmentation of the images the discriminator sees, real and generated (Zhao et "
+        "al. 2020, DiffAugment), comma-separated: brightness, contrast, translation, cutout (default: none).")
 @option("VAE options", "--beta", type=click.FloatRange(min=0), help="vae: weight of the KL term (β-VAE; default 1).")
 @option("VAE options", "--kl-warmup", type=click.IntRange(min=0),
         help="vae: training steps over which the KL weight grows linearly to --beta (default 0: no warm-up); "
@@ -151,6 +155,9 @@ def model_options(model, **given):
         help="How often the full training state (networks, optimisers, random generators, position) is saved "
         "to checkpoint/ besides after every epoch: steps (500) or time (30s, 2m, 1h); 0: after epochs only. "
         "Run the same command again to resume an interrupted run from it.")
+@option("Run", "--keep-checkpoints", type=click.IntRange(min=1), default=2, show_default=True,
+        help="Checkpoints kept while training (the newest): if the newest is damaged, the run resumes from the one "
+        "before. A finished run keeps none: its model.keras holds the whole training state.")
 @option("Run", "--on-nan", type=click.Choice(names.ON_NAN), default="stop", show_default=True,
         help="When a loss becomes NaN or infinite: stop (the last good checkpoint and model stay), or roll back "
         "to the last checkpoint with halved learning rates (at most 3 times).")
@@ -160,7 +167,7 @@ def model_options(model, **given):
         "differently).")
 @click.pass_context
 def fit(ctx, overwrite, resume, beta, kl_warmup, recon_loss, gamma, feature_layer, gan_loss, critic_steps, gp_weight,
-        ema, **settings):
+        augment, ema, **settings):
     """Train a generative model and write its run directory.
 
     Running the same command again into an unfinished run dir resumes it from its last checkpoint (with
@@ -196,12 +203,18 @@ def fit(ctx, overwrite, resume, beta, kl_warmup, recon_loss, gamma, feature_laye
     else:
         options = model_options(settings["model"], beta=beta, kl_warmup=kl_warmup, recon_loss=recon_loss,
                                 gamma=gamma, feature_layer=feature_layer, gan_loss=gan_loss, critic_steps=critic_steps,
-                                gp_weight=gp_weight, ema=ema)
+                                gp_weight=gp_weight, augment=augment, ema=ema)
         config = RunConfig(model_options=options, **settings)
+    from kgen.runs import directory_size
+
     result = fit_run(config, overwrite=overwrite)
     seconds = result.history["epoch_seconds"]
     click.echo(f"Trained {config.model}/{result.model.arch} for {len(seconds)} epoch(s), "
                f"{sum(seconds) / len(seconds):.1f} s per epoch.")
-    click.echo(f"Run dir:      {result.run_dir}")
+    if result.checkpoint_seconds:
+        writes = result.checkpoint_seconds
+        click.echo(f"Checkpoints:  {len(writes)} written, {sum(writes) / len(writes):.1f} s each "
+                   f"({100 * sum(writes) / max(sum(seconds), 1e-9):.1f} % of the training time)")
+    click.echo(f"Run dir:      {result.run_dir} ({directory_size(result.run_dir) / 1e6:.0f} MB)")
     click.echo(f"Model:        {result.run_dir}/model.keras")
     click.echo(f"Last samples: {result.grid_paths[-1]}")

@@ -389,6 +389,75 @@ class TimeBudget(keras.callbacks.Callback):
             self.stopped_early = True
 
 
+class BudgetProgress(keras.callbacks.Callback):
+    """Progress of a run bounded by a time budget, instead of Keras' "Epoch 1/100000": minutes of training
+    done of the budget, steps, images per second, the time left and the latest losses.
+
+    On a terminal (``interactive``) one line is rewritten about once a second; in logs a line is printed
+    after each whole minute of training and at the end of each epoch.
+
+    Args:
+        minutes: the budget.
+        clock: the run's :class:`TrainingClock`.
+        images_per_step: real images one step takes (batch size × the model's batches per step).
+        stream: where to write (default: ``sys.stdout``).
+        interactive: rewrite one line (default: whether ``stream`` is a terminal).
+    """
+
+    MIN_STEPS = 5  # a rate is shown once measured over this many steps; until then the previous one
+
+    def __init__(self, minutes, clock, images_per_step, stream=None, interactive=None):
+        super().__init__()
+        import sys
+
+        self.minutes, self.clock, self.images_per_step = float(minutes), clock, int(images_per_step)
+        self.stream = stream or sys.stdout
+        self.interactive = self.stream.isatty() if interactive is None else interactive
+        self._steps = 0
+        self._last_print = -1.0  # wall seconds of the last terminal update
+        self._minutes_printed = 0
+        self._window = None  # (time, steps) where the current measurement of the rate began
+        self._rate = 0.0  # images/s of the last measurement of at least MIN_STEPS steps
+
+    def line(self, logs=None):
+        """The progress line as it stands."""
+        done, steps = self.clock.minutes(), self._steps
+        if self._window is not None and steps - self._window[1] >= self.MIN_STEPS:
+            self._rate = (steps - self._window[1]) * self.images_per_step / (time.perf_counter() - self._window[0])
+        rate = self._rate
+        losses = "  ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items()
+                           if not k.startswith(("val_", "classifier_", "inception_")) and k != "metrics_seconds")
+        return (f"{min(done, self.minutes):5.1f} of {self.minutes:g} min · step {steps:,} · {rate:,.0f} images/s · "
+                f"{max(self.minutes - done, 0.0):4.1f} min left" + (f" · {losses}" if losses else ""))
+
+    def on_train_begin(self, logs=None):
+        self._steps = int(self.model.training_steps())
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1
+        now = time.perf_counter()
+        if self._window is None:  # from the end of an epoch's first step: its start-up is not a step's cost
+            self._window = (now, self._steps)
+        if self.interactive:
+            if now - self._last_print >= 1.0:
+                self._last_print = now
+                self.stream.write("\r" + self.line(logs).ljust(100))
+                self.stream.flush()
+        elif int(self.clock.minutes()) > self._minutes_printed:
+            self._minutes_printed = int(self.clock.minutes())
+            self._write(self.line(logs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        extra = "  ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items()
+                          if k.startswith(("val_", "classifier_", "inception_")))
+        self._write(f"epoch {epoch + 1} done: " + self.line(logs) + (f" · {extra}" if extra else ""))
+        self._window = None  # images/s of the next epoch, without the work between epochs
+
+    def _write(self, text):
+        self.stream.write(("\r" + text.ljust(100) + "\n") if self.interactive else text + "\n")
+        self.stream.flush()
+
+
 class EpochHistory(keras.callbacks.Callback):
     """Record each epoch's logs and wall time, and rewrite ``history.json`` after every epoch.
 

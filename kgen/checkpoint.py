@@ -3,15 +3,21 @@
 A checkpoint is one ``.npz`` file holding the value of every variable of the model (weights, the
 seed generators' states, the loss trackers' running sums), of every optimiser (iteration counter,
 learning rate, slots), and a JSON record of the position in training (epoch, step within it) and of
-the callbacks' state. It is written to a temporary file, flushed to disk and renamed over the
-previous one, so a crash at any moment leaves the last complete checkpoint intact. :class:`Checkpointer`
-decides when one is due during training.
+the callbacks' state. It is written to a temporary file, flushed to disk and renamed, so a crash at
+any moment leaves the complete checkpoints intact.
+
+:class:`Checkpointer` decides when one is due during training and keeps the last ``keep`` of them
+(*generations*, ``state-e<epoch>-s<step>.npz``): a damaged newest one is reported and the one before
+it used.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
+import sys
 import time
 import zipfile
 
@@ -44,6 +50,23 @@ def training_variables(model):
     return named
 
 
+def held_outside_model_file(name):
+    """Whether the training variable ``name`` (as :func:`training_variables` names it) is state that
+    ``model.keras`` does not save: a seed generator's state or a loss tracker's running sum."""
+    return name.startswith("metrics/") or name.endswith("seed_generator_state")
+
+
+def read_arrays(path, keys):
+    """The arrays ``keys`` of the checkpoint at ``path`` (``{key: array}``)."""
+    with np.load(path) as archive:
+        return {k: archive[k] for k in keys}
+
+
+def state_bytes(model):
+    """About how many bytes the model's training state takes (4 per number: float32 weights and slots)."""
+    return 4 * sum(int(np.prod(v.shape)) for _, v in training_variables(model))
+
+
 def save_checkpoint(path, model, state):
     """Write the model's training state and ``state`` (a JSON-serialisable dict) to ``path`` atomically.
 
@@ -56,7 +79,7 @@ def save_checkpoint(path, model, state):
     arrays = {f"{i:05d}": np.asarray(v.numpy()) for i, (_, v) in enumerate(named)}
     record = dict(state, variable_names=[name for name, _ in named])
     arrays[STATE_KEY] = np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)
-    with atomic_write(path, "wb") as f:
+    with atomic_write(path, "wb", needed=sum(a.nbytes for a in arrays.values())) as f:
         np.savez(f, **arrays)
 
 
@@ -109,23 +132,52 @@ class Position:
     step: int = 0
 
 
+GENERATION = re.compile(r"^state-e(\d+)-s(\d+)\.npz$")
+LEGACY_FILE = "state.npz"  # the single checkpoint of kgen 0.2 and before
+KEEP = 2  # checkpoint generations kept by default
+
+
+def generation_name(position):
+    """The file name of the checkpoint at ``position``: ``state-e00003-s0000120.npz``."""
+    return f"state-e{position.epoch:05d}-s{position.step:07d}.npz"
+
+
+def checkpoint_files(directory):
+    """The checkpoints in ``directory``, newest first (a kgen 0.2 ``state.npz`` last)."""
+    if not os.path.isdir(directory):
+        return []
+    names = sorted((n for n in os.listdir(directory) if GENERATION.match(n)), reverse=True)
+    if os.path.isfile(os.path.join(directory, LEGACY_FILE)):
+        names.append(LEGACY_FILE)
+    return [os.path.join(directory, n) for n in names]
+
+
 class Checkpointer:
-    """Decides when to checkpoint and writes the model's training state and the callbacks' state.
+    """Decides when to checkpoint, writes the model's training state and the callbacks' state, keeps the
+    last ``keep`` checkpoints and restores the newest one that is intact.
 
     Callbacks that can be resumed implement ``resume_state()`` (a JSON-serialisable value) and
     ``restore_state(value)``.
 
     Args:
-        path: the checkpoint file (``.npz``).
+        directory: where the checkpoints go (a run's ``checkpoint/``).
         every: interval, as :func:`parse_interval` reads it; checkpoints are also written at the end
             of every epoch and when training stops on a signal.
+        keep: how many checkpoints to keep (the newest); at least 1.
     """
 
-    def __init__(self, path, every="2m"):
-        self.path = path
+    def __init__(self, directory, every="2m", keep=KEEP):
+        if int(keep) < 1:
+            raise ValueError(f"keep must be at least 1 checkpoint; got {keep!r}.")
+        self.directory, self.keep = directory, int(keep)
         self.every_steps, self.every_seconds = parse_interval(every)
         self._last_time = time.monotonic()
         self.saved = None  # Position of the last checkpoint written or restored
+        self.write_seconds = []  # how long each checkpoint took to write
+
+    def files(self):
+        """The checkpoints on disk, newest first."""
+        return checkpoint_files(self.directory)
 
     def due(self, position):
         """Whether a checkpoint is due after the step that led to ``position``."""
@@ -136,19 +188,68 @@ class Checkpointer:
         return False
 
     def save(self, model, position, callbacks, extra=None):
-        """Write a checkpoint of ``model`` at ``position`` with each resumable callback's state."""
+        """Write a checkpoint of ``model`` at ``position`` with each resumable callback's state, then delete
+        the checkpoints beyond the newest ``keep``."""
+        start = time.perf_counter()
         states = {type(c).__name__: c.resume_state() for c in callbacks if hasattr(c, "resume_state")}
-        save_checkpoint(self.path, model, dict(epoch=position.epoch, step=position.step, callbacks=states,
-                                               **(extra or {})))
+        path = os.path.join(self.directory, generation_name(position))
+        save_checkpoint(path, model, dict(epoch=position.epoch, step=position.step, callbacks=states,
+                                          **(extra or {})))
+        for old in [f for f in self.files() if f != path][self.keep - 1:]:
+            os.remove(old)
         self.saved = dataclasses.replace(position)
         self._last_time = time.monotonic()
+        self.write_seconds.append(time.perf_counter() - start)
 
     def restore(self, model, callbacks=()):
-        """Load the checkpoint into ``model`` and the callbacks; returns ``(Position, state record)``."""
-        state = load_checkpoint(self.path, model)
-        for c in callbacks:
-            name = type(c).__name__
-            if hasattr(c, "restore_state") and name in state.get("callbacks", {}):
-                c.restore_state(state["callbacks"][name])
-        self.saved = Position(state["epoch"], state["step"])
-        return dataclasses.replace(self.saved), state
+        """Load the newest intact checkpoint into ``model`` and the callbacks; returns ``(Position, state
+        record)``. A damaged newer checkpoint is reported on stderr and skipped.
+
+        Raises:
+            CheckpointError: no checkpoint, or none that can be restored (the message lists why).
+        """
+        problems, newer = [], []
+        for path in self.files():
+            try:
+                state = load_checkpoint(path, model)
+            except CheckpointError as e:
+                problems.append(str(e))
+                newer.append(path)
+                continue
+            if problems:
+                print(f"kgen: {' '.join(problems)} Going back to the previous checkpoint, {os.path.basename(path)}: "
+                      f"epoch {state['epoch'] + 1}, step {state['step']}.", file=sys.stderr, flush=True)
+            for damaged in newer:  # the newest file on disk is always the state training goes on from
+                os.remove(damaged)
+            for c in callbacks:
+                name = type(c).__name__
+                if hasattr(c, "restore_state") and name in state.get("callbacks", {}):
+                    c.restore_state(state["callbacks"][name])
+            self.saved = Position(state["epoch"], state["step"])
+            return dataclasses.replace(self.saved), state
+        if not problems:
+            raise CheckpointError(f"No checkpoint in {self.directory}.")
+        raise CheckpointError(" ".join(problems) + " No intact checkpoint is left: start over with --overwrite.")
+
+    def discard_after(self, position):
+        """Delete the checkpoints written after ``position`` (a rollback went back to it: they hold the
+        trajectory that diverged)."""
+        keep = generation_name(position)
+        for path in self.files():
+            name = os.path.basename(path)
+            if GENERATION.match(name) and name > keep:
+                os.remove(path)
+
+    def newest(self):
+        """``(path, state record)`` of the newest readable checkpoint (``None`` if none is)."""
+        for path in self.files():
+            try:
+                return path, read_state(path)
+            except CheckpointError:
+                continue
+        return None
+
+    def drop(self):
+        """Delete every checkpoint (their state is in the finished run's ``model.keras``)."""
+        for path in self.files():
+            os.remove(path)

@@ -49,6 +49,8 @@ class RunConfig:
         latent_dim: size of z.
         width: layer-size multiplier of every network (32 = the paper's sizes).
         learning_rate: learning rate of every optimizer.
+        learning_rates: learning rates of some optimizers by role, overriding ``learning_rate`` for them
+            (e.g. ``{"d_optimizer": 4e-4, "g_optimizer": 1e-4}``: two time-scale learning rates).
         optimizer: ``adam`` or ``rmsprop``.
         beta_1: Adam's β1 (the model's default: 0.5 for the adversarial models, 0.9 for the VAE, 0 for
             WGAN-GP).
@@ -78,6 +80,8 @@ class RunConfig:
             validation, grids and metrics still run); ``None``: train all ``epochs``.
         checkpoint_every: how often the full training state is saved, besides after every epoch:
             steps (``"500"``) or time (``"30s"``, ``"2m"``, ``"1h"``); ``"0"``: after epochs only.
+        keep_checkpoints: how many checkpoints (the newest) a run keeps while it trains: a damaged newest
+            one falls back to the one before. A finished run keeps none (``model.keras`` holds its state).
         on_nan: what a NaN or infinite loss does: ``"stop"`` the run, or ``"rollback"`` to the last
             checkpoint with halved learning rates (at most 3 times).
         deterministic: turn TensorFlow's op determinism on, so a run (and a resumed run) repeats
@@ -98,6 +102,7 @@ class RunConfig:
     latent_dim: int | None = None
     width: int = 32
     learning_rate: float | None = None
+    learning_rates: dict = dataclasses.field(default_factory=dict)
     optimizer: str = "adam"
     beta_1: float | None = None
     beta_2: float | None = None
@@ -119,6 +124,7 @@ class RunConfig:
     max_minutes: float | None = None
     classes: list | None = None
     checkpoint_every: str = "2m"
+    keep_checkpoints: int = 2
     on_nan: str = "stop"
     deterministic: bool = False
     precision: str = "auto"
@@ -127,7 +133,7 @@ class RunConfig:
     def __post_init__(self):
         if self.epochs is None:
             self.epochs = 1 if self.max_minutes is None else EPOCHS_UNDER_A_TIME_BUDGET
-        for name in ("epochs", "batch_size", "width", "grid_size", "metrics_n", "log_every"):
+        for name in ("epochs", "batch_size", "width", "grid_size", "metrics_n", "log_every", "keep_checkpoints"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
@@ -151,6 +157,10 @@ class RunConfig:
             raise ValueError(f"on_nan must be one of {', '.join(ON_NAN_CHOICES)}; got {self.on_nan!r}.")
         if self.learning_rate is not None and not float(self.learning_rate) > 0:
             raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}.")
+        if not isinstance(self.learning_rates, dict) or not all(
+                isinstance(v, (int, float)) and v > 0 for v in self.learning_rates.values()):
+            raise ValueError("learning_rates must map optimizer roles (e.g. d_optimizer) to positive learning rates; "
+                             f"got {self.learning_rates!r}.")
 
     @classmethod
     def from_dict(cls, values):

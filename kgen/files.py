@@ -2,7 +2,8 @@
 
 Every file kgen writes goes through :func:`atomic_path`: the content is written to a temporary name in
 the same directory, flushed to disk, and renamed over the target in one step. Readers see the old
-file or the new one, never a mix; on an error the temporary file is removed and the old file stays.
+file or the new one, never a mix; on an error — a full disk included — the temporary file is removed,
+the old file stays, and a :class:`WriteError` says which file, why, and how much space it needed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 
 CACHE_ENV = "KGEN_CACHE"
 
@@ -21,14 +23,46 @@ def user_cache_dir():
     return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser(os.path.join("~", ".cache")), "kgen")
 
 
+class WriteError(OSError):
+    """A file could not be written (a full disk, no permission, …): its previous version is intact. The
+    message names the file, the reason, the space it needed (when known) and the space free."""
+
+
+def _megabytes(size):
+    return f"{size / 1e6:.1f} MB"
+
+
+def _write_error(path, tmp, error, needed):
+    written = os.path.getsize(tmp) if os.path.isfile(tmp) else 0
+    try:
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    except OSError:
+        free = None
+    space = f"it needs {_megabytes(max(needed or 0, written))}" if needed else f"{_megabytes(written)} were written"
+    space += f", {_megabytes(free)} are free there" if free is not None else ""
+    failure = WriteError(f"Could not write {path}: {error.strerror or error} ({space}); the previous version of "
+                         "the file, if any, is intact.")
+    failure.errno = error.errno
+    return failure
+
+
+def _publish(tmp, path):
+    """Put the finished temporary file in place (one rename: readers see the old file or the new one)."""
+    os.replace(tmp, path)
+
+
 @contextlib.contextmanager
-def atomic_path(path, suffix=""):
+def atomic_path(path, suffix="", needed=None):
     """Yield a temporary path beside ``path``; when the block ends without error, move it to ``path``.
 
     For writers that take a file name (``model.save``, ``np.savez``, ``save_weights``): write to the
     yielded path; ``suffix`` keeps an extension such writers insist on (``".keras"``, ``".npz"``).
     The directory of ``path`` is created if needed. A regular file is flushed to disk before the
-    rename (a directory is renamed as it is).
+    rename (a directory is renamed as it is). ``needed``: the file's expected size in bytes, for the
+    message of a :class:`WriteError`.
+
+    Raises:
+        WriteError: an ``OSError`` while writing (e.g. ``ENOSPC``); nothing of the new file is left.
 
     Example:
         >>> with atomic_path("out/model.keras", suffix=".keras") as tmp:  # doctest: +SKIP
@@ -43,7 +77,11 @@ def atomic_path(path, suffix=""):
         if os.path.isfile(tmp):
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _publish(tmp, path)
+    except WriteError:
+        raise
+    except OSError as e:
+        raise _write_error(path, tmp, e, needed) from e
     finally:
         if os.path.isdir(tmp) and not os.path.islink(tmp):
             import shutil
@@ -54,10 +92,10 @@ def atomic_path(path, suffix=""):
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode="w"):
+def atomic_write(path, mode="w", needed=None):
     """Open a temporary file beside ``path`` for writing (``mode`` ``"w"`` or ``"wb"``); it replaces
     ``path`` when the block ends without error (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp, open(tmp, mode) as f:
+    with atomic_path(path, needed=needed) as tmp, open(tmp, mode) as f:
         yield f
 
 

@@ -19,7 +19,7 @@ LOGS_DIR = "logs"
 RECONSTRUCTIONS_DIR = "reconstructions"
 METRICS_FILE = "metrics.json"
 EVAL_DIR = "eval"
-CHECKPOINT_FILE = os.path.join("checkpoint", "state.npz")
+CHECKPOINT_DIR = "checkpoint"
 
 
 class RunError(ValueError):
@@ -48,9 +48,21 @@ def run_directory(path):
     return path if os.path.isdir(path) else os.path.dirname(path)
 
 
-def checkpoint_path(run_dir):
-    """The training-state checkpoint of a run dir (it may not exist)."""
-    return os.path.join(run_dir, CHECKPOINT_FILE)
+def checkpoint_dir(run_dir):
+    """The directory of a run's training-state checkpoints (it may not exist)."""
+    return os.path.join(run_dir, CHECKPOINT_DIR)
+
+
+def has_checkpoint(run_dir):
+    """Whether a run dir holds a training-state checkpoint to resume from."""
+    from kgen.checkpoint import checkpoint_files
+
+    return bool(checkpoint_files(checkpoint_dir(run_dir)))
+
+
+def directory_size(path):
+    """Bytes of every file under ``path``."""
+    return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
 
 
 def run_data(path):

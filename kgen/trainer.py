@@ -85,7 +85,7 @@ class Trainer:
 
     Example:
         >>> pipeline, info = kgen.load_epochs("fashion_mnist", value_range=gan.output_range)  # doctest: +SKIP
-        >>> Trainer(gan, pipeline, checkpointer=Checkpointer("run/state.npz")).fit(epochs=5)
+        >>> Trainer(gan, pipeline, checkpointer=Checkpointer("run/checkpoint")).fit(epochs=5)
     """
 
     def __init__(self, model, pipeline, callbacks=(), validation=None, verbose=1, checkpointer=None, on_nan="stop",
@@ -235,6 +235,7 @@ class Trainer:
         if self.on_nan != "rollback" or len(self.rollbacks) >= self.max_rollbacks:
             raise DivergenceError(_divergence_message(bad, where, self.checkpointer, len(self.rollbacks)))
         restored, _ = self.checkpointer.restore(self.model, self.callbacks)
+        self.checkpointer.discard_after(restored)
         rates = scale_learning_rates(self.model, self.nan_lr_factor)
         self.rollbacks.append({"at": where, "to_epoch": restored.epoch, "to_step": restored.step,
                                "learning_rates": rates})

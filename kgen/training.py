@@ -11,19 +11,22 @@ import sys
 import tempfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kgen import registry, runs
 from kgen.evaluation.features import check_ceiling_capacity
-from kgen.callbacks import (TRAIN_RUN, EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid, TensorBoard,
-                            TimeBudget, TrainingClock)
-from kgen.checkpoint import Checkpointer, read_state
+from kgen.locks import LOCK_FILE, directory_lock
+from kgen.callbacks import (TRAIN_RUN, BudgetProgress, EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid,
+                            TensorBoard, TimeBudget, TrainingClock)
+from kgen.checkpoint import (Checkpointer, Position, generation_name, held_outside_model_file, read_arrays,
+                             save_checkpoint, state_bytes, training_variables)
 from kgen.config import RunConfig, parse_interval
 from kgen.data import DataError, NoSplitError, load_dataset, load_epochs
 from kgen.data.real_images import held_out_examples
 from kgen.distribute import is_chief, make_strategy, precision_policy
 from kgen.evaluation.protocol import parse_metrics
-from kgen.files import atomic_path
+from kgen.files import WriteError, atomic_path, read_json, write_json
 from kgen.hardware import resolve_precision
 from kgen.plots import plot_history
 from kgen.record import CONFIG_FILE, RunRecord, RunStatus, now
@@ -43,12 +46,14 @@ class FitResult:
         model: the trained model.
         history: ``{name: [value per epoch]}`` including ``epoch_seconds``.
         grid_paths: PNG sample grid of each epoch.
+        checkpoint_seconds: how long each checkpoint written by this call took.
     """
 
     run_dir: str
     model: keras.Model
     history: dict
     grid_paths: list
+    checkpoint_seconds: list = dataclasses.field(default_factory=list)
 
 
 def default_run_dir(config, root=runs.DEFAULT_ROOT):
@@ -85,9 +90,14 @@ def build_model(config, image_shape, strategy=None, num_classes=0, precision=Non
         learning_rate = config.learning_rate or model.default_learning_rate
         beta_1 = model.default_beta_1 if config.beta_1 is None else config.beta_1
         beta_2 = model.default_beta_2 if config.beta_2 is None else config.beta_2
+        unknown = sorted(set(config.learning_rates) - set(cls.optimizer_roles))
+        if unknown:
+            raise ValueError(f"learning_rates names {', '.join(unknown)}: {config.model} has the optimizers "
+                             f"{', '.join(cls.optimizer_roles)}.")
         optimizers = {}
         for role in cls.optimizer_roles:
-            optimizer = registry.make_optimizer(config.optimizer, learning_rate, beta_1, beta_2)
+            rate = config.learning_rates.get(role, learning_rate)
+            optimizer = registry.make_optimizer(config.optimizer, rate, beta_1, beta_2)
             if precision == "mixed_float16":
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             optimizers[role] = optimizer
@@ -98,9 +108,9 @@ def build_model(config, image_shape, strategy=None, num_classes=0, precision=Non
 
 # Settings that may change when a run is resumed: how long it trains and how it is watched over (none of
 # them changes the training steps themselves).
-RESUMABLE_SETTINGS = ("epochs", "max_minutes", "checkpoint_every", "on_nan", "deterministic", "run_dir", "strategy",
-                      "validate", "grid_size", "metrics_every", "metrics_n", "metrics", "metrics_at", "evaluator",
-                      "log_every")
+RESUMABLE_SETTINGS = ("epochs", "max_minutes", "checkpoint_every", "keep_checkpoints", "on_nan", "deterministic",
+                      "run_dir", "strategy", "validate", "grid_size", "metrics_every", "metrics_n", "metrics",
+                      "metrics_at", "evaluator", "log_every")
 
 
 def resumed_config(run_dir, changes=None, other_options=()):
@@ -147,10 +157,10 @@ def resume_or_start(config, overwrite=False):
     path = config.run_dir
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunDirError(f"Run dir {path} exists and is a file: expected a directory.")
-    if not os.path.isdir(path) or not os.listdir(path):
+    if not os.path.isdir(path) or not [name for name in os.listdir(path) if name != LOCK_FILE]:
         return None
     if overwrite:
-        shutil.rmtree(path)
+        clear_directory(path)
         return None
     record = RunRecord.read(path)
     if record is None:
@@ -165,13 +175,27 @@ def resume_or_start(config, overwrite=False):
     if record.status is RunStatus.FINISHED and (record.epochs_completed >= config.epochs or budget_spent):
         raise RunDirError(f"Run dir {path} already holds a finished run of {record.epochs_completed} epoch(s): pass a "
                           "larger --epochs (or --max-minutes) to train on, or --overwrite to start over.")
-    if not os.path.isfile(runs.checkpoint_path(path)):
+    if not runs.has_checkpoint(path) and record.status is RunStatus.FINISHED:
+        checkpoint_from_model_file(path, Checkpointer(runs.checkpoint_dir(path)))  # a finished run trains on
+    if not runs.has_checkpoint(path):
         if os.path.isfile(os.path.join(path, runs.MODEL_FILE)):
             raise RunDirError(f"Run dir {path} holds a model but no checkpoint to resume from: pass --overwrite to "
                               "start over, or choose another --run-dir.")
-        shutil.rmtree(path)  # it stopped before its first checkpoint: nothing to keep
+        clear_directory(path)  # it stopped before its first checkpoint: nothing to keep
         return None
     return record
+
+
+def clear_directory(path):
+    """Delete everything in ``path`` but its lock file (which the process deleting holds)."""
+    for name in os.listdir(path):
+        if name == LOCK_FILE:
+            continue
+        entry = os.path.join(path, name)
+        if os.path.isdir(entry) and not os.path.islink(entry):
+            shutil.rmtree(entry)
+        else:
+            os.remove(entry)
 
 
 def fit_run(config, overwrite=False, verbose=None, callbacks=()):
@@ -229,23 +253,32 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, info.image_shape, strategy, info.num_classes, precision.precision)
-    earlier = resume_or_start(config, overwrite)
-    record = start_record(config, model, info, extractor, precision, earlier)
-    run = RunCallbacks(config, model, info, extractor, first=earlier is None)
-    checkpointer = Checkpointer(runs.checkpoint_path(config.run_dir),
-                                worker_interval(config.checkpoint_every, strategy))
-    if verbose:
-        print(f"precision: {precision.precision} ({precision.reason})")
-        if note:
-            print(f"note: {note}", file=sys.stderr)
-        if earlier is not None:
-            state = read_state(checkpointer.path)
-            print(f"Resuming {config.run_dir} from its checkpoint: epoch {state['epoch'] + 1}, step {state['step']}.",
-                  file=sys.stderr)
-    trainer = Trainer(model, pipeline, [*run.callbacks, *callbacks], validation=validation, verbose=verbose,
-                      checkpointer=checkpointer, on_nan=config.on_nan, strategy=strategy)
-    train_and_record(trainer, config, record, run, resume=earlier is not None)
-    return FitResult(config.run_dir, model, run.history.history, run.grid.paths)
+    if os.path.exists(config.run_dir) and not os.path.isdir(config.run_dir):
+        raise RunDirError(f"Run dir {config.run_dir} exists and is a file: expected a directory.")
+    with directory_lock(config.run_dir, "trains into"):  # one writer: a second kgen fit here stops at once
+        earlier = resume_or_start(config, overwrite)
+        record = start_record(config, model, info, extractor, precision, earlier)
+        run = RunCallbacks(config, model, info, extractor, first=earlier is None)
+        checkpointer = Checkpointer(runs.checkpoint_dir(config.run_dir),
+                                    worker_interval(config.checkpoint_every, strategy), config.keep_checkpoints)
+        if verbose:
+            print(f"precision: {precision.precision} ({precision.reason})")
+            if note:
+                print(f"note: {note}", file=sys.stderr)
+            newest = checkpointer.newest() if earlier is not None else None
+            state = newest[1] if newest else None
+            if state is not None:
+                print(f"Resuming {config.run_dir} from its checkpoint: epoch {state['epoch'] + 1}, "
+                      f"step {state['step']}.", file=sys.stderr)
+        progress = []
+        if config.max_minutes and verbose:  # minutes of the budget instead of Keras' "Epoch 1/100000"
+            progress = [BudgetProgress(config.max_minutes, run.clock, config.batch_size * model.batches_per_step,
+                                       interactive=verbose == 1)]
+        trainer = Trainer(model, pipeline, [*run.callbacks, *progress, *callbacks], validation=validation,
+                          verbose=0 if progress else verbose, checkpointer=checkpointer, on_nan=config.on_nan,
+                          strategy=strategy)
+        train_and_record(trainer, config, record, run, resume=earlier is not None)
+    return FitResult(config.run_dir, model, run.history.history, run.grid.paths, checkpointer.write_seconds)
 
 
 def validation_data(config, cls, info, strategy, verbose):
@@ -336,14 +369,70 @@ def train_and_record(trainer, config, record, run, resume):
         keep_model = False
         raise
     finally:
-        saved = trainer.checkpointer.saved
-        if keep_model and saved is not None and (saved.epoch or saved.step):
-            save_model(trainer.model, os.path.join(config.run_dir, runs.MODEL_FILE))
-        if run.history.history["epoch_seconds"]:
-            plot_history(run.history.history, os.path.join(config.run_dir, runs.LOSSES_FILE),
-                         title=f"{config.model}/{config.arch}")
-        record.epochs_completed = len(run.history.history["epoch_seconds"])
-        record.write(config.run_dir)
+        failure = sys.exc_info()[1]
+        try:
+            _write_outcome(trainer, config, record, run, keep_model)
+        except WriteError as e:
+            if failure is None:
+                raise
+            # The first error says what went wrong (often the same full disk): this one only adds to it.
+            print(f"note: {e}", file=sys.stderr)
+
+
+def _write_outcome(trainer, config, record, run, keep_model):
+    """What a run leaves whatever happened: model.keras (unless the state is lost), the loss curves, the
+    record with its status."""
+    saved = trainer.checkpointer.saved
+    if keep_model and saved is not None and (saved.epoch or saved.step):
+        save_model(trainer.model, os.path.join(config.run_dir, runs.MODEL_FILE))
+        if record.status is RunStatus.FINISHED:
+            keep_state_in_model_file(trainer.checkpointer, config.run_dir)
+    if run.history.history["epoch_seconds"]:
+        plot_history(run.history.history, os.path.join(config.run_dir, runs.LOSSES_FILE),
+                     title=f"{config.model}/{config.arch}")
+    record.epochs_completed = len(run.history.history["epoch_seconds"])
+    record.write(config.run_dir)
+
+
+FINAL_STATE = "final-state.json"  # in checkpoint/: a finished run's position and callbacks' state
+
+
+def keep_state_in_model_file(checkpointer, run_dir):
+    """A finished run keeps its training state once: in ``model.keras`` (weights, optimizers, the
+    generator average), with the position, the callbacks' state and the few small variables
+    ``model.keras`` does not save (seed generators' states, loss trackers' sums) in
+    ``checkpoint/final-state.json``; the checkpoints, which held the same state again, are deleted.
+    :func:`checkpoint_from_model_file` turns them back into a checkpoint to train on."""
+    newest = checkpointer.newest()
+    if newest is None:
+        return
+    path, state = newest
+    keys = [f"{i:05d}" for i, name in enumerate(state["variable_names"]) if held_outside_model_file(name)]
+    loose = read_arrays(path, keys)
+    state["loose_variables"] = {k: {"dtype": str(a.dtype), "value": a.tolist()} for k, a in loose.items()}
+    write_json(os.path.join(checkpointer.directory, FINAL_STATE), state)
+    checkpointer.drop()
+
+
+def checkpoint_from_model_file(run_dir, checkpointer):
+    """Write a checkpoint from a finished run's ``model.keras`` and ``final-state.json``, to train it on.
+
+    Returns:
+        Whether one was written (``False`` when the run dir lacks either file).
+    """
+    state_file, model_file = os.path.join(checkpointer.directory, FINAL_STATE), os.path.join(run_dir, runs.MODEL_FILE)
+    if not (os.path.isfile(state_file) and os.path.isfile(model_file)):
+        return False
+    state = read_json(state_file)
+    model = runs.load_model(run_dir, float32=False)  # in the precision it trained in, optimizers built
+    model.build_optimizers()
+    named = training_variables(model)
+    for key, saved in state.pop("loose_variables", {}).items():
+        named[int(key)][1].assign(np.asarray(saved["value"], saved["dtype"]))
+    position = Position(state["epoch"], state["step"])
+    save_checkpoint(os.path.join(checkpointer.directory, generation_name(position)), model,
+                    {k: v for k, v in state.items() if k != "variable_names"})
+    return True
 
 
 def worker_interval(every, strategy):
@@ -363,13 +452,14 @@ def _fit_worker(config, strategy, overwrite):
     pipeline, info = load_training_data(config, registry.model_class(config.model))
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, info.image_shape, strategy, info.num_classes)
-    chief_checkpoint = runs.checkpoint_path(config.run_dir)
+    chief = Checkpointer(runs.checkpoint_dir(config.run_dir))
     with tempfile.TemporaryDirectory(prefix="kgen-worker-") as scratch:
         interval = worker_interval(config.checkpoint_every, strategy)
-        checkpointer = Checkpointer(os.path.join(scratch, "state.npz"), interval)
-        resume = not overwrite and os.path.isfile(chief_checkpoint)
-        if resume:
-            shutil.copy(chief_checkpoint, checkpointer.path)
+        checkpointer = Checkpointer(scratch, interval, keep=1)
+        resume = not overwrite and bool(chief.files())
+        if resume:  # the chief's checkpoints as they are: the same (newest intact) one is restored
+            for path in chief.files():
+                shutil.copy(path, scratch)
         history = EpochHistory(os.path.join(scratch, runs.HISTORY_FILE))
         Trainer(model, pipeline, [history], verbose=0, checkpointer=checkpointer, on_nan=config.on_nan,
                 strategy=strategy).fit(config.epochs, resume=resume)
@@ -446,5 +536,5 @@ def write_config_summary(logs_dir, record):
 
 def save_model(model, path):
     """``model.save(path)`` atomically: write a temporary ``.keras`` beside it, then rename."""
-    with atomic_path(path, suffix=".keras") as tmp:
+    with atomic_path(path, suffix=".keras", needed=state_bytes(model)) as tmp:
         model.save(tmp)

@@ -14,7 +14,8 @@ import pytest
 from kgen.checkpoint import CheckpointError, load_checkpoint, read_state, save_checkpoint
 from kgen.config import RunConfig, parse_interval
 from kgen.trainer import DivergenceError, TrainingInterrupted
-from kgen.runs import checkpoint_path
+from kgen.checkpoint import checkpoint_files, training_variables
+from kgen.runs import checkpoint_dir, load_model
 from kgen.training import RunDirError, build_model, fit_run as fit
 from conftest import assert_one_line_error, run, tiny_images
 
@@ -26,9 +27,22 @@ def tiny_config(data, run_dir, **overrides):
     return RunConfig(**values)
 
 
+def newest_checkpoint(run_dir):
+    """The newest checkpoint of a run (a path that does not exist when it has none yet)."""
+    files = checkpoint_files(checkpoint_dir(str(run_dir)))
+    return files[0] if files else os.path.join(checkpoint_dir(str(run_dir)), "none.npz")
+
+
 def checkpoint_arrays(run_dir):
-    with np.load(checkpoint_path(str(run_dir))) as archive:
-        return {k: archive[k] for k in archive.files if k != "__state__"}
+    """The training state a run ends with: in its newest checkpoint, or, for a finished run (which keeps
+    none), in its model.keras."""
+    files = checkpoint_files(checkpoint_dir(str(run_dir)))
+    if files:
+        with np.load(files[0]) as archive:
+            return {k: archive[k] for k in archive.files if k != "__state__"}
+    model = load_model(str(run_dir), float32=False)
+    model.build_optimizers()
+    return {f"{i:05d}": v.numpy() for i, (_, v) in enumerate(training_variables(model))}
 
 
 def assert_same_state(run_a, run_b):
@@ -173,7 +187,7 @@ def test_run_dirs_are_never_overwritten_silently(data, tmp_path):
         fit(tiny_config(data, tmp_path / "run", epochs=1), verbose=0)
     with pytest.raises(RunDirError, match=r"other settings \(latent_dim: 4 there, 8 now\)"):
         fit(tiny_config(data, tmp_path / "run", latent_dim=8), verbose=0)
-    os.remove(checkpoint_path(str(tmp_path / "run")))
+    os.remove(tmp_path / "run" / "checkpoint" / "final-state.json")  # a finished run's state is gone
     with pytest.raises(RunDirError, match="no checkpoint"):
         fit(tiny_config(data, tmp_path / "run", epochs=2), verbose=0)
     (tmp_path / "other").mkdir()
@@ -190,7 +204,7 @@ def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint_and_model(data, tmp
     # the weights turn NaN after step 5 of epoch 2, when a checkpoint is due: it is not written
     assert "weight" in str(error.value) and "at epoch 2, step 5" in str(error.value)
     assert "(epoch 2, step 0) is kept" in str(error.value)
-    state = read_state(checkpoint_path(str(tmp_path / "run")))
+    state = read_state(newest_checkpoint(tmp_path / "run"))
     assert (state["epoch"], state["step"]) == (1, 0)
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")
     assert all(np.isfinite(v.numpy()).all() for v in model.variables)
@@ -234,7 +248,7 @@ def wait_for_checkpoint(run_dir, process, epoch, timeout=120):
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         try:
-            state = read_state(checkpoint_path(str(run_dir)))
+            state = read_state(newest_checkpoint(run_dir))
             if state["epoch"] == epoch and state["step"] > 0:
                 return state["epoch"], state["step"]
         except CheckpointError:
@@ -249,7 +263,7 @@ def test_a_killed_kgen_fit_resumes_to_the_weights_of_an_uninterrupted_run(data, 
     wait_for_checkpoint(tmp_path / "killed", killed, epoch=1)
     killed.send_signal(signal.SIGKILL)
     killed.communicate()
-    state = read_state(checkpoint_path(str(tmp_path / "killed")))
+    state = read_state(newest_checkpoint(tmp_path / "killed"))
     assert state["epoch"] < 3
     resumed = kgen_fit(data, tmp_path / "killed")
     out, err = resumed.communicate(timeout=300)

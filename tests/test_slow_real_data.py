@@ -47,21 +47,30 @@ def test_vae_learns_fashion_mnist_better_than_the_mean_image(tmp_path):
     assert val_elbo < 0.75 * baseline, (val_elbo, baseline)
 
 
-def test_readme_quickstart_trains_a_dcgan_and_samples_64(tmp_path):
-    """The README's main job, on a fifth of an epoch: fit, then a 64-image grid."""
+def test_readme_quickstart_trains_a_dcgan_and_samples_64(tmp_path, fashion_evaluator):
+    """The README's first command as written (3 minutes of training, then 64 samples): the samples must be
+    garments to the pinned evaluator, not noise — its classifier FID of 2,000 samples of the run below
+    700 (noise: 1,467; 700 steps: 424–479, docs/evaluation.md), and the 64 samples spread over at least 6
+    of the 10 classes."""
+    from kgen import runs
+    from kgen.evaluation import protocol as ev
+
     run_dir = tmp_path / "quickstart"
-    result = CliRunner().invoke(cli, ["fit", "--data", "fashion_mnist", "--limit", "12800", "--run-dir", str(run_dir)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["fit", "--data", "fashion_mnist", "--max-minutes", "3", "--run-dir",
+                                      str(run_dir), "--overwrite"], catch_exceptions=False)
     assert result.exit_code == 0, result.output + result.stderr
-    history = json.loads((run_dir / "history.json").read_text())
-    # Neither network has won outright: D is unsure on both real and generated images.
-    assert 0.05 < history["d_real"][-1] < 0.99 and 0.01 < history["d_fake"][-1] < 0.95, history
     result = CliRunner().invoke(cli, ["sample", "--n", "64", "--run-dir", str(run_dir), "--npy",
                                       str(tmp_path / "s.npy")])
     assert result.exit_code == 0, result.stderr
     samples = np.load(tmp_path / "s.npy")
-    assert samples.shape == (64, 28, 28, 1)
-    assert samples.std() > 10, "64 samples must not be one flat colour"
+    assert samples.shape == (64, 28, 28, 1) and samples.dtype == np.uint8
+    classes = np.argmax(fashion_evaluator(samples)[1], axis=1)
+    report = ev.evaluate(runs.load_model(str(run_dir)), "fashion_mnist", metrics="fid", n=2000,
+                         extractor=fashion_evaluator, autoencoder_n=0, replicates=0)
+    fid = report["metrics"]["fid"]["value"]
+    print(f"quick start: classifier FID {fid:.1f}, classes of the 64 samples {np.bincount(classes, minlength=10)}")
+    assert fid < 700, fid
+    assert len(set(classes.tolist())) >= 6, np.bincount(classes, minlength=10)
 
 
 def test_the_shipped_evaluator_scores_real_data_at_the_ceiling(fashion_evaluator):
@@ -71,7 +80,7 @@ def test_the_shipped_evaluator_scores_real_data_at_the_ceiling(fashion_evaluator
 
     assert fashion_evaluator.record.test_accuracy >= 0.905, fashion_evaluator.record
     real = features.RealFeatures.load(fashion_evaluator, "fashion_mnist", 28, n_ceiling=2000, cache_dir=None)
-    assert "held out from the evaluator's training" in real.ceiling.description
+    assert "not among the 50000 images the evaluator trained on" in real.ceiling.description
     ceiling = ev.score(real.ceiling, real.reference, ("fid", "is"))
     noise = np.random.default_rng(0).integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8)
     noise_scores = ev.score(features.FeatureSet(*fashion_evaluator(noise), "noise"), real.reference, ("fid", "is"))

@@ -9,8 +9,10 @@ import os
 import numpy as np
 
 from kgen import images, runs
+from kgen.files import atomic_path
 from kgen.compare.statistics import mean_interval
 from kgen.compare.tables import SAMPLE_METRICS, loss_names, timed_ceiling, timed_metrics
+from kgen.evaluation.bootstrap import RANGES
 from kgen.evaluation.report import metric_label
 
 
@@ -26,7 +28,8 @@ def _pyplot():
 def _save(fig, path):
     plt = _pyplot()
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=80)
     plt.close(fig)
     return path
 
@@ -127,7 +130,7 @@ def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
                 x = np.arange(1, length + 1)
             else:
                 x = np.mean([np.cumsum(h["epoch_seconds"][:length]) for h in histories], axis=0) / 60.0
-            _plot_mean_and_band(ax, x, [[h[name_key][i] for h in histories] for i in range(length)], name)
+            _plot_mean_and_band(ax, x, [[h[name_key][i] for h in histories] for i in range(length)], name, key)
         if name_key in ceiling:
             ax.axhline(ceiling[name_key], color="gray", linestyle="--", label="real data")
         ax.set_title(metric_label(key, prefix), fontsize=9)
@@ -136,14 +139,15 @@ def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
     return _save(fig, path)
 
 
-def _plot_mean_and_band(ax, x, per_seed, label):
+def _plot_mean_and_band(ax, x, per_seed, label, metric=None):
     """The mean over seeds (``per_seed``: one list of values per x) and, with ≥ 2 seeds, a band of its
-    95 % Student-t interval."""
+    95 % Student-t interval (cut to the values ``metric`` can take)."""
     found = [mean_interval(values) for values in per_seed]
     line, = ax.plot(x, [f.mean for f in found], marker="o", label=label)
     if all(f.interval for f in found):
-        ax.fill_between(x, [f.low for f in found], [f.high for f in found], color=line.get_color(), alpha=0.2,
-                        linewidth=0)
+        low, high = RANGES.get(metric, (-np.inf, np.inf))
+        ax.fill_between(x, [max(f.low, low) for f in found], [min(f.high, high) for f in found],
+                        color=line.get_color(), alpha=0.2, linewidth=0)
 
 
 def figure_time_to_quality(grouped, path):
@@ -161,7 +165,7 @@ def figure_time_to_quality(grouped, path):
             points = sorted({m for t in runs_ for m in t if key in t[m]})
             if points:
                 _plot_mean_and_band(ax, points, [[t[m][key] for t in runs_ if m in t and key in t[m]] for m in points],
-                                    name)
+                                    name, key)
         if key in ceiling:
             ax.axhline(ceiling[key], color="gray", linestyle="--", label="real data")
         if key in ("fid", "kid") and all(v > 0 for line in ax.get_lines() for v in line.get_ydata()):

@@ -16,6 +16,7 @@ from kgen import names, runs
 from kgen.compare import figures, tables
 from kgen.compare.document import Document
 from kgen.evaluation.bootstrap import CONFIDENCE
+from kgen.evaluation.report import metric_label
 from kgen.files import atomic_write, write_json
 
 FIGURES_DIR = "figures"
@@ -71,7 +72,7 @@ def write_report(plan, study_dir, run_list, extractor_names=names.EXTRACTORS, ti
 
 def _introduction(doc, plan, notes):
     budget = (f"a budget of {plan.budget_minutes:g} minutes each" if plan.budget_minutes
-              else f"{plan.epochs} epochs each")
+              else f"{plan.epochs} epoch{'' if plan.epochs == 1 else 's'} each")
     if plan.description:
         doc.paragraph(plan.description + ".")
     doc.paragraph(f"Models {', '.join(plan.models)}; {plan.seeds} seed(s) per model; batch {plan.batch_size}; "
@@ -143,10 +144,10 @@ def _time_to_quality(doc, grouped, figures_dir):
                   f"{protocol.get('extractor', 'the evaluator classifier')}: {protocol.get('n_generated')} "
                   f"generated images against {protocol.get('reference')}; ceiling: {protocol.get('ceiling')}. "
                   f"Mean over seeds with its {100 * CONFIDENCE:g} % interval.")
-    for key, label in tables.SAMPLE_METRICS:
+    for key, _ in tables.SAMPLE_METRICS:
         header, rows = tables.time_to_quality_table(grouped, key)
         if rows:
-            doc.paragraph(f"**{label}**")
+            doc.paragraph(f"**{metric_label(key, 'classifier')}**")
             doc.table(header, rows)
     doc.figure(figures.figure_time_to_quality(grouped, os.path.join(figures_dir, "time_to_quality.png")),
                "Classifier metrics against minutes of training (mean over seeds, band: its 95 % interval; dashed: "

@@ -17,6 +17,7 @@ import os
 from kgen import losses, names, registry, runs
 from kgen.callbacks import TRAIN_RUN
 from kgen.files import write_json
+from kgen.locks import directory_lock
 from kgen.tensorboard_logs import write_hparams_experiment, write_scalars
 from kgen.record import RunRecord, RunStatus
 from kgen.config import RunConfig
@@ -279,61 +280,62 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
     from kgen.training import fit_run
 
     fit, evaluate = fit or fit_run, evaluate or evaluate_model
-    load_or_create_plan(study_dir, plan)
-    if extractors is None:
-        extractors, missing = default_extractors(plan.data)
-        for line in missing:
-            echo(f"note: {line}")
-        if notes is not None:
-            notes.extend(missing)
-    for extractor in extractors:  # before any training: the evaluation at the end must be possible
-        check_ceiling_capacity(extractor, plan.data, plan.eval_n, "--eval-n")
-    configs = plan.run_configs(study_dir)
-    classifier = next((e for e in extractors if e.name == "classifier"), None)
-    if classifier is not None:  # the same evaluator for the metrics during training
-        configs = [(spec, seed, dataclasses.replace(c, evaluator=c.evaluator or classifier.directory))
-                   for spec, seed, c in configs]
-    done = []
-    for i, (spec, seed, config) in enumerate(configs, 1):
-        record = run_status(config.run_dir)
-        label = f"[{i}/{len(configs)}] {spec.name} seed {seed}"
-        if record is not None and record.status is RunStatus.FINISHED:
-            echo(f"{label}: finished earlier, not retrained")
-        else:
-            # killed (still "running"), interrupted: go on from the checkpoint; failed, diverged: start over
-            resume = (record is not None and record.status.resumable
-                      and os.path.isfile(runs.checkpoint_path(config.run_dir)))
-            echo(f"{label}: " + ("resuming" if resume else "training")
-                 + ("" if record is None else f" (it was {record.describe_status()})"))
-            fit(config, overwrite=not resume, verbose=verbose)
-        for extractor in extractors:
-            path = eval_path(config.run_dir, extractor.name, plan.eval_n)
-            if os.path.isfile(path):
-                continue
-            echo(f"{label}: evaluating with the {extractor.name} extractor ({plan.eval_n} images)")
-            report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
-                              translate=config.translate, autoencoder_n=min(1000, plan.eval_n))
-            write_json(path, report)
-            log_final_metrics(config.run_dir, extractor.name, report)
-        if not extractors:  # no sample metrics: the autoencoders' likelihoods still compare
-            path = eval_path(config.run_dir, AUTOENCODER_ONLY, plan.eval_n)
-            model = None if os.path.isfile(path) else runs.load_model(config.run_dir)
-            if model is not None and model.has_encoder:
-                echo(f"{label}: reconstruction and likelihood on {min(1000, plan.eval_n)} held-out images")
-                write_json(path, autoencoder_report(model, plan.data, min(1000, plan.eval_n),
-                                                    translate=config.translate))
-        if plan.normal_classes is not None:
-            path = anomaly_path(config.run_dir, plan.normal_classes)
-            if not os.path.isfile(path):
-                echo(f"{label}: anomaly detection (normal classes {plan.normal_classes})")
-                write_json(path, detect_anomalies(runs.load_model(config.run_dir), plan.data, plan.normal_classes))
-        done.append((spec, seed, config.run_dir))
-    write_hparams_experiment(os.path.join(study_dir, RUNS_DIR), {
-        "model": [spec.model for spec, _, _ in configs], "arch": [spec.arch for spec, _, _ in configs],
-        "seed": [seed for _, seed, _ in configs]},
-        {f"eval/{e.name}_{m}{end}": f"{e.name} {m}{what} ({plan.eval_n} images)" for e in extractors
-         for m in names.REPORTED_METRICS for end, what in INTERVAL_ENDS})
-    return done
+    with directory_lock(study_dir, "runs a study in"):  # one writer per study dir (kgen compare holds it too)
+        load_or_create_plan(study_dir, plan)
+        if extractors is None:
+            extractors, missing = default_extractors(plan.data)
+            for line in missing:
+                echo(f"note: {line}")
+            if notes is not None:
+                notes.extend(missing)
+        for extractor in extractors:  # before any training: the evaluation at the end must be possible
+            check_ceiling_capacity(extractor, plan.data, plan.eval_n, "--eval-n")
+        configs = plan.run_configs(study_dir)
+        classifier = next((e for e in extractors if e.name == "classifier"), None)
+        if classifier is not None:  # the same evaluator for the metrics during training
+            configs = [(spec, seed, dataclasses.replace(c, evaluator=c.evaluator or classifier.directory))
+                       for spec, seed, c in configs]
+        done = []
+        for i, (spec, seed, config) in enumerate(configs, 1):
+            record = run_status(config.run_dir)
+            label = f"[{i}/{len(configs)}] {spec.name} seed {seed}"
+            if record is not None and record.status is RunStatus.FINISHED:
+                echo(f"{label}: finished earlier, not retrained")
+            else:
+                # killed (still "running"), interrupted: go on from the checkpoint; failed, diverged: start over
+                resume = (record is not None and record.status.resumable
+                          and runs.has_checkpoint(config.run_dir))
+                echo(f"{label}: " + ("resuming" if resume else "training")
+                     + ("" if record is None else f" (it was {record.describe_status()})"))
+                fit(config, overwrite=not resume, verbose=verbose)
+            for extractor in extractors:
+                path = eval_path(config.run_dir, extractor.name, plan.eval_n)
+                if os.path.isfile(path):
+                    continue
+                echo(f"{label}: evaluating with the {extractor.name} extractor ({plan.eval_n} images)")
+                report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
+                                  translate=config.translate, autoencoder_n=min(1000, plan.eval_n))
+                write_json(path, report)
+                log_final_metrics(config.run_dir, extractor.name, report)
+            if not extractors:  # no sample metrics: the autoencoders' likelihoods still compare
+                path = eval_path(config.run_dir, AUTOENCODER_ONLY, plan.eval_n)
+                model = None if os.path.isfile(path) else runs.load_model(config.run_dir)
+                if model is not None and model.has_encoder:
+                    echo(f"{label}: reconstruction and likelihood on {min(1000, plan.eval_n)} held-out images")
+                    write_json(path, autoencoder_report(model, plan.data, min(1000, plan.eval_n),
+                                                        translate=config.translate))
+            if plan.normal_classes is not None:
+                path = anomaly_path(config.run_dir, plan.normal_classes)
+                if not os.path.isfile(path):
+                    echo(f"{label}: anomaly detection (normal classes {plan.normal_classes})")
+                    write_json(path, detect_anomalies(runs.load_model(config.run_dir), plan.data, plan.normal_classes))
+            done.append((spec, seed, config.run_dir))
+        write_hparams_experiment(os.path.join(study_dir, RUNS_DIR), {
+            "model": [spec.model for spec, _, _ in configs], "arch": [spec.arch for spec, _, _ in configs],
+            "seed": [seed for _, seed, _ in configs]},
+            {f"eval/{e.name}_{m}{end}": f"{e.name} {m}{what} ({plan.eval_n} images)" for e in extractors
+             for m in names.REPORTED_METRICS for end, what in INTERVAL_ENDS})
+        return done
 
 
 # The scalars of a metric in TensorBoard: its value and the two ends of its bootstrap interval.

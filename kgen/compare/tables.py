@@ -15,7 +15,7 @@ from kgen import names, runs
 from kgen.record import RunRecord
 from kgen.compare.statistics import mean_interval, welch_test
 from kgen.compare.study import anomaly_path, eval_path
-from kgen.evaluation.bootstrap import CONFIDENCE
+from kgen.evaluation.bootstrap import CONFIDENCE, RANGES
 from kgen.evaluation.report import METRIC_LABELS, metric_label, with_interval
 
 # (report key, column label); "↓": lower is better.
@@ -50,15 +50,17 @@ class StudyRun:
                    load(os.path.join(run_dir, runs.HISTORY_FILE), {}), {k: v for k, v in evals.items() if v}, anomaly)
 
 
-def mean_std(values):
+def mean_std(values, metric=None):
     """The mean over seeds and its 95 % Student-t interval as text: ``"12.3 [6.82, 17.8]"`` (``"12.3 (1
-    seed)"`` for one value, ``"–"`` for none)."""
+    seed)"`` for one value, ``"–"`` for none); for a sample ``metric`` (``"fid"``, …) the interval is cut
+    to the values the metric can take."""
     found = mean_interval(values)
     if found is None:
         return "–"
     if found.interval is None:
         return f"{with_interval(found.mean)} (1 seed)"
-    return with_interval(found.mean, found.interval)
+    low, high = RANGES.get(metric, (-np.inf, np.inf))
+    return with_interval(found.mean, [max(found.low, low), min(found.high, high)])
 
 
 def group_runs(records):
@@ -99,7 +101,7 @@ def sample_quality_table(grouped, extractor, key=None):
             continue
         protocol, ceiling = reports[0]["protocol"], reports[0]["metrics"]
         rows.append([name, str(len(reports))] + [
-            mean_std(_values(reports, k)) for k, _ in SAMPLE_METRICS
+            mean_std(_values(reports, k), k) for k, _ in SAMPLE_METRICS
         ])
     if ceiling:
         rows.append(["real data (ceiling)", "–"] + [
@@ -300,7 +302,7 @@ def time_to_quality_table(grouped, key):
     if not points:
         return [], []
     header = ["model"] + [f"{m:g} min" for m in points]
-    rows = [[name] + [mean_std([t[m][key] for t in runs_ if m in t and key in t[m]]) for m in points]
+    rows = [[name] + [mean_std([t[m][key] for t in runs_ if m in t and key in t[m]], key) for m in points]
             for name, runs_ in timed.items() if any(runs_)]
     ceiling, _, intervals = timed_ceiling(grouped)
     if key in ceiling:

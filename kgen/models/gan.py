@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from kgen import losses, names
 from kgen.models import networks
+from kgen.models.augment import augment as augment_images, draws_needed, parse_policy
 from kgen.models.base import GenerativeModel, batch_images
 
 
@@ -46,6 +47,9 @@ class GAN(GenerativeModel):
             the real batch, so they follow the data's class frequencies.
         ema_decay: decay of the generator's exponential moving average (Yazıcı et al., 2019), which
             sampling, evaluation, export and the sample grids use; 0 turns it off; default 0.999.
+        augment: differentiable augmentation of every image the discriminator sees in training, real
+            and generated (Zhao et al. 2020), comma-separated names of :data:`kgen.models.augment.TRANSFORMS`
+            (e.g. ``"translation,cutout"``); ``""`` (default) for none.
         generator, discriminator: your own networks instead of ``arch``'s (``keras.Model``: z
             ``[batch, latent_dim]`` → images ``[batch, *image_shape]`` in [-1, 1]; images → logits
             ``[batch, 1]``; with ``num_classes``, each also takes the labels as a second input). They are
@@ -68,8 +72,9 @@ class GAN(GenerativeModel):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, seed=None,
                  loss="non-saturating", critic_steps=None, gp_weight=10.0, num_classes=0, ema_decay=None,
-                 generator=None, discriminator=None, **kwargs):
+                 augment="", generator=None, discriminator=None, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
+        self.augment = ",".join(parse_policy(augment))
         if loss not in losses.GAN_LOSSES:
             raise ValueError(f"Unknown GAN loss {loss!r}: expected one of {', '.join(losses.GAN_LOSSES)}.")
         objective = losses.GAN_LOSSES[loss]
@@ -123,7 +128,8 @@ class GAN(GenerativeModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(loss=self.loss_name, critic_steps=self.critic_steps, gp_weight=self.gp_weight)
+        config.update(loss=self.loss_name, critic_steps=self.critic_steps, gp_weight=self.gp_weight,
+                      augment=self.augment)
         return config
 
     @property
@@ -139,7 +145,11 @@ class GAN(GenerativeModel):
         return self.sampling_network(training)(self.conditioned(z, labels), training=training)
 
     def discriminate(self, images, labels=None, training=False):
-        """The discriminator's logits ``[batch, 1]`` for images (of classes ``labels`` when conditional)."""
+        """The discriminator's logits ``[batch, 1]`` for images (of classes ``labels`` when conditional);
+        in training, of the images augmented by the model's ``augment`` policy."""
+        if training and self.augment:
+            uniform = self.uniform_noise(tf.shape(images)[0], draws_needed(self.augment))
+            images = augment_images(images, self.augment, uniform)
         return self.discriminator(self.conditioned(images, labels), training=training)
 
     def train_step(self, data):
