@@ -171,6 +171,13 @@ def test_entries_can_carry_their_own_run_settings():
     assert configs[0][2].learning_rate == 0.00015 and configs[0][2].optimizer == "rmsprop"
     assert configs[1][2].latent_dim == 2
     assert configs[1][2].run_dir == os.path.join("study", "runs", "vae-dcgan-latent_dim2-seed0")
+    # a JSON value (commas inside it do not split entries) survives the plan's round trip through names
+    rates = 'gan:dcgan@learning_rates={"d_optimizer":0.0004,"g_optimizer":0.0001},vae'
+    plan = StudyPlan(data="d", models=[s.name for s in parse_models(rates)], seeds=1, epochs=2)
+    assert plan.models == ['gan:dcgan@learning_rates={"d_optimizer":0.0004,"g_optimizer":0.0001}', "vae:dcgan"]
+    config = plan.run_configs("study")[0][2]
+    assert config.learning_rates == {"d_optimizer": 0.0004, "g_optimizer": 0.0001}
+    assert config.run_dir.endswith("gan-dcgan-learning_ratesd_optimizer0.0004-g_optimizer0.0001-seed0")
     with pytest.raises(StudyError, match="'colour=red' is not key=value with a run setting"):
         parse_models("vae@colour=red")
     with pytest.raises(StudyError, match="learning_rate must be positive"):

@@ -61,7 +61,7 @@ class ModelSpec:
 
     @property
     def name(self):
-        extra = ";".join(f"{k}={v}" for k, v in self.settings)
+        extra = ";".join(f"{k}={_setting_text(v)}" for k, v in self.settings)
         head = f"{self.family}:{self.arch}" + (f":{self.variant}" if self.variant else "")
         return head + (f"@{extra}" if extra else "")
 
@@ -70,11 +70,39 @@ class ModelSpec:
         """The entry as a directory name: ``vaegan-dcgan-learning_rate0.00015``, ``gan-dcgan-wgan-gp``,
         ``cgan-dcgan``."""
         return "-".join([self.family, self.arch] + ([self.variant] if self.variant else [])
-                        + [f"{k}{v}" for k, v in self.settings])
+                        + [f"{k}{_slug_text(v)}" for k, v in self.settings])
 
     def model_options(self):
         """The model constructor arguments the variant stands for."""
         return dict(GAN_VARIANTS[self.variant]) if self.variant else {}
+
+
+def _setting_text(value):
+    """A setting's value as an entry writes it: JSON for a dict or list (``{"d_optimizer":0.0004}``)."""
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, (dict, list)) else str(value)
+
+
+def _slug_text(value):
+    """A setting's value in a directory name: ``d_optimizer0.0004`` for ``{"d_optimizer": 0.0004}``."""
+    if isinstance(value, dict):
+        return "-".join(f"{k}{_slug_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "-".join(_slug_text(v) for v in value)
+    return str(value)
+
+
+def _entries(text):
+    """The comma-separated entries of ``--models``, keeping commas inside ``{}`` and ``[]`` (JSON values)."""
+    entries, depth, current = [], 0, []
+    for char in str(text):
+        depth += char in "{["
+        depth -= char in "}]"
+        if char == "," and depth == 0:
+            entries.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    return entries + ["".join(current)]
 
 
 def _setting_value(text):
@@ -98,7 +126,7 @@ def parse_models(text):
     fixed = {"model", "arch", "data", "seed", "run_dir", "conditional"}  # given by the entry or the plan
     fields = {f.name for f in dataclasses.fields(RunConfig)} - fixed
     specs = []
-    for item in (part.strip() for part in str(text).split(",")):
+    for item in (part.strip() for part in _entries(text)):
         if not item:
             continue
         head, _, extra = item.partition("@")
