@@ -2,6 +2,7 @@
 of a finished run, and progress against a time budget."""
 
 import errno
+import glob
 import io
 import json
 import os
@@ -352,17 +353,27 @@ def test_a_study_killed_at_any_point_and_run_again_gives_the_same_report(tmp_pat
              x_test=tiny_images(16, seed=3), y_test=np.arange(16) % 3)
     evaluator = run(["evaluator", "fit", "--data", "tiny.npz", "--epochs", "1", "--batch-size", "16"], tmp_path)
     assert evaluator.exit_code == 0
-    settings = "@width=4;latent_dim=4;deterministic=true;grid_size=4"
+    settings = "@width=4;latent_dim=4;deterministic=true;grid_size=4;checkpoint_every=5"
     compare = [sys.executable, "-m", "kgen.cli.main", "compare", "--data", "tiny.npz", "--models",
                f"gan:mlp{settings},vae:mlp{settings}", "--seeds", "2", "--epochs", "3", "--batch-size", "8",
                "--eval-n", "20", "--metrics-every", "0", "--no-validate"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
-    def attempt(study, kill_after=None):
+    def checkpoints(study):
+        return set(glob.glob(str(tmp_path / study / "runs" / "*" / "checkpoint" / "state-*.npz")))
+
+    def attempt(study, kill=None):
+        """Run the study; ``kill``: seconds after which to SIGKILL it, or "mid-run" to kill it as soon as a
+        run in progress writes a checkpoint (finished runs keep none)."""
+        before = checkpoints(study)
         process = subprocess.Popen(compare + ["--study-dir", study], cwd=tmp_path, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, env=env)
+        if kill == "mid-run":
+            while process.poll() is None and not checkpoints(study) - before:
+                time.sleep(0.02)
+            kill = 0.001
         try:
-            out, err = process.communicate(timeout=kill_after)
+            out, err = process.communicate(timeout=kill)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             out, err = process.communicate()
@@ -371,8 +382,8 @@ def test_a_study_killed_at_any_point_and_run_again_gives_the_same_report(tmp_pat
     code, out, err = attempt("whole")
     assert code == 0, err
     outputs, finished = [], set()
-    for kill_after in (8, 14, 20, 26, 32, 38, None):
-        code, out, err = attempt("killed", kill_after)
+    for kill in ("mid-run", 8, "mid-run", 16, "mid-run", 24, "mid-run", 32, None):
+        code, out, err = attempt("killed", kill)
         for line in out.splitlines():
             if ": training" in line or ": resuming" in line:
                 run_name = line.split(":")[0] + line.split(":")[1]
