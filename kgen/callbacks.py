@@ -416,14 +416,15 @@ class BudgetProgress(keras.callbacks.Callback):
         self._steps = 0
         self._last_print = -1.0  # wall seconds of the last terminal update
         self._minutes_printed = 0
-        self._window = None  # (time, steps) where the current measurement of the rate began
+        self._window = None  # (training seconds, steps) where the current measurement of the rate began
         self._rate = 0.0  # images/s of the last measurement of at least MIN_STEPS steps
 
     def line(self, logs=None):
         """The progress line as it stands."""
         done, steps = self.clock.minutes(), self._steps
         if self._window is not None and steps - self._window[1] >= self.MIN_STEPS:
-            self._rate = (steps - self._window[1]) * self.images_per_step / (time.perf_counter() - self._window[0])
+            seconds = 60.0 * done - self._window[0]
+            self._rate = (steps - self._window[1]) * self.images_per_step / max(seconds, 1e-9)
         rate = self._rate
         losses = "  ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items()
                            if not k.startswith(("val_", "classifier_", "inception_")) and k != "metrics_seconds")
@@ -437,7 +438,7 @@ class BudgetProgress(keras.callbacks.Callback):
         self._steps += 1
         now = time.perf_counter()
         if self._window is None:  # from the end of an epoch's first step: its start-up is not a step's cost
-            self._window = (now, self._steps)
+            self._window = (60.0 * self.clock.minutes(), self._steps)  # training time: evaluations pause it
         if self.interactive:
             if now - self._last_print >= 1.0:
                 self._last_print = now

@@ -84,8 +84,6 @@ def atomic_path(path, suffix="", needed=None):
         raise _write_error(path, tmp, e, needed) from e
     finally:
         if os.path.isdir(tmp) and not os.path.islink(tmp):
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
         elif os.path.lexists(tmp):
             os.remove(tmp)
