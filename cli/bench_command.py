@@ -30,7 +30,10 @@ PEAK_MATRIX = 4096  # side of the float32 matrices whose product measures the pe
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
               help="Timed repeats; medians are reported.")
 @click.option("--image-size", type=click.IntRange(min=4), default=28, show_default=True,
-              help="Side of the random square grayscale training images (28: MNIST / Fashion-MNIST shape).")
+              help="Side of the random square training images (28: MNIST / Fashion-MNIST; 32: CIFAR-10; 64: CelebA "
+                   "as kgen resizes it).")
+@click.option("--channels", type=click.Choice(["1", "3"]), default="1", show_default=True,
+              help="Colour channels of the training images: 1 grayscale, 3 RGB (CIFAR-10, CelebA).")
 @click.option("--precision", type=click.Choice(names.PRECISIONS), default="auto",
               show_default=True, help="Keras dtype policy of the networks (auto: as kgen fit picks it here).")
 @click.option("--jit/--no-jit", "jit_compile", default=False, show_default=True, help="Compile each step with XLA.")
@@ -43,8 +46,8 @@ PEAK_MATRIX = 4096  # side of the float32 matrices whose product measures the pe
               help="Also profile this many training steps with TensorFlow's profiler and print the op types "
                    "that take the time (0: no profile).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per measurement instead of a table.")
-def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size, precision, jit_compile, sampling,
-          plain, profile_steps, as_json):
+def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size, channels, precision, jit_compile,
+          sampling, plain, profile_steps, as_json):
     """Measure, after a warm-up, training images/s and ms/step (median over repeats) of each model ×
     architecture asked for, the analytic FLOPs of one training step (from the layer shapes, forward
     + backward), the achieved GFLOP/s and its share of this machine's peak (measured in the
@@ -58,6 +61,7 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
     Example:
       kgen bench --model gan --arch dcgan --batch-size 128 --json
       kgen bench --model gan --arch dcgan --no-sampling --profile 10
+      kgen bench --model vae --image-size 32 --channels 3 --no-sampling
     """
     import keras
 
@@ -90,7 +94,7 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
         keras.utils.set_random_seed(0)
         config = RunConfig(model=name, arch=architecture, batch_size=batch_size, precision=choice.precision,
                            jit_compile=jit_compile)
-        model = build_model(config, (image_size, image_size, 1))
+        model = build_model(config, (image_size, image_size, int(channels)))
         if plain:
             use_plain_dropout_masks(model)
             use_keras_adam(model)
@@ -98,6 +102,7 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
         flops = training_flops_per_image(model) * batch_size
         achieved = flops / (speed["ms_per_step"] / 1000) / 1e9
         emit({"measure": "training", "model": f"{name}/{architecture}", "batch": batch_size,
+              "image_shape": [image_size, image_size, int(channels)],
               "precision": choice.precision,
               "jit": jit_compile, "plain": plain, "images_per_s": round(speed["images_per_s"], 1),
               "ms_per_step": round(speed["ms_per_step"], 1), "gflop_per_step": round(flops / 1e9, 2),

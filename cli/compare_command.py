@@ -7,12 +7,13 @@ import click
 from kgen.cli.common import KgenCommand
 
 from kgen.cli.common import parse_classes, parse_minutes
-from kgen.compare import DEFAULT_MODELS, PRESETS
+from kgen.compare import DEFAULT_MODELS
+from kgen.compare.presets import PRESETS
 
 
 @click.command(cls=KgenCommand)
 @click.option("--data", default="fashion_mnist", show_default=True,
-              help="Data spec shared by every run (see kgen fit).")
+              help="Data spec shared by every run (see kgen fit); with --preset, the preset's unless given.")
 @click.option("--models", default=DEFAULT_MODELS, show_default=True,
               help="Comma-separated [c]model[:arch[:loss]][@setting=value;…] entries to compare, e.g. "
                    "gan:dcgan,vae:dcgan,vaegan, or vae:dcgan@latent_dim=2,vae:dcgan@latent_dim=16 (settings as in "
@@ -20,8 +21,9 @@ from kgen.compare import DEFAULT_MODELS, PRESETS
                    "minimax, least-squares, hinge, wgan-gp with 5 critic steps). A c before the model name gives its "
                    "class-conditional version (cgan:dcgan, cvae:dcgan, cvaegan; see kgen fit --conditional).")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)),
-              help="A preset experiment instead of --models: " + "; ".join(f"{k}: {v[0]}" for k, v in PRESETS.items())
-                   + ".")
+              help="A reference paper's experiment instead of --models: its data, models, epochs, batch size and "
+                   "budget, each replaced by the option when you give it (docs/reproductions.md). "
+                   + "; ".join(f"{k}: {p.description} [{p.summary()}]" for k, p in PRESETS.items()) + ".")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs of every run (with --budget-minutes: the most a run may take).")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
@@ -68,26 +70,31 @@ def compare(ctx, data, models, preset, epochs, seeds, study_dir, budget_minutes,
           --study-dir saved_models/studies/fmnist
     """
     from kgen.compare.report import write_report
-    from kgen.compare.study import StudyPlan, preset_models, run_study
+    from kgen.compare.study import StudyPlan, preset_plan, run_study
 
-    description = ""
-    if preset:
-        if ctx.get_parameter_source("models").name != "DEFAULT":
-            raise click.UsageError("give either --preset or --models, not both.")
-        models, description = preset_models(preset)
+    if preset and ctx.get_parameter_source("models").name != "DEFAULT":
+        raise click.UsageError("give either --preset or --models, not both.")
+    given = {key: value for key, value in (("data", data), ("epochs", epochs), ("batch_size", batch_size),
+                                           ("budget_minutes", budget_minutes))
+             if not preset or ctx.get_parameter_source(key).name != "DEFAULT"}
+    data = given.get("data", PRESETS[preset].data if preset else data)
     normal_classes = None
     if anomaly_classes:
         from kgen.evaluation.classifier import find_evaluator
 
         num_classes = find_evaluator(data).record.num_classes
         normal_classes = [c for c in range(num_classes) if c not in anomaly_classes]
-    plan = StudyPlan(data=data, models=models.split(","), seeds=seeds, epochs=epochs, batch_size=batch_size,
-                     budget_minutes=budget_minutes, eval_n=eval_n, description=description,
-                     normal_classes=normal_classes,
-                     settings=dict({"limit": limit} if limit else {}, **({} if validate else {"validate": False}),
-                                   **({"metrics_at": metrics_at} if metrics_at else {}),
-                                   **({"metrics_n": metrics_n} if metrics_n else {}),
-                                   **({"metrics_every": metrics_every} if metrics_every is not None else {})))
+    settings = dict({"limit": limit} if limit else {}, **({} if validate else {"validate": False}),
+                    **({"metrics_at": metrics_at} if metrics_at else {}),
+                    **({"metrics_n": metrics_n} if metrics_n else {}),
+                    **({"metrics_every": metrics_every} if metrics_every is not None else {}))
+    if preset:
+        plan = preset_plan(preset, seeds=seeds, eval_n=eval_n, normal_classes=normal_classes, **given, **settings)
+        click.echo(f"Preset {preset}: {PRESETS[preset].summary()}"
+                   + "".join(f"; --{key.replace('_', '-')} {value} as given" for key, value in given.items()))
+    else:
+        plan = StudyPlan(models=models.split(","), seeds=seeds, eval_n=eval_n, normal_classes=normal_classes,
+                         settings=settings, **given)
     from kgen.locks import directory_lock
 
     notes = []

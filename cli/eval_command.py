@@ -12,9 +12,11 @@ from kgen.cli.common import KgenCommand, model_source, run_dir_option
 
 @click.command("eval", cls=KgenCommand)
 @run_dir_option("to evaluate")
-@click.option("--metrics", default="fid,is,kid,pr", show_default=True,
+@click.option("--metrics", default=",".join(names.METRICS), show_default=True,
               help="Comma-separated sample metrics: fid (Fréchet distance), is (Inception Score), kid (Kernel "
-                   "Inception Distance), pr (precision and recall, Kynkäänniemi et al.).")
+                   "Inception Distance), pr (precision and recall, Kynkäänniemi et al.), sharpness (Laplacian variance "
+                   "of generated over real images: below 1 blurrier, above 1 noisier), classes (with the evaluator "
+                   "classifier: classes generated at at least half their real share, and the class imbalance).")
 @click.option("--n", "n", type=click.IntRange(min=2), default=10_000, show_default=True,
               help="Generated images, and as many real images for the ceiling (at most the training images the "
                    "evaluator never saw: 10000 for mnist and fashion_mnist).")

@@ -18,7 +18,9 @@ OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 ON_NAN = ("stop", "rollback")
-METRICS = ("fid", "is", "kid", "pr")
-# The values a report holds for those metrics ("pr" gives two).
-REPORTED_METRICS = ("fid", "is", "kid", "precision", "recall")
+METRICS = ("fid", "is", "kid", "pr", "sharpness", "classes")
+FEATURE_METRICS = METRICS[:4]  # computed from an extractor's features (the others from pixels and class decisions)
+# The values a report holds for those metrics ("pr" gives two; "classes" gives the classes covered and the class
+# imbalance, with the evaluator classifier only: kgen.evaluation.image_statistics).
+REPORTED_METRICS = ("fid", "is", "kid", "precision", "recall", "sharpness", "classes_covered", "class_tv")
 EXTRACTORS = ("classifier", "inception")

@@ -82,6 +82,20 @@ def test_bench_prints_one_json_line_per_measurement(tmp_path):
     share = training["gflop_per_s"] / records[0]["gflop_per_s"]
     assert training["share_of_peak"] == pytest.approx(share, rel=0.01, abs=1e-3)
     assert [r["batch"] for r in records[2:]] == [1, 64, 1024]
+    assert training["image_shape"] == [16, 16, 1]
+
+
+def test_bench_measures_colour_images(tmp_path):
+    result = run(["bench", "--model", "vae", "--arch", "dcgan", "--batch-size", "4", "--steps", "1", "--repeats", "1",
+                  "--min-seconds", "0", "--image-size", "32", "--channels", "3", "--no-sampling", "--json"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    training = json.loads(result.output.strip().splitlines()[1])
+    assert training["image_shape"] == [32, 32, 3] and training["images_per_s"] > 0
+    # a colour image has three times the pixels of a grey one: the first and last layers cost more
+    grey = json.loads(run(["bench", "--model", "vae", "--arch", "dcgan", "--batch-size", "4", "--steps", "1",
+                           "--repeats", "1", "--min-seconds", "0", "--image-size", "32", "--no-sampling", "--json"],
+                          tmp_path).output.strip().splitlines()[1])
+    assert training["gflop_per_step"] > grey["gflop_per_step"]
 
 
 def test_bench_knows_every_model_and_architecture():

@@ -9,7 +9,8 @@ import scipy.stats
 
 from conftest import assert_one_line_error, run, tiny_images
 from kgen.compare import report as rp, tables
-from kgen.compare.study import StudyError, StudyPlan, load_or_create_plan, parse_models, run_study
+from kgen.compare.presets import PRESETS
+from kgen.compare.study import StudyError, StudyPlan, load_or_create_plan, parse_models, preset_plan, run_study
 from kgen.config import RunConfig
 from kgen.tensorboard_logs import read_events
 from kgen.evaluation.classifier import ClassifierExtractor, train_evaluator
@@ -197,13 +198,31 @@ def test_gan_variants_name_their_loss():
             parse_models(bad)
 
 
-@pytest.mark.parametrize("preset", ["lr-sensitivity", "optimizers", "translation", "latent-size", "architecture"])
-def test_presets_are_valid_plans(preset):
-    from kgen.compare.study import preset_models
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_are_whole_experiments(name):
+    preset, plan = PRESETS[name], preset_plan(name)
+    configs = plan.run_configs("s")
+    assert len(configs) == 3 * len(plan.models) == 3 * len(preset.models.split(","))
+    assert {c.data for _, _, c in configs} == {preset.data} and plan.description.startswith(preset.description)
+    for spec, _, config in configs:  # an entry's own batch size wins over the preset's
+        assert config.batch_size == dict(spec.settings).get("batch_size", preset.batch_size)
+        assert (config.epochs, config.max_minutes) == (preset.epochs, preset.budget_minutes)
+        for key, value in preset.settings.items():
+            assert getattr(config, key) == dict(spec.settings).get(key, value)
 
-    models, description = preset_models(preset)
-    plan = StudyPlan(data="d", models=models.split(","), description=description)
-    assert len(plan.run_configs("s")) == plan.seeds * len(plan.models) == 3 * len(plan.models) and description
+
+def test_a_preset_takes_the_options_given_and_keeps_the_rest():
+    plan = preset_plan("translation", seeds=2, epochs=3, limit=500, data="fashion_mnist")
+    configs = plan.run_configs("s")
+    assert (plan.seeds, plan.epochs, plan.batch_size, plan.data) == (2, 3, 64, "fashion_mnist")
+    assert {(c.limit, c.learning_rate, c.batch_size) for _, _, c in configs} == {(500, 0.0003, 64)}
+    assert [c.translate for _, _, c in configs[:4]] == [0.0, 0.1, 0.0, 0.1]
+    # Banerjee's linear VAE trains at batch 64, the others at the preset's 128, each at the paper's rate
+    configs = preset_plan("architecture").run_configs("s")[:4]
+    assert [(c.batch_size, c.learning_rate) for _, _, c in configs] == [
+        (128, 0.0002), (128, 0.0002), (64, 0.0001), (128, 0.0001)]
+    with pytest.raises(StudyError, match="Unknown preset 'colours': expected one of"):
+        preset_plan("colours")
 
 
 def test_unknown_preset_is_one_line_error(tmp_path):
@@ -314,3 +333,28 @@ def test_a_winner_is_named_only_where_welchs_test_says_the_lead_is_real():
     one_seed = tables.group_runs([fake_record("a", 0, 10.0), fake_record("b", 0, 30.0)])
     assert tables.winners_table(one_seed, "classifier", "classifier-aaaa")[1][0][-1] == \
         "cannot tell: fewer than 2 seeds"
+
+
+def test_a_colour_preset_runs_on_tensorflow_datasets_mock_cifar10(tmp_path, monkeypatch):
+    """The CIFAR-10 preset end to end through tensorflow-datasets (its mock data: no files, no network):
+    32×32×3 GAN and VAE trained, evaluated without an extractor (none for cifar10 here), reported."""
+    import tensorflow_datasets as tfds
+
+    from kgen.data import sources
+
+    monkeypatch.setenv("KGEN_DATA_DIR", str(tmp_path / "data"))  # no local copy
+    monkeypatch.setattr(sources, "SYSTEM_DATA_DIR", str(tmp_path / "none"))
+    monkeypatch.setattr(sources, "network_reachable", lambda *a, **k: True)
+    monkeypatch.setattr("kgen.compare.study.default_extractors", lambda data: ([], ["no extractor in this test"]))
+    with tfds.testing.mock_data(num_examples=16):
+        result = run(["compare", "--preset", "gan-vs-vae-cifar10", "--epochs", "1", "--limit", "8", "--batch-size",
+                      "4", "--seeds", "1", "--eval-n", "8", "--no-validate", "--study-dir", "s"], tmp_path)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.output.startswith("Preset gan-vs-vae-cifar10: cifar10, 10 min per run, batch 128; --epochs 1 as "
+                                    "given; --batch-size 4 as given")
+    plan = json.loads((tmp_path / "s" / "study.json").read_text())
+    assert plan["data"] == "cifar10" and plan["models"] == ["gan:dcgan", "vae:dcgan"]
+    for slug in ("gan-dcgan-seed0", "vae-dcgan-seed0"):
+        record = json.loads((tmp_path / "s" / "runs" / slug / "config.json").read_text())
+        assert record["data"]["image_shape"] == [32, 32, 3] and "tensorflow-datasets" in record["data"]["description"]
+    assert "negative ELBO" in (tmp_path / "s" / "report.md").read_text()

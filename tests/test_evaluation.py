@@ -2,10 +2,12 @@
 
 import json
 import os
+from collections import Counter
 
 import keras
 import numpy as np
 import pytest
+import scipy.ndimage
 
 from conftest import tiny_images
 from kgen.config import RunConfig
@@ -127,11 +129,31 @@ def test_evaluate_reports_each_metric_with_its_ceiling_and_protocol(labelled_npz
                 "kid": metrics.kid(features, reference[0]), "precision": precision, "recall": recall}
 
     model_values, ceiling_values = expected(*generated), expected(*held_out)
+    # Image statistics: Laplacian variance with SciPy; up to 2n held-out images, the first half the reference
+    # and the second the ceiling; classes by the classifier's decisions, counted here
+    sharpness = [scipy.ndimage.laplace(image[..., 0] / 255.0)[1:-1, 1:-1].var()
+                 for image in np.concatenate([to_uint8(model.sample(20, seed=0), model.output_range),
+                                              arrays["x_test"][:24]]).astype(np.float64)]
+    fake, real_a, real_b = np.mean(sharpness[:20]), np.mean(sharpness[20:32]), np.mean(sharpness[32:])
+    model_values["sharpness"], ceiling_values["sharpness"] = fake / real_a, real_b / real_a
+
+    def classes(logits):
+        ref, found = Counter(np.argmax(reference[1], 1).tolist()), Counter(np.argmax(logits, 1).tolist())
+        shares = {c: (found[c] / len(logits), ref[c] / len(reference[1])) for c in ref}
+        return (sum(f >= 0.5 * r for f, r in shares.values()),
+                0.5 * sum(abs(found[c] / len(logits) - ref[c] / len(reference[1])) for c in set(ref) | set(found)))
+
+    (model_values["classes_covered"], model_values["class_tv"]) = classes(generated[1])
+    (ceiling_values["classes_covered"], ceiling_values["class_tv"]) = classes(held_out[1])
     assert set(report["metrics"]) == set(model_values)
+    assert report["metrics"]["classes_covered"]["of"] == len(set(np.argmax(reference[1], 1).tolist()))
     for name, entry in report["metrics"].items():
         assert entry["value"] == pytest.approx(model_values[name], rel=1e-5, abs=1e-9), name
         assert entry["ceiling"] == pytest.approx(ceiling_values[name], rel=1e-5, abs=1e-9), name
         for value, interval in ((entry["value"], entry["interval"]), (entry["ceiling"], entry["ceiling_interval"])):
+            if name in ("classes_covered", "class_tv"):  # counts of decisions: no interval
+                assert interval is None
+                continue
             assert interval[0] <= interval[1] and interval[1] > interval[0] - 1e-12, name
     protocol = report["protocol"]
     assert protocol["n_generated"] == 20 and protocol["n_reference"] == 24 and protocol["n_ceiling"] == 20

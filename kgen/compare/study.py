@@ -22,7 +22,8 @@ from kgen.tensorboard_logs import write_hparams_experiment, write_scalars
 from kgen.record import RunRecord, RunStatus
 from kgen.config import RunConfig
 
-from kgen.compare import DEFAULT_MODELS, PRESETS  # noqa: F401  (DEFAULT_MODELS: part of this module's API)
+from kgen.compare import DEFAULT_MODELS  # noqa: F401  (part of this module's API)
+from kgen.compare.presets import PRESETS
 
 STUDY_FILE = "study.json"
 RUNS_DIR = "runs"
@@ -223,16 +224,28 @@ class StudyPlan:
         return out
 
 
-def preset_models(name):
-    """The ``--models`` list of a preset experiment, and its description.
+def preset_plan(name, seeds=3, eval_n=10_000, **overrides):
+    """The :class:`StudyPlan` of a preset experiment (:data:`kgen.compare.presets.PRESETS`).
+
+    Args:
+        name: the preset's name.
+        seeds, eval_n: as in :class:`StudyPlan`.
+        overrides: plan fields that replace the preset's (``data``, ``epochs``, ``batch_size``,
+            ``budget_minutes``, ``normal_classes``) or run settings added to its ``settings`` (e.g. ``limit=2000``).
 
     Raises:
-        StudyError: no such preset; the message lists them.
+        StudyError: no such preset (the message lists them), or the overrides make an invalid plan.
     """
     if name not in PRESETS:
         raise StudyError(f"Unknown preset {name!r}: expected one of {', '.join(PRESETS)}.")
-    description, models = PRESETS[name]
-    return models, description
+    preset = PRESETS[name]
+    fields = {key: overrides.pop(key)
+              for key in ("data", "epochs", "batch_size", "budget_minutes", "normal_classes") if key in overrides}
+    values = {"data": preset.data, "epochs": preset.epochs, "batch_size": preset.batch_size,
+              "budget_minutes": preset.budget_minutes, **fields}
+    return StudyPlan(models=_entries(preset.models), seeds=seeds,
+                     eval_n=eval_n, settings={**preset.settings, **overrides},
+                     description=f"{preset.description}. Preset {name!r} ({preset.paper}).", **values)
 
 
 def load_or_create_plan(study_dir, plan):

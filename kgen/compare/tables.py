@@ -115,6 +115,11 @@ def _lower_is_better(label):
     return label.endswith("↓")
 
 
+def _has_direction(label):
+    """Whether a metric's label says which way is better (``↑``/``↓``); a winner is named only for those."""
+    return label.endswith(("↑", "↓"))
+
+
 def winner(values, label, confidence=CONFIDENCE):
     """Which entry of ``{entry: [value per seed]}`` is best on one metric, and whether its lead is real.
 
@@ -122,12 +127,13 @@ def winner(values, label, confidence=CONFIDENCE):
     decides: a winner is named only when ``p < 1 − confidence``.
 
     Returns:
-        ``None`` with fewer than two entries, else ``{"best", "runner_up", "best_mean", "runner_up_mean",
+        ``None`` with fewer than two entries or for a metric without a better direction (its label has no
+        ``↑``/``↓``, e.g. the relative sharpness), else ``{"best", "runner_up", "best_mean", "runner_up_mean",
         "difference", "interval", "p", "verdict"}``: the difference best − runner-up with its
         ``confidence`` interval (``None`` with one seed), and the verdict as a sentence.
     """
     values = {name: found for name, found in values.items() if found}
-    if len(values) < 2:
+    if len(values) < 2 or not _has_direction(label):
         return None
     order = sorted(values, key=lambda n: np.mean(values[n]), reverse=not _lower_is_better(label))
     best, second = order[0], order[1]

@@ -26,7 +26,8 @@ from kgen.evaluation import metrics as metric_math
 REPLICATES = 100  # bootstrap resamples per interval
 CONFIDENCE = 0.95
 # The values a metric can take: a re-centred interval is cut to them (KID, an unbiased estimate, has no bound).
-RANGES = {"fid": (0.0, np.inf), "is": (1.0, np.inf), "precision": (0.0, 1.0), "recall": (0.0, 1.0)}
+RANGES = {"fid": (0.0, np.inf), "is": (1.0, np.inf), "precision": (0.0, 1.0), "recall": (0.0, 1.0),
+          "sharpness": (0.0, np.inf), "classes_covered": (0.0, np.inf), "class_tv": (0.0, 1.0)}
 
 
 def resample_counts(n, replicates, rng):

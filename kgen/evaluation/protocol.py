@@ -16,7 +16,11 @@ Protocol (every report records it):
   each set; IS: 10 splits. Subsets and splits are chosen by the rows' content
   (:func:`kgen.evaluation.metrics.content_order`), so no number depends on the order of the images;
 * intervals: every value (the ceiling's too) carries a 95 % bootstrap interval from ``replicates``
-  resamples of the generated (or ceiling) and the reference images (:mod:`kgen.evaluation.bootstrap`).
+  resamples of the generated (or ceiling) and the reference images (:mod:`kgen.evaluation.bootstrap`);
+* image statistics (:mod:`kgen.evaluation.image_statistics`): the relative sharpness of up to
+  ``SHARPNESS_N`` generated images against as many held-out real images (ceiling: the next as many), with
+  a bootstrap interval; with the evaluator classifier, the classes covered and the class imbalance
+  against the reference images' classes (no interval).
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from kgen.evaluation import metrics as metric_math
 from kgen.evaluation.autoencoder import autoencoder_metrics, autoencoder_protocol
 from kgen.evaluation.bootstrap import CONFIDENCE, REPLICATES, bootstrap_scores
 from kgen.evaluation.features import AUTO_CACHE, RealFeatures, generated_features
-from kgen.names import METRICS
+from kgen.evaluation.image_statistics import MIN_SHARE_RATIO, class_coverage, laplacian_variance, ratio_interval
+from kgen.names import FEATURE_METRICS, METRICS
 
 PR_K, IS_SPLITS = 3, 10
+SHARPNESS_N = 2000  # images per set of the relative sharpness
 
 
 def parse_metrics(text):
@@ -74,7 +80,8 @@ def score(candidate, reference, names=METRICS, seed=0, replicates=REPLICATES):
 
     Args:
         candidate, reference: :class:`FeatureSet`.
-        names: metrics among ``fid``, ``is``, ``kid``, ``pr``.
+        names: metrics among ``fid``, ``is``, ``kid``, ``pr`` (others, e.g. ``sharpness``, are not computed
+            from features and are left out here).
         seed: seed of the bootstrap resamples.
         replicates: bootstrap resamples per interval (0: no intervals).
 
@@ -82,7 +89,48 @@ def score(candidate, reference, names=METRICS, seed=0, replicates=REPLICATES):
         ``{name: {"value": v, "interval": [low, high] or None}}`` with ``precision`` and ``recall`` for ``pr``
         (see :func:`kgen.evaluation.bootstrap.bootstrap_scores`).
     """
+    names = [name for name in names if name in FEATURE_METRICS]
     return bootstrap_scores(candidate, reference, names, replicates, seed, splits=IS_SPLITS, k=PR_K)
+
+
+def image_statistics(model, data, generated, real, extractor, n, seed=0, batch_size=500, translate=0.0,
+                     replicates=REPLICATES, names=("sharpness", "classes")):
+    """The relative sharpness of generated images and, with the evaluator classifier, their class coverage
+    (:mod:`kgen.evaluation.image_statistics`), as report entries like :func:`score`'s, with the ceiling's.
+
+    Args:
+        model: the model (it generates ``min(n, SHARPNESS_N)`` images from latent seed ``seed``).
+        data: the data spec; its held-out images are the sharpness reference (first half) and ceiling.
+        generated, real: the :class:`FeatureSet` of the generated images and the :class:`RealFeatures`.
+        extractor: their extractor; class coverage only for the evaluator classifier (its classes are the data's).
+        n, seed, batch_size, translate, replicates: as in :func:`evaluate`.
+        names: which of ``sharpness`` and ``classes`` to compute.
+    """
+    from kgen.data.real_images import held_out_split, uint8_batches
+    from kgen.images import to_uint8
+
+    out, n = {}, min(int(n), SHARPNESS_N)
+    if "classes" in names and extractor.name == "classifier":
+        model_coverage = class_coverage(generated.logits, real.reference.logits)
+        real_coverage = class_coverage(real.ceiling.logits, real.reference.logits)
+        out["classes_covered"] = {"value": model_coverage["covered"], "interval": None,
+                                  "ceiling": real_coverage["covered"], "ceiling_interval": None,
+                                  "of": model_coverage["classes"]}
+        out["class_tv"] = {"value": model_coverage["total_variation"], "interval": None,
+                           "ceiling": real_coverage["total_variation"], "ceiling_interval": None}
+    if "sharpness" not in names:
+        return out
+    fake = np.concatenate([laplacian_variance(to_uint8(b, model.output_range))
+                           for b in model.sample_batches(n, seed=seed, batch_size=batch_size)])
+    real_values = np.concatenate([laplacian_variance(b.numpy()) for b in uint8_batches(
+        data, held_out_split(data), model.image_shape[0], batch_size=batch_size, limit=2 * n, translate=translate,
+        seed=seed)])
+    half = max(1, len(real_values) // 2)
+    value, interval = ratio_interval(fake, real_values[:half], replicates, seed)
+    ceiling, ceiling_interval = ratio_interval(real_values[half:], real_values[:half], replicates, seed) \
+        if len(real_values) > half else (None, None)
+    out["sharpness"] = {"value": value, "interval": interval, "ceiling": ceiling, "ceiling_interval": ceiling_interval}
+    return out
 
 
 def interval_protocol(replicates):
@@ -135,6 +183,8 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
     ceiling = score(real.ceiling, real.reference, metrics, seed, replicates)
     for name, entry in values.items():
         entry["ceiling"], entry["ceiling_interval"] = ceiling[name]["value"], ceiling[name]["interval"]
+    values.update(image_statistics(model, data, generated, real, extractor, n, seed, batch_size, translate, replicates,
+                                   metrics))
     report = {
         "protocol": {
             "extractor": extractor.describe(),
@@ -149,6 +199,10 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
             "n_ceiling": len(real.ceiling),
             "kid": "unbiased MMD² over all pairs (cubic polynomial kernel)",
             "precision_recall": f"k = {PR_K}, {min(len(generated), len(real.reference))} images per set",
+            "sharpness": f"variance of the 4-neighbour Laplacian, mean over {min(int(n), SHARPNESS_N)} generated "
+                         "images / mean over as many held-out real images (ceiling: the next as many)",
+            "classes": f"evaluator classifier's decisions; a class is covered at >= {MIN_SHARE_RATIO:g} × its share "
+                       "among the reference images; imbalance: total variation between the class shares",
             "is_splits": min(IS_SPLITS, len(generated)),
             "seed": seed,
             "translate": translate,

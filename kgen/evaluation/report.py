@@ -5,14 +5,20 @@ from __future__ import annotations
 from kgen.evaluation.autoencoder import ACTIVE_KL
 
 
-METRIC_LABELS = {"fid": "FID ↓", "is": "IS ↑", "kid": "KID ↓", "precision": "precision ↑", "recall": "recall ↑"}
+METRIC_LABELS = {"fid": "FID ↓", "is": "IS ↑", "kid": "KID ↓", "precision": "precision ↑", "recall": "recall ↑",
+                 "sharpness": "sharpness (real = 1)", "classes_covered": "classes covered ↑",
+                 "class_tv": "class imbalance (TV) ↓"}
+# Metrics of the pixels, whatever the extractor: their label names the measure instead.
+PIXEL_METRICS = {"sharpness": "Laplacian"}
 # How a metric's name says which features it was computed in: "classifier FID" is not an "Inception FID".
 EXTRACTOR_KINDS = {"classifier": "classifier", "inception": "Inception"}
 
 
 def metric_label(name, extractor_name):
-    """The label of a sample metric that names its measuring stick: ``"classifier FID ↓"``."""
-    return f"{EXTRACTOR_KINDS.get(extractor_name, extractor_name)} {METRIC_LABELS[name]}"
+    """The label of a sample metric that names its measuring stick: ``"classifier FID ↓"``, ``"Laplacian
+    sharpness (real = 1)"``."""
+    kind = PIXEL_METRICS.get(name) or EXTRACTOR_KINDS.get(extractor_name, extractor_name)
+    return f"{kind} {METRIC_LABELS[name]}"
 
 
 def extractor_kind(protocol):
