@@ -23,7 +23,7 @@ from kgen.compare.presets import PRESETS
 @click.option("--preset", type=click.Choice(sorted(PRESETS)),
               help="A reference paper's experiment instead of --models: its data, models, epochs, batch size and "
                    "budget, each replaced by the option when you give it (docs/reproductions.md). "
-                   + "; ".join(f"{k}: {p.description} [{p.summary()}]" for k, p in PRESETS.items()) + ".")
+                   + "; ".join(f"{k} ({p.author}): {p.description} [{p.summary()}]" for k, p in PRESETS.items()) + ".")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs of every run (with --budget-minutes: the most a run may take).")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,

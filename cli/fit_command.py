@@ -111,8 +111,8 @@ def model_options(model, **given):
         help="Adam's beta_2 (default: 0.999; 0.9 for --gan-loss wgan-gp).")
 @option("Optimisation", "--seed", type=int, default=0, show_default=True, help="Seed of weights, noise and shuffling.")
 @option("Optimisation", "--jit/--no-jit", "jit_compile", default=False, show_default=True,
-        help="Compile each training step with XLA (on a 2-core CPU it slowed every model down: the DCGAN "
-        "by 22%, the VAE 2×, the VAE-GAN 5×; worth trying on a GPU).")
+        help="Compile each training step with XLA (on a 2-core CPU it slowed every model down, see DEVELOPERS.md; "
+        "worth trying on a GPU).")
 @option("Optimisation", "--deterministic", is_flag=True,
         help="Turn TensorFlow's op determinism on: the same command gives the same weights, also across a "
         "resume (may be slower).")

@@ -325,7 +325,7 @@ class MetricsMonitor(SummaryCallback):
         self.record["epochs"], self.record["timed"] = list(state["epochs"]), list(state["timed"])
 
 
-class TensorBoard(keras.callbacks.TensorBoard):
+class RunTensorBoard(keras.callbacks.TensorBoard):
     """Keras' TensorBoard callback, with kgen's tags: the losses as Keras writes them (``epoch_*`` in
     the ``train`` and ``validation`` runs, ``batch_*`` every ``update_freq`` steps), plus, in ``train``,
     every optimiser's learning rate (``learning_rate/<role>``) and the epoch's timings

@@ -40,7 +40,7 @@ class RunConfig:
 
     Attributes:
         model: ``gan``, ``vae`` or ``vaegan``.
-        arch: architecture (``mlp``/``dcgan`` for gan, ``mlp``/``conv`` for vae, ``dcgan`` for vaegan).
+        arch: architecture among the model's (:data:`kgen.names.MODEL_ARCHS`); ``None``: its default, ``dcgan``.
         data: data spec (dataset name, directory or array file).
         image_size: side of the square training images; ``None`` keeps the data's size.
         epochs: passes over the training data (with ``max_minutes``: the most it may make). ``None`` (the

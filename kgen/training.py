@@ -17,8 +17,8 @@ import tensorflow as tf
 from kgen import registry, runs
 from kgen.evaluation.features import check_ceiling_capacity
 from kgen.locks import LOCK_FILE, directory_lock
-from kgen.callbacks import (TRAIN_RUN, BudgetProgress, EpochHistory, MetricsMonitor, ReconstructionGrid, SampleGrid,
-                            TensorBoard, TimeBudget, TrainingClock)
+from kgen.callbacks import (TRAIN_RUN, BudgetProgress, EpochHistory, MetricsMonitor, ReconstructionGrid,
+                            RunTensorBoard, SampleGrid, TimeBudget, TrainingClock)
 from kgen.checkpoint import (Checkpointer, Position, generation_name, held_outside_model_file, read_arrays,
                              save_checkpoint, state_bytes, training_variables)
 from kgen.config import RunConfig, parse_interval
@@ -338,7 +338,7 @@ class RunCallbacks:
             held_out, labels = held_out_examples(config.data, info.image_shape[0], 32)
             self.callbacks.append(ReconstructionGrid(held_out, os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR),
                                                      log_dir=logs_dir, labels=labels if model.conditional else None))
-        self.callbacks.append(TensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False))
+        self.callbacks.append(RunTensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False))
         if self.budget is not None:
             self.callbacks.append(self.budget)
 

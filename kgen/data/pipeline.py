@@ -206,7 +206,7 @@ def without_autotuning(dataset):
     Autotuning runs a background thread that sleeps for exponentially growing intervals
     (10 ms, 20 ms, 40 ms, …). Destroying an iterator — which the training loop does at the end of
     every epoch — often blocks until that sleep ends, so the epoch is stretched to the next
-    10 ms·2^k after the iterator was made: a 12 s epoch measured here ended after 20.5 s. kgen's
+    10 ms·2^k after the iterator was made (DEVELOPERS.md measures it). kgen's
     pipelines read from memory, where fixed small buffers cost nothing, so the thread is not needed.
 
     Args:

@@ -53,8 +53,8 @@ class ReplicaDropout(layers.Dropout):
 
     The masks come from random bits, not from one float per unit as in Keras' Dropout: a 32-bit
     random word yields four masks when the rate is a multiple of 1/256 (the DCGAN's 0.25), else two,
-    with the rate rounded to 1/65536. On a CPU, dropout with float masks took ≈ 19 % of a DCGAN
-    training step's busy time, with these ≈ 7 % (README, "Performance"). Set ``cheap_masks = False``
+    with the rate rounded to 1/65536. On a CPU they cost a DCGAN step a fraction of what float masks do
+    (docs/performance.md, ``kgen bench --plain``). Set ``cheap_masks = False``
     on a layer before its first call to draw float masks instead (the benchmarks' baseline).
     """
 
@@ -194,8 +194,8 @@ def _dcgan_trunk(images, image_shape, width, dropout, norm, activation):
         taps.append(x)
         if dropout:
             x = ReplicaDropout(dropout)(x)
-    # A fully connected layer of 32w units on top, as InfoGAN's MNIST networks: at 28×28 it lifted the
-    # classifier IS after 5 minutes of training from 7.4 to 8.8 (docs/quality.md).
+    # A fully connected layer of 32w units on top, as InfoGAN's MNIST networks: it raised the quality per
+    # minute of training (docs/quality.md, "How the defaults were chosen").
     x = layers.Dense(32 * width, use_bias=norm is None, kernel_initializer=dcgan_init())(layers.Flatten()(x))
     if norm is not None:
         x = _normalization(norm, features_axis_only=True)(x)

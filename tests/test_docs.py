@@ -1,0 +1,46 @@
+"""The README and docs/: every relative link and picture resolves, and docs/ stays light enough to clone."""
+
+import os
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Markdown links and pictures ``[text](target)``, and HTML ``src="target"``.
+LINK = re.compile(r"\]\(([^)\s]+)\)|src=[\"']([^\"']+)[\"']")
+DOCS_BUDGET_BYTES = 4_000_000  # issue 32: docs/ under 4 MB, so every clone stays cheap
+
+
+def pages():
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def local_targets(page):
+    """The relative targets a page links to (no URLs, no in-page anchors), without their anchors."""
+    for match in LINK.finditer(page.read_text(encoding="utf-8")):
+        target = match.group(1) or match.group(2)
+        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+            continue
+        yield target.split("#")[0]
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_and_picture_of_a_page_exists(page):
+    missing = [t for t in local_targets(page) if not (page.parent / t).exists()]
+    assert not missing, f"{page.relative_to(ROOT)} links to missing files: {missing}"
+
+
+def test_the_docs_stay_under_their_size_budget():
+    size = sum(f.stat().st_size for f in (ROOT / "docs").rglob("*") if f.is_file())
+    assert size < DOCS_BUDGET_BYTES, (f"docs/ holds {size / 1e6:.1f} MB, over its {DOCS_BUDGET_BYTES / 1e6:.0f} MB "
+                                      "budget: downscale or leave out figures")
+
+
+def test_the_link_finder_sees_links_pictures_and_html_images(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("[a](x.md#part) ![b](img/y.png) <img src='z.png'> [web](https://e.org) [here](#top)")
+    assert list(local_targets(page)) == ["x.md", "img/y.png", "z.png"]
+    os.makedirs(tmp_path / "img")
+    (tmp_path / "x.md").write_text("")
+    assert [t for t in local_targets(page) if not (tmp_path / t).exists()] == ["img/y.png", "z.png"]
