@@ -101,8 +101,8 @@ def model_options(model, **given):
 @option("Optimisation", "--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
         help="Images per training step (per discriminator update for a GAN with several critic steps).")
 @option("Optimisation", "--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True),
-        help="Learning rate of every optimizer (default: gan 1.6e-3 for --arch dcgan at the default width, "
-        "unconditional, non-saturating loss, else 2e-4; vae 1e-4; vaegan 3e-4).")
+        help="Learning rate of every optimizer (default: gan 2e-4, vae 1e-4, vaegan 3e-4; docs/quality.md measures "
+        "higher rates for the GAN).")
 @option("Optimisation", "--optimizer", type=click.Choice(names.OPTIMIZERS), default="adam", show_default=True,
         help="Optimizer of every network (one instance per network).")
 @option("Optimisation", "--beta1", "beta_1", type=click.FloatRange(0, 1, max_open=True),

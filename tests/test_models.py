@@ -387,23 +387,3 @@ def test_the_generator_average_is_not_a_trainable_weight():
     average = {id(v) for v in model.generator_average.weights}
     assert average and not average & {id(v) for v in model.trainable_weights}
     assert average <= {id(v) for v in model.non_trainable_weights}
-
-
-def test_the_tuned_learning_rate_is_the_default_of_the_measured_gan_only():
-    """1.6e-3 was measured for the default network (dcgan, width 32, unconditional, non-saturating loss):
-    every other GAN keeps DCGAN's 2e-4, a loss with a published optimiser keeps that one, and fit uses it."""
-    from kgen.config import RunConfig
-    from kgen.training import build_model
-
-    def rate(**options):
-        config = RunConfig(model="gan", **{k: v for k, v in options.items() if k in ("arch", "width", "conditional")},
-                           model_options={k: v for k, v in options.items() if k == "loss"})
-        model = build_model(config, (28, 28, 1), num_classes=10)
-        return model.default_learning_rate, float(keras.ops.convert_to_numpy(model.g_optimizer.learning_rate))
-
-    assert rate(arch="dcgan") == pytest.approx((1.6e-3, 1.6e-3))
-    for options in ({"arch": "mlp"}, {"arch": "paper-dcgan"}, {"arch": "dcgan", "width": 16},
-                    {"arch": "dcgan", "conditional": True}, {"arch": "dcgan", "loss": "hinge"}):
-        assert rate(**options) == pytest.approx((2e-4, 2e-4)), options
-    assert rate(arch="dcgan", loss="wgan-gp") == pytest.approx((1e-4, 1e-4))
-    assert GAN.default_learning_rate == 2e-4 and VAE.default_learning_rate == 1e-4

@@ -57,7 +57,7 @@ class GAN(GenerativeModel):
 
     Example:
         >>> gan = GAN(image_shape=(28, 28, 1), arch="dcgan")  # doctest: +SKIP
-        >>> gan.compile()  # Adam(1.6e-3, beta_1=0.5) for both networks (2e-4 for the other networks)
+        >>> gan.compile()  # Adam(2e-4, beta_1=0.5) for both networks
         >>> gan.fit(images_dataset, epochs=5)
         >>> images = gan.sample(64, seed=0)
     """
@@ -66,10 +66,7 @@ class GAN(GenerativeModel):
     archs = names.MODEL_ARCHS["gan"]
     output_range = (-1.0, 1.0)
     default_latent_dim = 100
-    default_learning_rate = 2e-4  # DCGAN's (Radford et al.), for every other network, width and loss
-    # kgen's default network at its default width, unconditional, with the default loss reaches the same quality
-    # in fewer steps at a higher rate (docs/quality.md, "Fewer steps to the same quality").
-    tuned_learning_rate = 1.6e-3
+    default_learning_rate = 2e-4
     default_beta_1 = 0.5
     default_ema_decay = 0.999
 
@@ -89,8 +86,6 @@ class GAN(GenerativeModel):
         self._objective = objective
         if objective.adam is not None:  # the loss's published optimiser becomes this model's default
             self.default_learning_rate, self.default_beta_1, self.default_beta_2 = objective.adam
-        elif (self.arch, self.width, self.num_classes, loss) == (names.DCGAN, 32, 0, "non-saturating"):
-            self.default_learning_rate = self.tuned_learning_rate
         penalised = objective.gradient_penalty
         with self.network_policy():
             self.generator = self.own_or_built("generator", generator, self._build_generator)
@@ -121,9 +116,8 @@ class GAN(GenerativeModel):
         return int(critic_steps) if critic_steps else losses.GAN_LOSSES[loss].critic_steps
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """Configure training: one optimizer each for D and G (default Adam(``default_learning_rate``,
-        beta_1=0.5): 1.6e-3 for the default ``dcgan`` at width 32, unconditional, with the non-saturating loss,
-        else 2e-4; for ``"wgan-gp"`` Adam(1e-4, β = (0, 0.9))).
+        """Configure training: one optimizer each for D and G (default Adam(2e-4, beta_1=0.5); for
+        ``"wgan-gp"`` Adam(1e-4, β = (0, 0.9))).
 
         Args:
             d_optimizer: optimizer (instance or name) of the discriminator.
