@@ -18,8 +18,8 @@ OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 ON_NAN = ("stop", "rollback")
-METRICS = ("fid", "is", "kid", "pr", "sharpness", "classes")
-FEATURE_METRICS = METRICS[:4]  # computed from an extractor's features (the others from pixels and class decisions)
+FEATURE_METRICS = ("fid", "is", "kid", "pr")  # computed from an extractor's features
+METRICS = FEATURE_METRICS + ("sharpness", "classes")  # the others: from pixels and from class decisions
 # The values a report holds for those metrics ("pr" gives two; "classes" gives the classes covered and the class
 # imbalance, with the evaluator classifier only: kgen.evaluation.image_statistics).
 REPORTED_METRICS = ("fid", "is", "kid", "precision", "recall", "sharpness", "classes_covered", "class_tv")

@@ -12,15 +12,20 @@ import numpy as np
 
 from kgen.data.real_images import held_out_split, uint8_batches
 from kgen.files import atomic_path
+from kgen.evaluation.image_statistics import laplacian_variance
 from kgen.images import to_uint8
 
 AUTO_CACHE = "auto"  # cache real-image features where the extractor keeps them (FeatureExtractor.cache_dir)
 
 
-def _extract(extractor, batches, n, progress=None):
-    features, logits, count = [], [], 0
+def _extract(extractor, batches, n, progress=None, per_image=None):
+    """Features and logits of the first ``n`` images of ``batches``; with ``per_image`` (a function of a uint8
+    batch), also its values over those images, from the same pass."""
+    features, logits, values, count = [], [], [], 0
     for batch in batches:
         batch = batch[: n - count]
+        if per_image is not None:
+            values.append(per_image(np.asarray(batch)))
         batch_features, batch_logits = extractor(batch)
         features.append(batch_features)
         logits.append(batch_logits)
@@ -29,16 +34,20 @@ def _extract(extractor, batches, n, progress=None):
             progress.add(len(batch_features))
         if count >= n:
             break
+    if per_image is not None:
+        return np.concatenate(features), np.concatenate(logits), np.concatenate(values)
     return np.concatenate(features), np.concatenate(logits)
 
 
 @dataclasses.dataclass
 class FeatureSet:
-    """Features and logits of one image set, and what the set is."""
+    """Features and logits of one image set, what the set is, and (generated sets) each image's Laplacian
+    variance (:func:`kgen.evaluation.image_statistics.laplacian_variance`), taken from the same pixels."""
 
     features: np.ndarray
     logits: np.ndarray
     description: str
+    sharpness: np.ndarray | None = None
 
     def __len__(self):
         return len(self.features)
@@ -194,4 +203,5 @@ def generated_features(model, extractor, n, seed=0, batch_size=500, verbose=Fals
     class-conditional model's spread evenly over its classes)."""
     progress = keras.utils.Progbar(n, unit_name="generated image") if verbose else None
     batches = (to_uint8(b, model.output_range) for b in model.sample_batches(n, seed=seed, batch_size=batch_size))
-    return FeatureSet(*_extract(extractor, batches, n, progress), f"{n} generated images, seed {seed}")
+    features, logits, sharpness = _extract(extractor, batches, n, progress, per_image=laplacian_variance)
+    return FeatureSet(features, logits, f"{n} generated images, seed {seed}", sharpness)

@@ -17,8 +17,8 @@ Protocol (every report records it):
   (:func:`kgen.evaluation.metrics.content_order`), so no number depends on the order of the images;
 * intervals: every value (the ceiling's too) carries a 95 % bootstrap interval from ``replicates``
   resamples of the generated (or ceiling) and the reference images (:mod:`kgen.evaluation.bootstrap`);
-* image statistics (:mod:`kgen.evaluation.image_statistics`): the relative sharpness of up to
-  ``SHARPNESS_N`` generated images against as many held-out real images (ceiling: the next as many), with
+* image statistics (:mod:`kgen.evaluation.image_statistics`): the relative sharpness of the generated
+  images against up to ``SHARPNESS_N`` held-out real images (ceiling: the next as many), with
   a bootstrap interval; with the evaluator classifier, the classes covered and the class imbalance
   against the reference images' classes (no interval).
 """
@@ -37,7 +37,7 @@ from kgen.evaluation.image_statistics import MIN_SHARE_RATIO, class_coverage, la
 from kgen.names import FEATURE_METRICS, METRICS
 
 PR_K, IS_SPLITS = 3, 10
-SHARPNESS_N = 2000  # images per set of the relative sharpness
+SHARPNESS_N = 2000  # real images per set of the relative sharpness (reference, and as many for the ceiling)
 
 
 def parse_metrics(text):
@@ -99,15 +99,15 @@ def image_statistics(model, data, generated, real, extractor, n, seed=0, batch_s
     (:mod:`kgen.evaluation.image_statistics`), as report entries like :func:`score`'s, with the ceiling's.
 
     Args:
-        model: the model (it generates ``min(n, SHARPNESS_N)`` images from latent seed ``seed``).
+        model: the model (its image size and output range).
         data: the data spec; its held-out images are the sharpness reference (first half) and ceiling.
-        generated, real: the :class:`FeatureSet` of the generated images and the :class:`RealFeatures`.
+        generated, real: the :class:`FeatureSet` of the generated images (with their per-image sharpness) and
+            the :class:`RealFeatures`.
         extractor: their extractor; class coverage only for the evaluator classifier (its classes are the data's).
         n, seed, batch_size, translate, replicates: as in :func:`evaluate`.
         names: which of ``sharpness`` and ``classes`` to compute.
     """
     from kgen.data.real_images import held_out_split, uint8_batches
-    from kgen.images import to_uint8
 
     out, n = {}, min(int(n), SHARPNESS_N)
     if "classes" in names and extractor.name == "classifier":
@@ -120,8 +120,7 @@ def image_statistics(model, data, generated, real, extractor, n, seed=0, batch_s
                            "ceiling": real_coverage["total_variation"], "ceiling_interval": None}
     if "sharpness" not in names:
         return out
-    fake = np.concatenate([laplacian_variance(to_uint8(b, model.output_range))
-                           for b in model.sample_batches(n, seed=seed, batch_size=batch_size)])
+    fake = generated.sharpness  # taken when the generated images were scored: no second generation
     real_values = np.concatenate([laplacian_variance(b.numpy()) for b in uint8_batches(
         data, held_out_split(data), model.image_shape[0], batch_size=batch_size, limit=2 * n, translate=translate,
         seed=seed)])
@@ -199,8 +198,8 @@ def evaluate(model, data, metrics=METRICS, n=10_000, extractor=None, n_reference
             "n_ceiling": len(real.ceiling),
             "kid": "unbiased MMD² over all pairs (cubic polynomial kernel)",
             "precision_recall": f"k = {PR_K}, {min(len(generated), len(real.reference))} images per set",
-            "sharpness": f"variance of the 4-neighbour Laplacian, mean over {min(int(n), SHARPNESS_N)} generated "
-                         "images / mean over as many held-out real images (ceiling: the next as many)",
+            "sharpness": f"variance of the 4-neighbour Laplacian, mean over the {len(generated)} generated images / "
+                         f"mean over {min(int(n), SHARPNESS_N)} held-out real images (ceiling: the next as many)",
             "classes": f"evaluator classifier's decisions; a class is covered at >= {MIN_SHARE_RATIO:g} × its share "
                        "among the reference images; imbalance: total variation between the class shares",
             "is_splits": min(IS_SPLITS, len(generated)),
