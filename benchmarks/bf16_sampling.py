@@ -5,10 +5,10 @@ one uint8 level of the same weights computing in float32, and how much faster is
 
 RUN_DIR holds a model trained with ``--precision mixed_bfloat16`` (what ``--precision auto`` picks on a CPU
 with AVX512-BF16). The script loads it twice — computing in bfloat16, as trained, and in float32, as
-``kgen.runs.load_model`` loads it by default — draws ``--n`` images from both with the same seed, and prints one
+``kgen.run.layout.load_model`` loads it by default — draws ``--n`` images from both with the same seed, and prints one
 JSON line with the largest difference in uint8 levels and the share of pixels that differ at all and by
 more than one level; then both models are exported and ``serving_default`` is timed at batch 1, 64 and
-1,024 (median of repeated calls, ``kgen.bench.savedmodel_sampling_throughput``), one JSON line each.
+1,024 (median of repeated calls, ``kgen.bench.throughput.savedmodel_sampling_throughput``), one JSON line each.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kgen import runs  # noqa: E402
-from kgen.bench import savedmodel_sampling_throughput  # noqa: E402
+from kgen.bench.throughput import savedmodel_sampling_throughput  # noqa: E402
+from kgen.run import layout  # noqa: E402
 from kgen.export import export_model  # noqa: E402
 from kgen.images import to_uint8  # noqa: E402
 
@@ -34,9 +34,9 @@ def main():
     parser.add_argument("run_dir")
     parser.add_argument("--n", type=int, default=10_000)
     args = parser.parse_args()
-    model = runs.load_model(args.run_dir, float32=False)
+    model = layout.load_model(args.run_dir, float32=False)
     compute = {layer.dtype_policy.compute_dtype for layer in model.sampling_network().layers if layer.weights}
-    twin = runs.load_model(args.run_dir)
+    twin = layout.load_model(args.run_dir)
     ours = to_uint8(model.sample(args.n, seed=0), model.output_range).astype(np.int16)
     full = to_uint8(twin.sample(args.n, seed=0), twin.output_range).astype(np.int16)
     diff = np.abs(ours - full)

@@ -27,12 +27,12 @@ import json
 
 import numpy as np
 
-from kgen import runs
 from kgen.compare.statistics import mean_interval
 from kgen.evaluation import autoencoder, features, protocol
 from kgen.evaluation.classifier import recorded_evaluator
 from kgen.evaluation.report import with_interval
-from kgen.record import RunRecord
+from kgen.run import layout
+from kgen.run.record import RunRecord
 
 
 class AveragedDecoderPair:
@@ -103,7 +103,7 @@ def main():
             results.setdefault((type(model).__name__, what, key), []).append((before[key], after[key]))
 
     for run_dir in args.run_dirs:
-        model = runs.load_model(run_dir)
+        model = layout.load_model(run_dir)
         data = RunRecord.read(run_dir).kgen_run["data"]
         extractor, _ = recorded_evaluator(RunRecord.read(run_dir).evaluator, data)
         if model.generator_average is not None:

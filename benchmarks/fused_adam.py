@@ -1,10 +1,10 @@
-"""What kgen's fused Adam update (:class:`kgen.fused_adam.FusedAdam`) saves per training step against
+"""What kgen's fused Adam update (:class:`kgen.models.fused_adam.FusedAdam`) saves per training step against
 Keras' own Adam, everything else equal, in one process that alternates the two.
 
     .venv/bin/python benchmarks/fused_adam.py [--model gan] [--arch dcgan] [--precision auto] [--rounds 3]
 
 Each round builds the model twice from the same seed, once with each optimizer, and times its compiled
-training step on random images (``kgen.bench.training_throughput``). Prints one JSON line per
+training step on random images (``kgen.bench.throughput.training_throughput``). Prints one JSON line per
 measurement, then the medians and their ratio.
 """
 
@@ -16,10 +16,10 @@ import statistics
 
 import keras
 
-from kgen.bench import training_throughput, use_keras_adam
-from kgen.config import RunConfig
+from kgen.bench.throughput import training_throughput, use_keras_adam
 from kgen.hardware import resolve_precision
-from kgen.training import build_model
+from kgen.run.config import RunConfig
+from kgen.training.fit import build_model
 
 
 def step_ms(model_name, arch, precision, batch_size, keras_adam):

@@ -27,11 +27,11 @@ def measure(args):
     if args.mode == "mirrored":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from kgen.config import RunConfig
     from kgen.data import load_epochs
-    from kgen.distribute import distribute_dataset, make_strategy
-    from kgen.trainer import distributed_step
-    from kgen.training import build_model
+    from kgen.run.config import RunConfig
+    from kgen.training.distribute import distribute_dataset, make_strategy
+    from kgen.training.fit import build_model
+    from kgen.training.loop import distributed_step
 
     strategy = make_strategy({"one": "auto", "mirrored": "mirrored", "worker": "multi_worker"}[args.mode])
     config = RunConfig(model=args.model, arch=args.arch, batch_size=args.batch_size, precision=args.precision)

@@ -14,9 +14,9 @@ import hashlib
 
 import numpy as np
 
-from kgen.config import RunConfig
-from kgen.runs import load_model
-from kgen.training import fit_run
+from kgen.run.config import RunConfig
+from kgen.run.layout import load_model
+from kgen.training.fit import fit_run
 
 
 def digests(run_dir):

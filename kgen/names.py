@@ -1,8 +1,8 @@
 """Every list of names a user types, in one place, importable without TensorFlow (the CLI's choices
 and ``--help`` come from here before TensorFlow loads; the library checks its registries against them).
 
-``tests/test_names.py`` keeps the registries that hold the objects (``kgen.registry.MODELS``,
-``kgen.losses.GAN_LOSSES``, the models' ``archs``, …) in step with these lists.
+``tests/test_names.py`` keeps the registries that hold the objects (``kgen.models.registry.MODELS``,
+``kgen.models.losses.GAN_LOSSES``, the models' ``archs``, …) in step with these lists.
 """
 
 MODELS = ("gan", "vae", "vaegan")

@@ -4,13 +4,13 @@ import json
 
 import keras
 import pytest
-
-from kgen.bench import training_throughput, use_keras_adam, use_plain_dropout_masks
-from kgen.fused_adam import FusedAdam
-from kgen.config import RunConfig
-from kgen.flops import forward_flops, layer_flops, training_flops_per_image
-from kgen.training import build_model
 from conftest import assert_one_line_error, run
+
+from kgen.bench.flops import forward_flops, layer_flops, training_flops_per_image
+from kgen.bench.throughput import training_throughput, use_keras_adam, use_plain_dropout_masks
+from kgen.models.fused_adam import FusedAdam
+from kgen.run.config import RunConfig
+from kgen.training.fit import build_model
 
 
 def built(layer, shape):
@@ -99,8 +99,8 @@ def test_bench_measures_colour_images(tmp_path):
 
 
 def test_bench_knows_every_model_and_architecture():
-    from kgen import registry
     from kgen.cli.bench_command import MODELS
+    from kgen.models import registry
 
     for name, archs in MODELS.items():
         assert set(archs) == set(registry.model_class(name).archs), name

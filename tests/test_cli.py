@@ -5,11 +5,10 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import FAST, TINY, assert_one_line_error, run
 
 from kgen.cli.main import cli
-from kgen.tensorboard_logs import read_events
-
-from conftest import FAST, TINY, assert_one_line_error, run
+from kgen.run.tensorboard_logs import read_events
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,7 @@ def test_fit_trains_a_wgan_gp_and_records_its_loss(trained, tmp_path):
     assert config["kgen_run"]["model_options"] == {"loss": "wgan-gp", "critic_steps": 2, "gp_weight": 5.0,
                                                    "ema_decay": 0.9}
     assert config["kgen_run"]["beta_2"] == 0.95 and config["model_config"]["ema_decay"] == 0.9
-    from kgen.runs import load_model
+    from kgen.run.layout import load_model
 
     model = load_model(str(work / "saved_models" / "wgan"))
     # WGAN-GP's own optimiser (Adam 1e-4, β1 = 0) with the β2 asked for; 2 critic steps per generator step.
@@ -71,7 +70,7 @@ def test_fit_writes_the_run_dir(trained):
 
 
 def test_run_record_repeats_the_run(trained, tmp_path):
-    from kgen.config import RunConfig
+    from kgen.run.config import RunConfig
 
     _, run_dir, _ = trained
     config = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text())["kgen_run"])
@@ -176,7 +175,6 @@ def bad_inputs(trained):
 
     import keras
     import tensorflow as tf
-
     from conftest import idx_bytes, tiny_images
 
     work, run_dir, _ = trained

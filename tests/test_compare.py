@@ -6,15 +6,15 @@ import os
 import numpy as np
 import pytest
 import scipy.stats
-
 from conftest import assert_one_line_error, run, tiny_images
+
 from kgen.compare import report as rp, tables
 from kgen.compare.presets import PRESETS
 from kgen.compare.study import StudyError, StudyPlan, load_or_create_plan, parse_models, preset_plan, run_study
-from kgen.config import RunConfig
-from kgen.tensorboard_logs import read_events
 from kgen.evaluation.classifier import ClassifierExtractor, train_evaluator
-from kgen.training import fit_run as fit
+from kgen.run.config import RunConfig
+from kgen.run.tensorboard_logs import read_events
+from kgen.training.fit import fit_run as fit
 
 TINY_SETTINGS = {"latent_dim": 4, "width": 4, "grid_size": 4, "metrics_n": 16, "metrics_at": [0.0005, 0.001]}
 
@@ -181,7 +181,7 @@ def test_entries_can_carry_their_own_run_settings():
     assert config.run_dir.endswith("gan-dcgan-learning_ratesd_optimizer0.0004-g_optimizer0.0001-seed0")
     with pytest.raises(StudyError, match="'colour=red' is not key=value with a run setting"):
         parse_models("vae@colour=red")
-    with pytest.raises(StudyError, match="learning_rate must be positive"):
+    with pytest.raises(StudyError, match="learning_rate must be a number > 0; got -1"):
         StudyPlan(data="d", models=["vae@learning_rate=-1"])
 
 
@@ -189,7 +189,7 @@ def test_gan_variants_name_their_loss():
     specs = parse_models("gan:dcgan,gan:dcgan:wgan-gp,gan:mlp:hinge@learning_rate=0.0001")
     assert [s.name for s in specs] == ["gan:dcgan", "gan:dcgan:wgan-gp", "gan:mlp:hinge@learning_rate=0.0001"]
     configs = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=1).run_configs("study")
-    # (WGAN-GP brings its published recipe, 5 critic steps, from kgen.losses)
+    # (WGAN-GP brings its published recipe, 5 critic steps, from kgen.models.losses)
     assert [c.model_options for _, _, c in configs] == [{}, {"loss": "wgan-gp"}, {"loss": "hinge"}]
     assert configs[1][2].run_dir == os.path.join("study", "runs", "gan-dcgan-wgan-gp-seed0")
     assert configs[2][2].learning_rate == 0.0001

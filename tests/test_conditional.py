@@ -10,12 +10,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import FAST, TINY, assert_one_line_error, run, tiny_images
-from kgen import export, images, registry
-from kgen.models import networks
+
+from kgen import export, images
+from kgen.models import networks, registry
 from kgen.models.sampling import spread_labels
-from kgen.sample_files import write_samples
+from kgen.run.sample_files import write_samples
 
 CLASSES = 4
 FAMILIES = [("gan", "mlp"), ("gan", "dcgan"), ("vae", "mlp"), ("vae", "dcgan"), ("vaegan", "dcgan")]
@@ -144,7 +144,7 @@ def test_class_rows_grid_puts_each_class_on_its_own_row(tmp_path):
 
 
 def test_sample_grid_callback_shares_one_latent_per_column():
-    from kgen.callbacks import SampleGrid
+    from kgen.training.callbacks import SampleGrid
 
     model = conditional_model("gan", "mlp")
     callback = SampleGrid("unused", n=8)

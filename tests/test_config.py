@@ -2,7 +2,7 @@
 
 import pytest
 
-from kgen.config import RunConfig
+from kgen.run.config import RunConfig
 
 
 def test_json_round_trip():
@@ -16,10 +16,10 @@ def test_unknown_keys_are_errors():
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": 0}, "epochs must be an integer ≥ 1; got 0"),
     ({"batch_size": -1}, "batch_size must be"),
     ({"translate": 0.7}, "translate must be"),
-    ({"learning_rate": 0.0}, "learning_rate must be positive"),
+    ({"learning_rate": 0.0}, "learning_rate must be a number > 0; got 0.0"),
 ])
 def test_invalid_values(values, message):
     with pytest.raises(ValueError, match=message):
@@ -27,7 +27,7 @@ def test_invalid_values(values, message):
 
 
 def test_a_time_budget_without_epochs_lets_the_budget_alone_end_training():
-    from kgen.config import EPOCHS_UNDER_A_TIME_BUDGET
+    from kgen.run.config import EPOCHS_UNDER_A_TIME_BUDGET
 
     assert RunConfig().epochs == 1
     assert RunConfig(max_minutes=5).epochs == EPOCHS_UNDER_A_TIME_BUDGET

@@ -11,10 +11,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from kgen.config import RunConfig
-from kgen.training import build_model, fit_run as fit
 from conftest import FAST, assert_one_line_error, run, tiny_images
+
+from kgen.run.config import RunConfig
+from kgen.training.fit import build_model, fit_run as fit
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
 MODELS = [("gan", "dcgan"), ("vae", "dcgan"), ("vaegan", "dcgan")]
@@ -56,7 +56,7 @@ def test_every_model_trains_an_epoch_in_mixed_bfloat16(data, tmp_path, model_nam
 
 def test_a_bfloat16_run_loads_to_sample_and_export_in_float32_with_its_training_state(data, tmp_path):
     from kgen.export import ExportedModel
-    from kgen.runs import load_model
+    from kgen.run.layout import load_model
 
     run_dir = tmp_path / "run"
     config = RunConfig(model="gan", arch="dcgan", data=str(data), width=4, latent_dim=4, batch_size=8, epochs=2,

@@ -8,18 +8,18 @@ import keras
 import numpy as np
 import pytest
 import scipy.ndimage
-
 from conftest import tiny_images
-from kgen.config import RunConfig
+
 from kgen.data import real_images
 from kgen.evaluation import autoencoder, features, protocol as ev
-from kgen.evaluation.report import format_report
 from kgen.evaluation.classifier import ClassifierExtractor, EvaluatorError, find_evaluator, train_evaluator
 from kgen.evaluation.inception import ExtractorUnavailable, InceptionExtractor
+from kgen.evaluation.report import format_report
 from kgen.export import ExportedModel, export_model
 from kgen.models import GAN, VAE
-from kgen.tensorboard_logs import read_events
-from kgen.training import fit_run as fit
+from kgen.run.config import RunConfig
+from kgen.run.tensorboard_logs import read_events
+from kgen.training.fit import fit_run as fit
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from test_models import tiny_data, tiny_model
 
 from kgen import export, images
 from kgen.cli.main import cli
-from kgen.runs import RunError, load_model
-
-from test_models import tiny_data, tiny_model
+from kgen.run.layout import RunError, load_model
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 TF_ONLY_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -189,7 +188,7 @@ def test_cli_export_then_sample_matches_the_run(tmp_path):
 
 
 def test_savedmodel_sampling_throughput_reports_each_batch_size(exports):
-    from kgen.bench import savedmodel_sampling_throughput
+    from kgen.bench.throughput import savedmodel_sampling_throughput
 
     rows = savedmodel_sampling_throughput(exports["gan"][1], batch_sizes=(1, 8), min_seconds=0.05, warmup=1)
     assert [r["batch"] for r in rows] == [1, 8]
@@ -199,7 +198,7 @@ def test_savedmodel_sampling_throughput_reports_each_batch_size(exports):
 
 
 def test_kgen_json_records_a_data_path_relative_to_the_export(exports, tmp_path):
-    from kgen import runs
+    from kgen.run import layout
 
     data = tmp_path / "data" / "tiny.npz"
     data.parent.mkdir()
@@ -207,7 +206,7 @@ def test_kgen_json_records_a_data_path_relative_to_the_export(exports, tmp_path)
     path = export.export_model(exports["gan"][0], base_dir=str(tmp_path / "exports"), name="rel", data=str(data))
     info = json.loads(open(os.path.join(path, export.INFO_FILE)).read())
     assert info["data"] == os.path.relpath(data, path) and not os.path.isabs(info["data"])
-    assert runs.training_data(path, export.ExportedModel(path)) == str(data)
+    assert layout.training_data(path, export.ExportedModel(path)) == str(data)
     named = export.export_model(exports["gan"][0], base_dir=str(tmp_path / "exports"), name="named", data="mnist")
     assert json.loads(open(os.path.join(named, export.INFO_FILE)).read())["data"] == "mnist"
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen.fused_adam import FusedAdam
+from kgen.models.fused_adam import FusedAdam
 
 
 def test_fused_adam_follows_keras_adam_step_by_step():

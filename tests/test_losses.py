@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from kgen import losses
+from kgen.models import losses
 
 RNG = np.random.RandomState(0)
 

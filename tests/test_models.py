@@ -1,14 +1,12 @@
 """Every model and architecture on tiny shapes: build, fit (eager and compiled), losses, history keys,
 config round-trip, .keras save → load → identical outputs and optimizer state."""
 
+import keras
 import numpy as np
 import pytest
-import keras
-
-from kgen import registry
-from kgen.models import GAN, VAE, VAEGAN
-
 from conftest import TINY, tiny_images
+
+from kgen.models import GAN, VAE, VAEGAN, registry
 
 GAN_KEYS, VAE_KEYS = {"d_loss", "g_loss", "d_real", "d_fake"}, {"loss", "reconstruction_loss", "kl_loss"}
 VAEGAN_KEYS = {"prior_loss", "feature_loss", "gan_loss", "d_loss"}

@@ -4,9 +4,9 @@ import importlib
 import subprocess
 import sys
 
-from kgen import losses, names, registry
+from kgen import names
 from kgen.evaluation import protocol
-from kgen.models import networks
+from kgen.models import losses, networks, registry
 
 
 def test_the_names_are_those_of_the_registries():

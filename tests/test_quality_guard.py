@@ -10,10 +10,10 @@ at 0, with a wide margin between them. Steps, not minutes: a slower machine take
 
 import os
 
-from kgen.config import RunConfig
 from kgen.evaluation.classifier import find_evaluator
 from kgen.evaluation.protocol import evaluate
-from kgen.training import fit_run
+from kgen.run.config import RunConfig
+from kgen.training.fit import fit_run
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 STEPS_SETTINGS = dict(limit=12_800, batch_size=128, epochs=7)  # 100 steps per epoch, 700 in all

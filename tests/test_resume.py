@@ -10,14 +10,13 @@ import time
 import keras
 import numpy as np
 import pytest
-
-from kgen.checkpoint import CheckpointError, load_checkpoint, read_state, save_checkpoint
-from kgen.config import RunConfig, parse_interval
-from kgen.trainer import DivergenceError, TrainingInterrupted
-from kgen.checkpoint import checkpoint_files, training_variables
-from kgen.runs import checkpoint_dir, load_model
-from kgen.training import RunDirError, build_model, fit_run as fit
 from conftest import assert_one_line_error, run, tiny_images
+
+from kgen.run.config import RunConfig, parse_interval
+from kgen.run.layout import checkpoint_dir, checkpoint_files, load_model
+from kgen.training.checkpoint import CheckpointError, load_checkpoint, read_state, save_checkpoint, training_variables
+from kgen.training.fit import RunDirError, build_model, fit_run as fit
+from kgen.training.loop import DivergenceError, TrainingInterrupted
 
 
 def tiny_config(data, run_dir, **overrides):
@@ -288,7 +287,7 @@ def test_ctrl_c_on_a_real_kgen_fit_says_how_to_resume(data, tmp_path):
 
 
 def test_an_ignored_sigint_stays_ignored_while_training():
-    from kgen.signals import stop_signals
+    from kgen.training.signals import stop_signals
 
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `nohup` or `cmd &` start a process
     try:
@@ -306,7 +305,7 @@ SLEEPING_STEP = """
 import os, sys, time
 import tensorflow as tf
 from tensorflow.python.data.experimental.ops.testing import sleep  # TensorFlow's own test helper
-from kgen.signals import stop_signals
+from kgen.training.signals import stop_signals
 
 # One op that blocks in TensorFlow's C++ runtime for 60 s: Python signal handlers cannot run meanwhile.
 sleeping = tf.data.Dataset.range(1).apply(sleep(60_000_000))
@@ -340,7 +339,7 @@ def test_a_second_signal_stops_the_process_even_inside_a_long_op(signum):
 
 
 def test_the_generator_average_is_part_of_the_training_state(tmp_path):
-    from kgen.checkpoint import training_variables
+    from kgen.training.checkpoint import training_variables
 
     for name in ("gan", "vaegan"):
         model = build_model(tiny_config("unused", tmp_path, model=name, arch="dcgan"), (16, 16, 1))

@@ -13,13 +13,13 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import assert_one_line_error, run, tiny_images
-from kgen.checkpoint import CheckpointError, Checkpointer, checkpoint_files, read_state
-from kgen.config import RunConfig
-from kgen.locks import directory_lock
-from kgen.runs import checkpoint_dir
-from kgen.training import fit_run as fit
+
+from kgen.run.config import RunConfig
+from kgen.run.layout import checkpoint_dir, checkpoint_files
+from kgen.run.locks import directory_lock
+from kgen.training.checkpoint import Checkpointer, CheckpointError, read_state
+from kgen.training.fit import fit_run as fit
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def snapshot(directory):
 # --------------------------------------------------------------------------------------------- the lock
 def test_a_directory_has_one_writer_and_the_error_names_it(tmp_path):
     with directory_lock(str(tmp_path / "run")):
-        holder = subprocess.run([sys.executable, "-c", "import sys; from kgen.locks import directory_lock\n"
+        holder = subprocess.run([sys.executable, "-c", "import sys; from kgen.run.locks import directory_lock\n"
                                  f"with directory_lock({str(tmp_path / 'run')!r}): pass"],
                                 capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
         assert holder.returncode != 0 and f"process {os.getpid()}" in holder.stderr and "DirectoryBusy" in holder.stderr
@@ -88,7 +88,8 @@ def test_a_lock_file_deleted_by_its_holder_is_not_locked_by_a_waiting_process(tm
     """Between opening the lock file and locking it, its holder may delete it: locking the deleted file
     would give a second owner, so the lock is taken on the file at the path."""
     import fcntl
-    import kgen.locks
+
+    import kgen.run.locks
 
     directory = tmp_path / "run"
     directory.mkdir()
@@ -100,7 +101,7 @@ def test_a_lock_file_deleted_by_its_holder_is_not_locked_by_a_waiting_process(tm
             os.unlink(directory / ".kgen-lock")
         return real_flock(fd, operation)
 
-    monkeypatch.setattr(kgen.locks.fcntl, "flock", flock_after_the_holder_left)
+    monkeypatch.setattr(kgen.run.locks.fcntl, "flock", flock_after_the_holder_left)
     with directory_lock(str(directory)):
         inode = os.stat(directory / ".kgen-lock").st_ino
         assert len(calls) == 2 and os.fstat(calls[-1]).st_ino == inode
@@ -169,8 +170,8 @@ class SignalAt:
 
 def final_state(run_dir):
     """A finished run's whole training state, from its model.keras."""
-    from kgen.checkpoint import training_variables
-    from kgen.runs import load_model
+    from kgen.run.layout import load_model
+    from kgen.training.checkpoint import training_variables
 
     model = load_model(str(run_dir), float32=False)
     model.build_optimizers()
@@ -178,7 +179,7 @@ def final_state(run_dir):
 
 
 def test_the_last_checkpoints_are_kept_and_a_damaged_newest_one_falls_back(data, tmp_path, capfd):
-    from kgen.trainer import TrainingInterrupted
+    from kgen.training.loop import TrainingInterrupted
 
     with pytest.raises(TrainingInterrupted):  # 8 steps per epoch: stopped at epoch 2, step 2
         fit(tiny_config(data, tmp_path / "run", epochs=3), verbose=0, callbacks=[SignalAt(10).callback])
@@ -270,7 +271,7 @@ def test_a_write_that_fails_leaves_the_previous_files_and_one_line(kind, finishe
         if not name.endswith(("config.json", "history.json", "losses.png")) and "logs" not in name:
             assert after.get(name) == content or name.startswith("run/checkpoint"), name
     if command == "fit":
-        from kgen.runs import load_model
+        from kgen.run.layout import load_model
 
         load_model(str(tmp_path / "run"))  # the model file that was there still loads
 
@@ -309,7 +310,7 @@ def test_a_real_full_disk_during_training(data, tmp_path):
 def test_progress_of_a_time_budget_says_minutes_steps_images_per_second_and_time_left():
     from types import SimpleNamespace
 
-    from kgen.callbacks import BudgetProgress
+    from kgen.training.callbacks import BudgetProgress
 
     class Clock:
         """Minutes of training (evaluations during training pause it)."""

@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from test_models import tiny_model
 
 from kgen import images
-from kgen.sample_files import MAX_GRID, write_samples
-
-from test_models import tiny_model
+from kgen.run.sample_files import MAX_GRID, write_samples
 
 
 def test_large_n_streams_to_npy_and_caps_the_grid(tmp_path):

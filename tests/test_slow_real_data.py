@@ -52,8 +52,8 @@ def test_readme_quickstart_trains_a_dcgan_and_samples_64(tmp_path, fashion_evalu
     garments to the pinned evaluator, not noise — its classifier FID of 2,000 samples of the run below
     700 (noise: 1,467; 700 steps: 424–479, docs/evaluation.md), and the 64 samples spread over at least 6
     of the 10 classes."""
-    from kgen import runs
     from kgen.evaluation import protocol as ev
+    from kgen.run import layout
 
     run_dir = tmp_path / "quickstart"
     result = CliRunner().invoke(cli, ["fit", "--data", "fashion_mnist", "--max-minutes", "3", "--run-dir",
@@ -65,7 +65,7 @@ def test_readme_quickstart_trains_a_dcgan_and_samples_64(tmp_path, fashion_evalu
     samples = np.load(tmp_path / "s.npy")
     assert samples.shape == (64, 28, 28, 1) and samples.dtype == np.uint8
     classes = np.argmax(fashion_evaluator(samples)[1], axis=1)
-    report = ev.evaluate(runs.load_model(str(run_dir)), "fashion_mnist", metrics="fid", n=2000,
+    report = ev.evaluate(layout.load_model(str(run_dir)), "fashion_mnist", metrics="fid", n=2000,
                          extractor=fashion_evaluator, autoencoder_n=0, replicates=0)
     fid = report["metrics"]["fid"]["value"]
     print(f"quick start: classifier FID {fid:.1f}, classes of the 64 samples {np.bincount(classes, minlength=10)}")
@@ -112,15 +112,15 @@ def test_a_conditional_gan_draws_the_requested_fashion_mnist_class(fashion_evalu
     """Three epochs of the conditional DCGAN: the evaluator classifier must agree with the requested
     class for most samples, overall and for most classes (the per-class numbers are printed). The MLP
     cGAN is left out: it follows the label only slowly (45 % after 5 epochs, 68 % after 20)."""
-    from kgen import runs
     from kgen.evaluation import protocol as ev
+    from kgen.run import layout
 
     run_dir = tmp_path / "cgan"
     result = CliRunner().invoke(cli, ["fit", "--model", "gan", "--arch", "dcgan", "--conditional", "--data",
                                       "fashion_mnist", "--epochs", "3", "--metrics-every", "0", "--run-dir",
                                       str(run_dir)], catch_exceptions=False)
     assert result.exit_code == 0, result.output + result.stderr
-    report = ev.evaluate(runs.load_model(str(run_dir)), "fashion_mnist", metrics="fid", n=5000,
+    report = ev.evaluate(layout.load_model(str(run_dir)), "fashion_mnist", metrics="fid", n=5000,
                          extractor=fashion_evaluator, cache_dir=None)
     agreement = report["class_agreement"]
     print("class agreement per class:", [round(a, 3) for a in agreement["per_class"]], agreement["overall"])

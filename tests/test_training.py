@@ -1,4 +1,4 @@
-"""kgen.training.fit_run from Python: the run record, and nothing lost on Ctrl-C."""
+"""kgen.training.fit.fit_run from Python: the run record, and nothing lost on Ctrl-C."""
 
 import json
 
@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from kgen.config import RunConfig
 from kgen.data import DataError
-from kgen.runs import load_model
-from kgen.training import RunDirError, fit_run as fit
+from kgen.run.config import RunConfig
+from kgen.run.layout import load_model
+from kgen.training.fit import RunDirError, fit_run as fit
 
 
 def tiny_config(npz_file, run_dir, **overrides):
@@ -83,7 +83,7 @@ def test_the_time_point_at_the_budget_is_scored_when_the_budget_stops_training_f
     # and the budget 10.0. The 10-minute point must still be scored, at the end of that epoch.
     from types import SimpleNamespace
 
-    from kgen.callbacks import MetricsMonitor
+    from kgen.training.callbacks import MetricsMonitor
 
     class Clock:
         now = 0.0

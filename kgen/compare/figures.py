@@ -8,12 +8,13 @@ import os
 
 import numpy as np
 
-from kgen import images, runs
-from kgen.files import atomic_path
+from kgen import images
 from kgen.compare.statistics import mean_interval
 from kgen.compare.tables import SAMPLE_METRICS, loss_names, timed_ceiling, timed_metrics
 from kgen.evaluation.bootstrap import RANGES
 from kgen.evaluation.report import metric_label
+from kgen.files import atomic_path
+from kgen.run import layout
 
 
 def _pyplot():
@@ -70,7 +71,7 @@ def figure_epochs(grouped, path, columns=5):
     rows = [(name, records[0].run_dir) for name, records in grouped.items()]
     grids = {}
     for name, run_dir in rows:
-        files = sorted(f for f in os.listdir(os.path.join(run_dir, runs.SAMPLES_DIR)) if f.startswith("epoch_"))
+        files = sorted(f for f in os.listdir(os.path.join(run_dir, layout.SAMPLES_DIR)) if f.startswith("epoch_"))
         picks = sorted({files[round(i)] for i in np.linspace(0, len(files) - 1, min(columns, len(files)))})
         grids[name] = picks
     cols = max(len(p) for p in grids.values())
@@ -82,7 +83,7 @@ def figure_epochs(grouped, path, columns=5):
                 ax.axis("off")
                 continue
             file = grids[name][c]
-            png = tf.io.decode_png(tf.io.read_file(os.path.join(run_dir, runs.SAMPLES_DIR, file))).numpy()
+            png = tf.io.decode_png(tf.io.read_file(os.path.join(run_dir, layout.SAMPLES_DIR, file))).numpy()
             _show(ax, png, f"{name}, epoch {int(file[6:9])}")
     return _save(fig, path)
 
@@ -115,7 +116,7 @@ def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
     ceiling = {}
     for records in grouped.values():
         for r in records:
-            metrics_file = os.path.join(r.run_dir, runs.METRICS_FILE)
+            metrics_file = os.path.join(r.run_dir, layout.METRICS_FILE)
             if not ceiling and os.path.isfile(metrics_file):
                 with open(metrics_file) as f:
                     ceiling = json.load(f).get("ceiling", {})
@@ -177,8 +178,8 @@ def figure_time_to_quality(grouped, path):
 
 
 def _test_images_and_labels(data, image_size, n):
-    from kgen.data.sources import NO_LABEL
     from kgen.data.real_images import held_out_examples
+    from kgen.data.sources import NO_LABEL
 
     x, y = held_out_examples(data, image_size, n)
     return x, y, bool(np.all(y != NO_LABEL))

@@ -12,12 +12,13 @@ import dataclasses
 import importlib.util
 import os
 
-from kgen import names, runs
+from kgen import names
 from kgen.compare import figures, tables
 from kgen.compare.document import Document
 from kgen.evaluation.bootstrap import CONFIDENCE
 from kgen.evaluation.report import metric_label
 from kgen.files import atomic_write, write_json
+from kgen.run import layout
 
 FIGURES_DIR = "figures"
 
@@ -47,7 +48,7 @@ def write_report(plan, study_dir, run_list, extractor_names=names.EXTRACTORS, ti
     grouped = tables.group_runs(records)
     figures_dir = os.path.join(study_dir, FIGURES_DIR)
     os.makedirs(figures_dir, exist_ok=True)
-    models = {name: runs.load_model(rs[0].run_dir) for name, rs in grouped.items()}
+    models = {name: layout.load_model(rs[0].run_dir) for name, rs in grouped.items()}
     doc = Document(title or f"kgen comparison on {plan.data}")
     _introduction(doc, plan, notes)
     for extractor in extractor_names:

@@ -14,16 +14,17 @@ import dataclasses
 import json
 import os
 
-from kgen import losses, names, registry, runs
-from kgen.callbacks import TRAIN_RUN
-from kgen.files import write_json
-from kgen.locks import directory_lock
-from kgen.tensorboard_logs import write_hparams_experiment, write_scalars
-from kgen.record import RunRecord, RunStatus
-from kgen.config import RunConfig
-
+from kgen import names
 from kgen.compare import DEFAULT_MODELS  # noqa: F401  (part of this module's API)
 from kgen.compare.presets import PRESETS
+from kgen.files import write_json
+from kgen.models import losses, registry
+from kgen.run import layout
+from kgen.run.config import RunConfig
+from kgen.run.locks import directory_lock
+from kgen.run.record import RunRecord, RunStatus
+from kgen.run.tensorboard_logs import write_hparams_experiment, write_scalars
+from kgen.training.callbacks import TRAIN_RUN
 
 STUDY_FILE = "study.json"
 RUNS_DIR = "runs"
@@ -35,7 +36,7 @@ class StudyError(ValueError):
 
 
 # A GAN entry's third part (``gan:dcgan:hinge``) names its loss (each with its published recipe, e.g.
-# WGAN-GP's 5 critic steps; see kgen.losses.GAN_LOSSES).
+# WGAN-GP's 5 critic steps; see kgen.models.losses.GAN_LOSSES).
 GAN_VARIANTS = {name: {"loss": name} for name in losses.GAN_LOSSES}
 
 
@@ -278,19 +279,19 @@ def load_or_create_plan(study_dir, plan):
 
 
 def run_status(run_dir):
-    """The :class:`kgen.record.RunStatus` of a study's run, or ``None`` when it has to be trained: no
+    """The :class:`kgen.run.record.RunStatus` of a study's run, or ``None`` when it has to be trained: no
     record, or a finished record without its model."""
     record = RunRecord.read(run_dir)
     if record is None:
         return None
-    if record.status is RunStatus.FINISHED and not os.path.isfile(os.path.join(run_dir, runs.MODEL_FILE)):
+    if record.status is RunStatus.FINISHED and not os.path.isfile(os.path.join(run_dir, layout.MODEL_FILE)):
         return None
     return record
 
 
 def eval_path(run_dir, extractor_name, n, seed=0):
     """Where the study keeps a run's evaluation report: the file `kgen eval` writes with the same options."""
-    return os.path.join(run_dir, runs.EVAL_DIR, runs.sample_report_name(extractor_name, n, seed))
+    return os.path.join(run_dir, layout.EVAL_DIR, layout.sample_report_name(extractor_name, n, seed))
 
 
 def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=None, evaluate=None, notes=None):
@@ -306,7 +307,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
         extractors: feature extractors to evaluate with (default: the data's evaluator classifier and
             InceptionV3, each when it can be had; see :func:`default_extractors`). With none, the
             autoencoders still get their reconstruction and likelihood metrics.
-        verbose: Keras progress for training (see :func:`kgen.training.fit_run`).
+        verbose: Keras progress for training (see :func:`kgen.training.fit.fit_run`).
         echo: where progress lines go.
         fit, evaluate: the training and evaluation functions (injectable for tests).
         notes: a list that receives one line per kind of metric the study cannot compute, saying why.
@@ -318,7 +319,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
     from kgen.evaluation.autoencoder import autoencoder_report
     from kgen.evaluation.features import check_ceiling_capacity
     from kgen.evaluation.protocol import evaluate as evaluate_model
-    from kgen.training import fit_run
+    from kgen.training.fit import fit_run
 
     fit, evaluate = fit or fit_run, evaluate or evaluate_model
     with directory_lock(study_dir, "runs a study in"):  # one writer per study dir (kgen compare holds it too)
@@ -345,7 +346,7 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
             else:
                 # killed (still "running"), interrupted: go on from the checkpoint; failed, diverged: start over
                 resume = (record is not None and record.status.resumable
-                          and runs.has_checkpoint(config.run_dir))
+                          and layout.has_checkpoint(config.run_dir))
                 echo(f"{label}: " + ("resuming" if resume else "training")
                      + ("" if record is None else f" (it was {record.describe_status()})"))
                 fit(config, overwrite=not resume, verbose=verbose)
@@ -354,13 +355,13 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
                 if os.path.isfile(path):
                     continue
                 echo(f"{label}: evaluating with the {extractor.name} extractor ({plan.eval_n} images)")
-                report = evaluate(runs.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
+                report = evaluate(layout.load_model(config.run_dir), plan.data, n=plan.eval_n, extractor=extractor,
                                   translate=config.translate, autoencoder_n=min(1000, plan.eval_n))
                 write_json(path, report)
                 log_final_metrics(config.run_dir, extractor.name, report)
             if not extractors:  # no sample metrics: the autoencoders' likelihoods still compare
                 path = eval_path(config.run_dir, AUTOENCODER_ONLY, plan.eval_n)
-                model = None if os.path.isfile(path) else runs.load_model(config.run_dir)
+                model = None if os.path.isfile(path) else layout.load_model(config.run_dir)
                 if model is not None and model.has_encoder:
                     echo(f"{label}: reconstruction and likelihood on {min(1000, plan.eval_n)} held-out images")
                     write_json(path, autoencoder_report(model, plan.data, min(1000, plan.eval_n),
@@ -369,7 +370,8 @@ def run_study(plan, study_dir, extractors=None, verbose=None, echo=print, fit=No
                 path = anomaly_path(config.run_dir, plan.normal_classes)
                 if not os.path.isfile(path):
                     echo(f"{label}: anomaly detection (normal classes {plan.normal_classes})")
-                    write_json(path, detect_anomalies(runs.load_model(config.run_dir), plan.data, plan.normal_classes))
+                    model = layout.load_model(config.run_dir)
+                    write_json(path, detect_anomalies(model, plan.data, plan.normal_classes))
             done.append((spec, seed, config.run_dir))
         write_hparams_experiment(os.path.join(study_dir, RUNS_DIR), {
             "model": [spec.model for spec, _, _ in configs], "arch": [spec.arch for spec, _, _ in configs],
@@ -393,12 +395,12 @@ def log_final_metrics(run_dir, extractor_name, report):
         if entry.get("interval"):
             values[f"eval/{extractor_name}_{name}_low"], values[f"eval/{extractor_name}_{name}_high"] = \
                 entry["interval"]
-    write_scalars(os.path.join(run_dir, runs.LOGS_DIR, TRAIN_RUN), values)
+    write_scalars(os.path.join(run_dir, layout.LOGS_DIR, TRAIN_RUN), values)
 
 
 def anomaly_path(run_dir, normal_classes):
     """Where a run's anomaly-detection report is kept (the file `kgen anomaly` writes)."""
-    return os.path.join(run_dir, runs.EVAL_DIR, runs.anomaly_report_name(normal_classes))
+    return os.path.join(run_dir, layout.EVAL_DIR, layout.anomaly_report_name(normal_classes))
 
 
 def default_extractors(data):

@@ -11,12 +11,13 @@ import os
 
 import numpy as np
 
-from kgen import names, runs
-from kgen.record import RunRecord
+from kgen import names
 from kgen.compare.statistics import mean_interval, welch_test
 from kgen.compare.study import anomaly_path, eval_path
 from kgen.evaluation.bootstrap import CONFIDENCE, RANGES
 from kgen.evaluation.report import METRIC_LABELS, metric_label, with_interval
+from kgen.run import layout
+from kgen.run.record import RunRecord
 
 # (report key, column label); "↓": lower is better.
 SAMPLE_METRICS = tuple((name, METRIC_LABELS[name]) for name in names.REPORTED_METRICS)
@@ -47,7 +48,7 @@ class StudyRun:
         evals = {e: load(eval_path(run_dir, e, eval_n)) for e in extractor_names}
         anomaly = load(anomaly_path(run_dir, normal_classes)) if normal_classes is not None else None
         return cls(name, seed, run_dir, RunRecord.read(run_dir),
-                   load(os.path.join(run_dir, runs.HISTORY_FILE), {}), {k: v for k, v in evals.items() if v}, anomaly)
+                   load(os.path.join(run_dir, layout.HISTORY_FILE), {}), {k: v for k, v in evals.items() if v}, anomaly)
 
 
 def mean_std(values, metric=None):
@@ -274,7 +275,7 @@ def network_parameters(model):
 def timed_metrics(record, prefix="classifier"):
     """A run's metrics at each time point of training (``metrics.json``'s ``"timed"``):
     ``{minutes: {metric key: value}}`` with keys as in :data:`SAMPLE_METRICS`."""
-    path = os.path.join(record.run_dir, runs.METRICS_FILE)
+    path = os.path.join(record.run_dir, layout.METRICS_FILE)
     if not os.path.isfile(path):
         return {}
     with open(path) as f:
@@ -288,7 +289,7 @@ def timed_ceiling(grouped, prefix="classifier"):
     protocol and its bootstrap intervals: ``({key: value}, protocol, {key: [low, high] or None})``."""
     for records in grouped.values():
         for record in records:
-            path = os.path.join(record.run_dir, runs.METRICS_FILE)
+            path = os.path.join(record.run_dir, layout.METRICS_FILE)
             if os.path.isfile(path):
                 with open(path) as f:
                     saved = json.load(f)

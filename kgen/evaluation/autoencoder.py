@@ -10,11 +10,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import losses
 from kgen.data.real_images import held_out_split, uint8_batches
 from kgen.evaluation import likelihood
 from kgen.images import from_uint8
-
+from kgen.models import losses
 
 # A latent dimension counts as active when its KL from the prior, averaged over the data, exceeds this
 # (nats): below it the encoder barely moves the dimension away from the prior.

@@ -112,7 +112,7 @@ class GenerativeModel(LatentSampler, GeneratorAveraging, OptimizerRoles, keras.M
         """
         arch = arch or cls.archs[0]
         if arch not in cls.archs:
-            # cls.__name__.lower() is the name users type (gan, vae, vaegan; see kgen.registry).
+            # cls.__name__.lower() is the name users type (gan, vae, vaegan; see kgen.models.registry).
             raise ValueError(
                 f"Unknown architecture {arch!r} for {cls.__name__.lower()}: expected one of {', '.join(cls.archs)}."
             )

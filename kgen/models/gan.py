@@ -8,8 +8,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from kgen import losses, names
-from kgen.models import networks
+from kgen import names
+from kgen.models import losses, networks
 from kgen.models.augment import augment as augment_images, draws_needed, parse_policy
 from kgen.models.base import GenerativeModel, batch_images
 
@@ -31,7 +31,7 @@ class GAN(GenerativeModel):
             :mod:`kgen.models.networks`).
         width: layer-size multiplier; 32 gives the reference sizes.
         seed: seed of the noise drawn in training (``None`` for a random one).
-        loss: a key of :data:`kgen.losses.GAN_LOSSES`: ``"non-saturating"`` (``-log D(G(z))``, the
+        loss: a key of :data:`kgen.models.losses.GAN_LOSSES`: ``"non-saturating"`` (``-log D(G(z))``, the
             default), ``"minimax"``, ``"least-squares"``, ``"hinge"`` or ``"wgan-gp"`` (Wasserstein
             critic with a gradient penalty at images interpolated between real and fake, the
             interpolation weight uniform in [0, 1] per image). A loss with a gradient penalty gets a

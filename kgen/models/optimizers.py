@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from kgen.fused_adam import FusedAdam  # imported here also to register it: saved models name it
+from kgen.models.fused_adam import FusedAdam  # imported here also to register it: saved models name it
 from kgen.models.runtime import num_replicas
 
 
@@ -33,7 +33,7 @@ class OptimizerRoles:
 
     def default_optimizer(self):
         """The optimizer used for a sub-network when ``compile`` is given none: Adam (with TensorFlow's
-        fused update, :class:`kgen.fused_adam.FusedAdam`) at the model's defaults."""
+        fused update, :class:`kgen.models.fused_adam.FusedAdam`) at the model's defaults."""
         return FusedAdam(self.default_learning_rate, beta_1=self.default_beta_1, beta_2=self.default_beta_2)
 
     def get_compile_config(self):

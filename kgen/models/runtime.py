@@ -30,7 +30,7 @@ def float32_networks():
     build their networks in float32, whatever dtype policy they were trained under.
 
     Mixed precision keeps float32 weights and only computes in 16 bits; loading under this context gives
-    the images those weights define in float32 (``kgen.runs.load_model`` loads so for sampling,
+    the images those weights define in float32 (``kgen.run.layout.load_model`` loads so for sampling,
     evaluation and export). A user's own sub-network keeps the policy it was made with.
     """
     token = _FLOAT32_NETWORKS.set(True)

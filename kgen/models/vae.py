@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from kgen import losses, names
-from kgen.models import networks
+from kgen import names
+from kgen.models import losses, networks
 from kgen.models.base import AutoencodingModel, batch_images
 
 

@@ -13,10 +13,10 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kgen.config import RunConfig  # noqa: E402
+from kgen.run.config import RunConfig  # noqa: E402
 from kgen.data import load_epochs  # noqa: E402
-from kgen.trainer import Trainer  # noqa: E402
-from kgen.training import build_model  # noqa: E402
+from kgen.training.fit import build_model  # noqa: E402
+from kgen.training.loop import Trainer  # noqa: E402
 
 
 def trained_weights(model_name, arch, data, strategy, precision="float32"):

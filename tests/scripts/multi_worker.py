@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 
-from kgen.config import RunConfig
-from kgen.training import fit_run as fit
+from kgen.run.config import RunConfig
+from kgen.training.fit import fit_run as fit
 
 data, run_dir, model, arch, out = sys.argv[1:6]
 result = fit(RunConfig(model=model, arch=arch, data=data, width=4, latent_dim=4, batch_size=8, epochs=1,

@@ -28,13 +28,13 @@ def anomaly(run_dir, data, normal_classes, n, samples, out):
       kgen fit --model vae --arch conv --classes 0,1,2,3,4,5,6,8,9 --run-dir saved_models/no-sneakers
       kgen anomaly --run-dir saved_models/no-sneakers --normal-classes 0,1,2,3,4,5,6,8,9
     """
-    from kgen import runs
-    from kgen.files import write_json
     from kgen.evaluation.anomaly import detect_anomalies
+    from kgen.files import write_json
+    from kgen.run import layout
 
     source = model_source(run_dir)
-    model = runs.load_model(source)
-    data = data or runs.training_data(source, model)
+    model = layout.load_model(source)
+    data = data or layout.training_data(source, model)
     if data is None:
         raise click.UsageError(f"{source} does not record its training data: give --data.")
     report = detect_anomalies(model, data, normal_classes, n, samples)
@@ -42,6 +42,6 @@ def anomaly(run_dir, data, normal_classes, n, samples, out):
                f"anomalous: {report['n_anomalous']}")
     for name, value in report["auc"].items():
         click.echo(f"ROC AUC of {name:<22} {value:.4f}")
-    out = out or runs.report_path(source, model, runs.anomaly_report_name(report["normal_classes"]))
+    out = out or layout.report_path(source, model, layout.anomaly_report_name(report["normal_classes"]))
     write_json(out, report)
     click.echo(f"Wrote {out}")

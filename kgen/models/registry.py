@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from kgen.fused_adam import FusedAdam
 from kgen.models import GAN, VAE, VAEGAN
+from kgen.models.fused_adam import FusedAdam
 
 MODELS = {"gan": GAN, "vae": VAE, "vaegan": VAEGAN}
 

@@ -13,9 +13,8 @@ import os
 
 import tensorflow as tf
 
-from kgen.config import STRATEGIES
-from kgen.hardware import PRECISIONS
 from kgen.models.runtime import global_dtype_policy
+from kgen.names import PRECISIONS, STRATEGIES
 
 
 class StrategyError(ValueError):

@@ -31,16 +31,16 @@ def export(run_dir, name, version, base_dir, replace):
       kgen export --run-dir saved_models/dcgan --name dcgan
       saved_model_cli show --dir saved_models/dcgan/1 --all
     """
-    from kgen import runs
     from kgen.export import export_model
     from kgen.models import GenerativeModel
+    from kgen.run import layout
 
     source = model_source(run_dir)
-    model = runs.load_model(source)
+    model = layout.load_model(source)
     if not isinstance(model, GenerativeModel):
         raise click.UsageError(f"{source} is already an export; give a run dir or a .keras file.")
     path = export_model(model, base_dir=base_dir, name=name, version=version, replace=replace,
-                        data=runs.run_data(source))
+                        data=layout.run_data(source))
     click.echo(f"Exported {source} to {path}")
     model_dir = os.path.abspath(os.path.dirname(path))
     name = shlex.quote(os.path.basename(model_dir))

@@ -163,9 +163,9 @@ def use_plain_dropout_masks(model):
 
 
 def use_keras_adam(model):
-    """Replace every :class:`kgen.fused_adam.FusedAdam` of a compiled, not yet traced model by Keras'
+    """Replace every :class:`kgen.models.fused_adam.FusedAdam` of a compiled, not yet traced model by Keras'
     own Adam with the same settings (the baseline of kgen's fused update). Returns the number replaced."""
-    from kgen.fused_adam import FusedAdam
+    from kgen.models.fused_adam import FusedAdam
 
     replaced = 0
     for role in model.optimizer_roles:

@@ -99,11 +99,11 @@ def model_source(run_dir):
     """``--run-dir`` as given, or the most recent run under ``saved_models/``.
 
     Raises:
-        kgen.runs.RunError: there is no run.
+        kgen.run.layout.RunError: there is no run.
     """
-    from kgen import runs
+    from kgen.run import layout
 
-    return run_dir or runs.latest_run()
+    return run_dir or layout.latest_run()
 
 
 def comma_separated(convert, what, example, positive=False):

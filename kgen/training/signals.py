@@ -9,7 +9,6 @@ import signal
 import socket
 import threading
 
-
 EXIT_INTERRUPTED = 130  # the exit status of a process stopped by a second signal (as shells report Ctrl-C)
 
 

@@ -56,19 +56,19 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
     Example:
       kgen eval --run-dir saved_models/dcgan --n 10000
     """
-    from kgen import runs
-    from kgen.files import write_json
     from kgen.evaluation.classifier import find_evaluator, recorded_evaluator
     from kgen.evaluation.protocol import evaluate as evaluate_model, parse_metrics
     from kgen.evaluation.report import format_report
     from kgen.export import ExportedModel
+    from kgen.files import write_json
     from kgen.models import GenerativeModel
-    from kgen.record import RunRecord
+    from kgen.run import layout
+    from kgen.run.record import RunRecord
 
     names = parse_metrics(metrics)
     source = model_source(run_dir)
-    model = runs.load_model(source)
-    data = data or runs.training_data(source, model)
+    model = layout.load_model(source)
+    data = data or layout.training_data(source, model)
     if data is None:
         raise click.UsageError(f"{source} does not record its training data: give --data.")
     if extractor == "inception":
@@ -87,6 +87,6 @@ def evaluate(run_dir, metrics, n, extractor, evaluator, data, n_reference, autoe
     family = model.info["model"] if isinstance(model, ExportedModel) else type(model).__name__
     report["model"] = {"source": os.path.abspath(source), "family": family, "arch": model.arch}
     click.echo(format_report(report))
-    out = out or runs.report_path(source, model, runs.sample_report_name(extractor, n, seed))
+    out = out or layout.report_path(source, model, layout.sample_report_name(extractor, n, seed))
     write_json(out, report)
     click.echo(f"Wrote {out}")

@@ -16,15 +16,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import sys
 import time
 import zipfile
 
 import numpy as np
 
-from kgen.config import parse_interval
 from kgen.files import atomic_write
+from kgen.run.config import parse_interval
+from kgen.run.layout import GENERATION, checkpoint_files, generation_name
 
 STATE_KEY = "__state__"
 
@@ -132,24 +132,7 @@ class Position:
     step: int = 0
 
 
-GENERATION = re.compile(r"^state-e(\d+)-s(\d+)\.npz$")
-LEGACY_FILE = "state.npz"  # the single checkpoint of kgen 0.2 and before
 KEEP = 2  # checkpoint generations kept by default
-
-
-def generation_name(position):
-    """The file name of the checkpoint at ``position``: ``state-e00003-s0000120.npz``."""
-    return f"state-e{position.epoch:05d}-s{position.step:07d}.npz"
-
-
-def checkpoint_files(directory):
-    """The checkpoints in ``directory``, newest first (a kgen 0.2 ``state.npz`` last)."""
-    if not os.path.isdir(directory):
-        return []
-    names = sorted((n for n in os.listdir(directory) if GENERATION.match(n)), reverse=True)
-    if os.path.isfile(os.path.join(directory, LEGACY_FILE)):
-        names.append(LEGACY_FILE)
-    return [os.path.join(directory, n) for n in names]
 
 
 class Checkpointer:

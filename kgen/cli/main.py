@@ -29,7 +29,7 @@ class KgenGroup(click.Group):
             click.echo(f"Error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
         except (click.Abort, KeyboardInterrupt) as e:
-            # kgen's own interruptions (kgen.trainer.TrainingInterrupted) say what was saved and how to resume;
+            # kgen's own interruptions (kgen.training.loop.TrainingInterrupted) say what was saved and how to resume;
             # click turns a KeyboardInterrupt into an Abort (after printing a newline) and keeps it as the cause
             cause = e.__cause__ if isinstance(e, click.Abort) else e
             click.echo(str(cause) if isinstance(cause, KeyboardInterrupt) and str(cause) else "Error: interrupted.",

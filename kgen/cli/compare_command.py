@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kgen.cli.common import KgenCommand
-
-from kgen.cli.common import parse_classes, parse_minutes
+from kgen.cli.common import KgenCommand, parse_classes, parse_minutes
 from kgen.compare import DEFAULT_MODELS
 from kgen.compare.presets import PRESETS
 
@@ -95,7 +93,7 @@ def compare(ctx, data, models, preset, epochs, seeds, study_dir, budget_minutes,
     else:
         plan = StudyPlan(models=models.split(","), seeds=seeds, eval_n=eval_n, normal_classes=normal_classes,
                          settings=settings, **given)
-    from kgen.locks import directory_lock
+    from kgen.run.locks import directory_lock
 
     notes = []
     with directory_lock(study_dir, "runs a study in"):  # the study and its report: one writer

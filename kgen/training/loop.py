@@ -11,10 +11,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen.checkpoint import Position, training_variables
-from kgen.config import ON_NAN_CHOICES
-from kgen.distribute import distribute_dataset
-from kgen.signals import stop_signals
+from kgen.run.settings import RUN_SETTING
+from kgen.training.checkpoint import Position, training_variables
+from kgen.training.distribute import distribute_dataset
+from kgen.training.signals import stop_signals
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -71,7 +71,7 @@ class Trainer:
         callbacks: Keras callbacks.
         validation: a dataset evaluated after each epoch (``val_`` entries in the logs), or ``None``.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch.
-        checkpointer: a :class:`kgen.checkpoint.Checkpointer`, or ``None`` for no checkpoints (then no
+        checkpointer: a :class:`kgen.training.checkpoint.Checkpointer`, or ``None`` for no checkpoints (then no
             resume, no rollback, and a signal stops training with ``KeyboardInterrupt``).
         on_nan: ``"stop"`` (raise :class:`DivergenceError`) or ``"rollback"`` (restore the last
             checkpoint, multiply the learning rates by ``nan_lr_factor`` and go on; at most
@@ -80,7 +80,7 @@ class Trainer:
             global batch is split across its replicas.
 
     Attributes:
-        position: where training is (:class:`kgen.checkpoint.Position`).
+        position: where training is (:class:`kgen.training.checkpoint.Position`).
         rollbacks: the rollbacks made (``[{"at", "to_epoch", "to_step", "learning_rates"}]``).
 
     Example:
@@ -90,8 +90,7 @@ class Trainer:
 
     def __init__(self, model, pipeline, callbacks=(), validation=None, verbose=1, checkpointer=None, on_nan="stop",
                  nan_lr_factor=0.5, max_rollbacks=3, strategy=None):
-        if on_nan not in ON_NAN_CHOICES:
-            raise ValueError(f"on_nan must be one of {', '.join(ON_NAN_CHOICES)}; got {on_nan!r}.")
+        RUN_SETTING["on_nan"].check(on_nan)
         if checkpointer is None and on_nan == "rollback":
             raise ValueError("on_nan='rollback' needs a checkpointer.")
         self.model, self.pipeline, self.callbacks = model, pipeline, list(callbacks)
@@ -112,7 +111,7 @@ class Trainer:
             resume: restore the checkpoint and continue from its position.
 
         Returns:
-            The rollbacks made; the history is in the callbacks (e.g. :class:`kgen.callbacks.EpochHistory`).
+            The rollbacks made; the history is in the callbacks (e.g. :class:`kgen.training.callbacks.EpochHistory`).
 
         Raises:
             TrainingInterrupted: SIGINT / SIGTERM (after a checkpoint).

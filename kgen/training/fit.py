@@ -14,23 +14,25 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import registry, runs
-from kgen.evaluation.features import check_ceiling_capacity
-from kgen.locks import LOCK_FILE, directory_lock
-from kgen.callbacks import (TRAIN_RUN, BudgetProgress, EpochHistory, MetricsMonitor, ReconstructionGrid,
-                            RunTensorBoard, SampleGrid, TimeBudget, TrainingClock)
-from kgen.checkpoint import (Checkpointer, Position, generation_name, held_outside_model_file, read_arrays,
-                             save_checkpoint, state_bytes, training_variables)
-from kgen.config import RunConfig, parse_interval
 from kgen.data import DataError, NoSplitError, load_dataset, load_epochs
 from kgen.data.real_images import held_out_examples
-from kgen.distribute import is_chief, make_strategy, precision_policy
+from kgen.evaluation.features import check_ceiling_capacity
 from kgen.evaluation.protocol import parse_metrics
 from kgen.files import WriteError, atomic_path, read_json, write_json
 from kgen.hardware import resolve_precision
+from kgen.models import registry
 from kgen.plots import plot_history
-from kgen.record import CONFIG_FILE, RunRecord, RunStatus, now
-from kgen.trainer import DivergenceError, Trainer, TrainingInterrupted
+from kgen.run import layout
+from kgen.run.config import RunConfig, parse_interval
+from kgen.run.settings import MODEL_OPTION, RESUMABLE_SETTINGS, RUN_SETTING
+from kgen.run.locks import LOCK_FILE, directory_lock
+from kgen.run.record import CONFIG_FILE, RunRecord, RunStatus, now
+from kgen.training.callbacks import (TRAIN_RUN, BudgetProgress, EpochHistory, MetricsMonitor, ReconstructionGrid,
+                                     RunTensorBoard, SampleGrid, TimeBudget, TrainingClock)
+from kgen.training.checkpoint import (Checkpointer, Position, generation_name, held_outside_model_file, read_arrays,
+                                      save_checkpoint, state_bytes, training_variables)
+from kgen.training.distribute import is_chief, make_strategy, precision_policy
+from kgen.training.loop import DivergenceError, Trainer, TrainingInterrupted
 
 
 class RunDirError(ValueError):
@@ -56,7 +58,7 @@ class FitResult:
     checkpoint_seconds: list = dataclasses.field(default_factory=list)
 
 
-def default_run_dir(config, root=runs.DEFAULT_ROOT):
+def default_run_dir(config, root=layout.DEFAULT_ROOT):
     """``saved_models/<model>-<arch>-<YYYYmmdd-HHMMSS>``."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return os.path.join(root, f"{config.model}-{config.arch or 'default'}-{stamp}")
@@ -106,13 +108,6 @@ def build_model(config, image_shape, strategy=None, num_classes=0, precision=Non
     return model
 
 
-# Settings that may change when a run is resumed: how long it trains and how it is watched over (none of
-# them changes the training steps themselves).
-RESUMABLE_SETTINGS = ("epochs", "max_minutes", "checkpoint_every", "keep_checkpoints", "on_nan", "deterministic",
-                      "run_dir", "strategy", "validate", "grid_size", "metrics_every", "metrics_n", "metrics",
-                      "metrics_at", "evaluator", "log_every")
-
-
 def resumed_config(run_dir, changes=None, other_options=()):
     """The settings to resume the run in ``run_dir`` with: those its ``config.json`` records, with
     ``changes`` (settings that do not change training, e.g. ``epochs``) applied.
@@ -128,9 +123,10 @@ def resumed_config(run_dir, changes=None, other_options=()):
     record = RunRecord.read(run_dir) if os.path.isdir(run_dir) else None
     if record is None:
         raise RunDirError(f"{run_dir} holds no kgen run ({CONFIG_FILE} is missing): nothing to resume.")
-    fixed = sorted(set(changes or {}) - set(RESUMABLE_SETTINGS)) + sorted(other_options)
-    if fixed:
-        flags = ", ".join("--" + name.replace("_", "-") for name in fixed)
+    fixed = [name for name in RUN_SETTING if name in (changes or {}) and name not in RESUMABLE_SETTINGS]
+    if fixed or other_options:
+        flags = ", ".join([RUN_SETTING[name].option or name for name in fixed]
+                          + [MODEL_OPTION[name].option for name in other_options])
         raise RunDirError(f"A resumed run keeps the settings that shape its training: {flags} cannot be given with "
                           f"--resume (start a new run for other settings).")
     return RunConfig.from_dict({**recorded_settings(record), **(changes or {}), "run_dir": run_dir})
@@ -146,7 +142,7 @@ def resume_or_start(config, overwrite=False):
     """Decide what ``fit_run`` does with ``config.run_dir``: start a new run or resume the one there.
 
     Returns:
-        The earlier run's :class:`kgen.record.RunRecord` to resume, or ``None`` to start (the directory
+        The earlier run's :class:`kgen.run.record.RunRecord` to resume, or ``None`` to start (the directory
         is then empty or new; with ``overwrite`` an earlier run is deleted).
 
     Raises:
@@ -175,10 +171,10 @@ def resume_or_start(config, overwrite=False):
     if record.status is RunStatus.FINISHED and (record.epochs_completed >= config.epochs or budget_spent):
         raise RunDirError(f"Run dir {path} already holds a finished run of {record.epochs_completed} epoch(s): pass a "
                           "larger --epochs (or --max-minutes) to train on, or --overwrite to start over.")
-    if not runs.has_checkpoint(path) and record.status is RunStatus.FINISHED:
-        checkpoint_from_model_file(path, Checkpointer(runs.checkpoint_dir(path)))  # a finished run trains on
-    if not runs.has_checkpoint(path):
-        if os.path.isfile(os.path.join(path, runs.MODEL_FILE)):
+    if not layout.has_checkpoint(path) and record.status is RunStatus.FINISHED:
+        checkpoint_from_model_file(path, Checkpointer(layout.checkpoint_dir(path)))  # a finished run trains on
+    if not layout.has_checkpoint(path):
+        if os.path.isfile(os.path.join(path, layout.MODEL_FILE)):
             raise RunDirError(f"Run dir {path} holds a model but no checkpoint to resume from: pass --overwrite to "
                               "start over, or choose another --run-dir.")
         clear_directory(path)  # it stopped before its first checkpoint: nothing to keep
@@ -203,7 +199,7 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
     does); resume the run already there.
 
     Everything that can be checked is checked before the run dir is created, so bad input leaves
-    nothing behind. The run dir receives ``config.json`` (a :class:`kgen.record.RunRecord`: the
+    nothing behind. The run dir receives ``config.json`` (a :class:`kgen.run.record.RunRecord`: the
     settings, the model's full config, the data, the evaluator and precision used, the run's status),
     a sample grid per epoch in ``samples/``, ``history.json`` after every epoch, TensorBoard logs in
     ``logs/``, the full training state in ``checkpoint/state.npz`` (every ``config.checkpoint_every``
@@ -212,8 +208,8 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
     If ``config.run_dir`` holds an unfinished run of the same settings (those of
     :data:`RESUMABLE_SETTINGS` may differ), training resumes from its checkpoint; with op determinism
     on it ends with the same weights as an uninterrupted run. SIGINT / SIGTERM save a checkpoint and
-    raise :class:`kgen.trainer.TrainingInterrupted`; a NaN or infinite loss raises
-    :class:`kgen.trainer.DivergenceError` (``model.keras`` then holds the last good checkpoint),
+    raise :class:`kgen.training.loop.TrainingInterrupted`; a NaN or infinite loss raises
+    :class:`kgen.training.loop.DivergenceError` (``model.keras`` then holds the last good checkpoint),
     unless ``config.on_nan`` is ``"rollback"``.
 
     Args:
@@ -259,7 +255,7 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
         earlier = resume_or_start(config, overwrite)
         record = start_record(config, model, info, extractor, precision, earlier)
         run = RunCallbacks(config, model, info, extractor, first=earlier is None)
-        checkpointer = Checkpointer(runs.checkpoint_dir(config.run_dir),
+        checkpointer = Checkpointer(layout.checkpoint_dir(config.run_dir),
                                     worker_interval(config.checkpoint_every, strategy), config.keep_checkpoints)
         if verbose:
             print(f"precision: {precision.precision} ({precision.reason})")
@@ -301,7 +297,7 @@ def validation_data(config, cls, info, strategy, verbose):
 
 
 def start_record(config, model, info, extractor, precision, earlier):
-    """The run's :class:`kgen.record.RunRecord`, written into the run dir before training starts: a new
+    """The run's :class:`kgen.run.record.RunRecord`, written into the run dir before training starts: a new
     one, or the earlier run's with this resume (and the settings that changed) appended."""
     os.makedirs(config.run_dir, exist_ok=True)
     record = RunRecord(config.to_dict(), model.get_config(), dataclasses.asdict(info),
@@ -313,7 +309,7 @@ def start_record(config, model, info, extractor, precision, earlier):
         record.resumed = earlier.resumed + [{"at": now(), "changed": changed}]
     record.write(config.run_dir)
     if earlier is None:
-        write_config_summary(os.path.join(config.run_dir, runs.LOGS_DIR), record)
+        write_config_summary(os.path.join(config.run_dir, layout.LOGS_DIR), record)
     return record
 
 
@@ -322,21 +318,21 @@ class RunCallbacks:
     training clock, the history, the sample (and reconstruction) grids, TensorBoard and the time budget."""
 
     def __init__(self, config, model, info, extractor, first=True):
-        run_dir, logs_dir = config.run_dir, os.path.join(config.run_dir, runs.LOGS_DIR)
+        run_dir, logs_dir = config.run_dir, os.path.join(config.run_dir, layout.LOGS_DIR)
         self.clock = TrainingClock()  # training time: evaluations during training pause it
-        self.grid = SampleGrid(os.path.join(run_dir, runs.SAMPLES_DIR), n=config.grid_size, seed=config.seed,
+        self.grid = SampleGrid(os.path.join(run_dir, layout.SAMPLES_DIR), n=config.grid_size, seed=config.seed,
                                log_dir=logs_dir)
-        self.history = EpochHistory(os.path.join(run_dir, runs.HISTORY_FILE))
+        self.history = EpochHistory(os.path.join(run_dir, layout.HISTORY_FILE))
         self.budget = TimeBudget(config.max_minutes, self.clock) if config.max_minutes else None
         self.callbacks = [self.clock, self.history, self.grid]
         if extractor is not None:
             self.callbacks.insert(0, MetricsMonitor(
                 extractor, config.data, config.metrics_every, config.metrics_n, metrics=config.metrics,
-                seed=config.seed, path=os.path.join(run_dir, runs.METRICS_FILE), log_dir=logs_dir,
+                seed=config.seed, path=os.path.join(run_dir, layout.METRICS_FILE), log_dir=logs_dir,
                 at_minutes=config.metrics_at or (), clock=self.clock))
         if model.has_encoder:
             held_out, labels = held_out_examples(config.data, info.image_shape[0], 32)
-            self.callbacks.append(ReconstructionGrid(held_out, os.path.join(run_dir, runs.RECONSTRUCTIONS_DIR),
+            self.callbacks.append(ReconstructionGrid(held_out, os.path.join(run_dir, layout.RECONSTRUCTIONS_DIR),
                                                      log_dir=logs_dir, labels=labels if model.conditional else None))
         self.callbacks.append(RunTensorBoard(log_dir=logs_dir, update_freq=config.log_every, write_graph=False))
         if self.budget is not None:
@@ -384,11 +380,11 @@ def _write_outcome(trainer, config, record, run, keep_model):
     record with its status."""
     saved = trainer.checkpointer.saved
     if keep_model and saved is not None and (saved.epoch or saved.step):
-        save_model(trainer.model, os.path.join(config.run_dir, runs.MODEL_FILE))
+        save_model(trainer.model, os.path.join(config.run_dir, layout.MODEL_FILE))
         if record.status is RunStatus.FINISHED:
             keep_state_in_model_file(trainer.checkpointer, config.run_dir)
     if run.history.history["epoch_seconds"]:
-        plot_history(run.history.history, os.path.join(config.run_dir, runs.LOSSES_FILE),
+        plot_history(run.history.history, os.path.join(config.run_dir, layout.LOSSES_FILE),
                      title=f"{config.model}/{config.arch}")
     record.epochs_completed = len(run.history.history["epoch_seconds"])
     record.write(config.run_dir)
@@ -420,11 +416,11 @@ def checkpoint_from_model_file(run_dir, checkpointer):
     Returns:
         Whether one was written (``False`` when the run dir lacks either file).
     """
-    state_file, model_file = os.path.join(checkpointer.directory, FINAL_STATE), os.path.join(run_dir, runs.MODEL_FILE)
+    state_file, model_file = os.path.join(checkpointer.directory, FINAL_STATE), os.path.join(run_dir, layout.MODEL_FILE)
     if not (os.path.isfile(state_file) and os.path.isfile(model_file)):
         return False
     state = read_json(state_file)
-    model = runs.load_model(run_dir, float32=False)  # in the precision it trained in, optimizers built
+    model = layout.load_model(run_dir, float32=False)  # in the precision it trained in, optimizers built
     model.build_optimizers()
     named = training_variables(model)
     for key, saved in state.pop("loose_variables", {}).items():
@@ -452,7 +448,7 @@ def _fit_worker(config, strategy, overwrite):
     pipeline, info = load_training_data(config, registry.model_class(config.model))
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, info.image_shape, strategy, info.num_classes)
-    chief = Checkpointer(runs.checkpoint_dir(config.run_dir))
+    chief = Checkpointer(layout.checkpoint_dir(config.run_dir))
     with tempfile.TemporaryDirectory(prefix="kgen-worker-") as scratch:
         interval = worker_interval(config.checkpoint_every, strategy)
         checkpointer = Checkpointer(scratch, interval, keep=1)
@@ -460,7 +456,7 @@ def _fit_worker(config, strategy, overwrite):
         if resume:  # the chief's checkpoints as they are: the same (newest intact) one is restored
             for path in chief.files():
                 shutil.copy(path, scratch)
-        history = EpochHistory(os.path.join(scratch, runs.HISTORY_FILE))
+        history = EpochHistory(os.path.join(scratch, layout.HISTORY_FILE))
         Trainer(model, pipeline, [history], verbose=0, checkpointer=checkpointer, on_nan=config.on_nan,
                 strategy=strategy).fit(config.epochs, resume=resume)
     return FitResult(config.run_dir, model, history.history, [])

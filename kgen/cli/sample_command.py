@@ -39,21 +39,21 @@ def sample(n, run_dir, model_file, seed, label, out, npy, batch_size, scale):
       kgen sample --n 64 --run-dir saved_models/dcgan --seed 1 --npy samples.npy
       kgen sample --n 64 --label 3 --run-dir saved_models/cgan
     """
-    from kgen import runs
     from kgen.models import GenerativeModel
-    from kgen.sample_files import write_samples
+    from kgen.run import layout
+    from kgen.run.sample_files import write_samples
 
     if n < 1:
         raise click.UsageError(f"--n must be a positive number of images; got {n}.")
     if run_dir and model_file:
         raise click.UsageError("give either --run-dir or --model, not both.")
     source = model_file or model_source(run_dir)
-    model = runs.load_model(source)
+    model = layout.load_model(source)
     default_name = f"sample_n{n}_seed{seed}" + ("" if label is None else f"_label{label}") + ".png"
     if model_file:
-        out = out or os.path.join(os.path.dirname(source), runs.SAMPLES_DIR, default_name)
+        out = out or os.path.join(os.path.dirname(source), layout.SAMPLES_DIR, default_name)
     elif isinstance(model, GenerativeModel):
-        out = out or os.path.join(source, runs.SAMPLES_DIR, default_name)
+        out = out or os.path.join(source, layout.SAMPLES_DIR, default_name)
     else:  # an exported SavedModel stays exactly as exported
         out = out or default_name
 

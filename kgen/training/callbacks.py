@@ -93,7 +93,7 @@ class SampleGrid(SummaryCallback):
             tf.summary.image("samples", grid[None], step=epoch)
 
     def resume_state(self):
-        """The grids written so far (for :class:`kgen.checkpoint.Checkpointer`)."""
+        """The grids written so far (for :class:`kgen.training.checkpoint.Checkpointer`)."""
         return list(self.paths)
 
     def restore_state(self, paths):
@@ -178,7 +178,7 @@ class TrainingClock(keras.callbacks.Callback):
             self._paused += time.perf_counter() - start
 
     def resume_state(self):
-        """Seconds of training so far (for :class:`kgen.checkpoint.Checkpointer`)."""
+        """Seconds of training so far (for :class:`kgen.training.checkpoint.Checkpointer`)."""
         return self.seconds()
 
     def restore_state(self, seconds):
@@ -316,7 +316,7 @@ class MetricsMonitor(SummaryCallback):
             write_json(self.path, self.record)
 
     def resume_state(self):
-        """The values evaluated so far (for :class:`kgen.checkpoint.Checkpointer`)."""
+        """The values evaluated so far (for :class:`kgen.training.checkpoint.Checkpointer`)."""
         return {"epochs": self.record["epochs"], "timed": self.record["timed"]}
 
     def restore_state(self, state):
@@ -358,7 +358,7 @@ class RunTensorBoard(keras.callbacks.TensorBoard):
                 tf.summary.scalar("time/metrics_seconds", metrics_seconds, step=epoch)
 
     def resume_state(self):
-        """The global step count (for :class:`kgen.checkpoint.Checkpointer`): resumed per-step curves go on
+        """The global step count (for :class:`kgen.training.checkpoint.Checkpointer`): resumed per-step curves go on
         from where they stopped."""
         return int(self._global_train_batch)
 
@@ -489,7 +489,7 @@ class EpochHistory(keras.callbacks.Callback):
 
     def resume_state(self):
         """The history of the finished epochs and the time of the current one so far (for
-        :class:`kgen.checkpoint.Checkpointer`)."""
+        :class:`kgen.training.checkpoint.Checkpointer`)."""
         in_epoch = time.perf_counter() - self._start if self._start is not None else 0.0
         return {"history": self.history, "epoch_seconds_so_far": in_epoch + self._resumed_seconds}
 

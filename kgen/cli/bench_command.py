@@ -65,14 +65,14 @@ def bench(model_name, arch, batch_size, steps, min_seconds, repeats, image_size,
     """
     import keras
 
-    from kgen.bench import (compute_dtype, matmul_peak, peak_memory_mb, profile_training,
-                            savedmodel_sampling_throughput, training_throughput, use_keras_adam,
-                            use_plain_dropout_masks)
-    from kgen.hardware import resolve_precision
-    from kgen.config import RunConfig
+    from kgen.bench.flops import training_flops_per_image
+    from kgen.bench.throughput import (compute_dtype, matmul_peak, peak_memory_mb, profile_training,
+                                       savedmodel_sampling_throughput, training_throughput, use_keras_adam,
+                                       use_plain_dropout_masks)
     from kgen.export import export_model
-    from kgen.flops import training_flops_per_image
-    from kgen.training import build_model
+    from kgen.hardware import resolve_precision
+    from kgen.run.config import RunConfig
+    from kgen.training.fit import build_model
 
     if arch and not model_name:
         raise click.UsageError("--arch needs --model.")

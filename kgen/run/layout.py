@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import zipfile
 
 import keras
 
-from kgen.record import CONFIG_FILE, RunRecord  # noqa: F401  (CONFIG_FILE belongs to the run dir layout here)
+from kgen.run.record import CONFIG_FILE, RunRecord  # noqa: F401  (CONFIG_FILE belongs to the run dir layout here)
 
 DEFAULT_ROOT = "saved_models"
 MODEL_FILE = "model.keras"
@@ -20,6 +21,9 @@ RECONSTRUCTIONS_DIR = "reconstructions"
 METRICS_FILE = "metrics.json"
 EVAL_DIR = "eval"
 CHECKPOINT_DIR = "checkpoint"
+# The files in CHECKPOINT_DIR: a generation per checkpoint, newest by name; kgen 0.2 and before wrote one file.
+GENERATION = re.compile(r"^state-e(\d+)-s(\d+)\.npz$")
+LEGACY_FILE = "state.npz"  # the single checkpoint of kgen 0.2 and before
 
 
 class RunError(ValueError):
@@ -53,10 +57,23 @@ def checkpoint_dir(run_dir):
     return os.path.join(run_dir, CHECKPOINT_DIR)
 
 
+def generation_name(position):
+    """The file name of the checkpoint at ``position``: ``state-e00003-s0000120.npz``."""
+    return f"state-e{position.epoch:05d}-s{position.step:07d}.npz"
+
+
+def checkpoint_files(directory):
+    """The checkpoints in ``directory``, newest first (a kgen 0.2 ``state.npz`` last)."""
+    if not os.path.isdir(directory):
+        return []
+    names = sorted((n for n in os.listdir(directory) if GENERATION.match(n)), reverse=True)
+    if os.path.isfile(os.path.join(directory, LEGACY_FILE)):
+        names.append(LEGACY_FILE)
+    return [os.path.join(directory, n) for n in names]
+
+
 def has_checkpoint(run_dir):
     """Whether a run dir holds a training-state checkpoint to resume from."""
-    from kgen.checkpoint import checkpoint_files
-
     return bool(checkpoint_files(checkpoint_dir(run_dir)))
 
 

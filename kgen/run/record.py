@@ -42,7 +42,7 @@ class RunRecord:
     """The contents of a run's ``config.json``.
 
     Attributes:
-        kgen_run: the run settings (:class:`kgen.config.RunConfig` as a dict).
+        kgen_run: the run settings (:class:`kgen.run.config.RunConfig` as a dict).
         model_config: the model's full config.
         data: what the data pipeline read (:class:`kgen.data.pipeline.DataInfo` as a dict).
         started: when the run began (ISO time).
