@@ -145,6 +145,24 @@ def test_interval_and_welch_test_match_scipy(a, b):
     assert statistics.welch_test([1.0], b) is None and statistics.mean_interval([3.0]).interval is None
 
 
+def test_a_difference_of_two_effects_reduces_to_welchs_test_when_one_effect_is_known_exactly():
+    """With the second pair of groups constant, (a − b) − (c − d) is Welch's test of a − b shifted by d − c."""
+    from kgen.compare import statistics
+
+    a, b = [10.3, 14.7, 12.0], [20.1, 18.5, 21.9, 19.0]
+    test = statistics.contrast_test([a, b, [3.0, 3.0], [5.0, 5.0, 5.0]], [1, -1, -1, 1])
+    expected = scipy.stats.ttest_ind(a, b, equal_var=False)
+    assert test.difference == pytest.approx(np.mean(a) - np.mean(b) + 2.0)
+    assert test.df == pytest.approx(expected.df, rel=1e-9)
+    assert [test.low - 2.0, test.high - 2.0] == pytest.approx(list(expected.confidence_interval(0.95)), rel=1e-9)
+    # all four groups vary: the standard error adds the four variances of the means
+    c, d = [1.0, 2.0, 4.0], [2.5, 2.0, 6.0]
+    test = statistics.contrast_test([a, b, c, d], [1, -1, -1, 1])
+    se = np.sqrt(sum(np.var(g, ddof=1) / len(g) for g in (a, b, c, d)))
+    assert test.t == pytest.approx((np.mean(a) - np.mean(b) - np.mean(c) + np.mean(d)) / se)
+    assert statistics.contrast_test([a, b, c, [1.0]], [1, -1, -1, 1]) is None
+
+
 def test_time_budget_stops_training_early(data_and_evaluator, tmp_path):
     data, _ = data_and_evaluator
     config = RunConfig(model="gan", arch="mlp", data=data, epochs=50, batch_size=8, run_dir=str(tmp_path / "run"),

@@ -27,7 +27,8 @@ def _click_type(setting):
 def setting_option(setting):
     """The ``kgen fit`` option of a run setting or model option (:mod:`kgen.run.settings`)."""
     attrs = {"help": setting.help}
-    if setting.type is bool and "/" not in (setting.flag or ""):
+    switch = "/" in setting.spelling  # --x/--no-x: a boolean with both spellings, its default shown
+    if setting.type is bool and not switch:
         attrs["is_flag"] = True
     elif setting.type is not bool:
         attrs["type"] = _click_type(setting)
@@ -35,9 +36,8 @@ def setting_option(setting):
         attrs["callback"] = LIST_READERS[setting.text]
     if setting.default not in (None, {}):
         attrs["default"] = ",".join(setting.default) if isinstance(setting.default, list) else setting.default
-        attrs["show_default"] = setting.type is not bool or "/" in (setting.flag or "")
-    flag = setting.flag or "--" + setting.name.replace("_", "-")
-    return option(setting.section, flag, setting.name, **attrs)
+        attrs["show_default"] = setting.type is not bool or switch
+    return option(setting.section, setting.spelling, setting.name, **attrs)
 
 
 def setting_options(command):

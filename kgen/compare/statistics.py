@@ -107,16 +107,24 @@ class WelchTest:
 def welch_test(a, b, confidence=CONFIDENCE):
     """Welch's t-test of two groups of per-seed values (unequal variances), or ``None`` when either has
     fewer than two values."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if len(a) < 2 or len(b) < 2:
+    return contrast_test([a, b], [1.0, -1.0], confidence)
+
+
+def contrast_test(groups, weights, confidence=CONFIDENCE):
+    """The t-test of a weighted sum of group means, ``Σ wᵢ · mean(groupᵢ)``, with unequal variances (Welch's
+    test for two groups and weights 1, −1; with four groups and 1, −1, −1, 1 the difference between two
+    effects, e.g. whether shifting the inputs costs a VAE more than a VAE-GAN), or ``None`` when a group
+    has fewer than two values. Degrees of freedom by Welch–Satterthwaite."""
+    groups = [np.asarray(g, np.float64) for g in groups]
+    if any(len(g) < 2 for g in groups):
         return None
-    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
-    difference = float(np.mean(a) - np.mean(b))
-    se = math.sqrt(va + vb)
-    if se == 0.0:  # both groups constant: the difference is exact
+    parts = [w * w * np.var(g, ddof=1) / len(g) for g, w in zip(groups, weights)]
+    difference = float(sum(w * np.mean(g) for g, w in zip(groups, weights)))
+    se = math.sqrt(sum(parts))
+    if se == 0.0:  # every group constant: the difference is exact
         return WelchTest(difference, difference, difference, math.copysign(math.inf, difference) if difference
                          else 0.0, math.inf, 0.0 if difference else 1.0)
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    df = sum(parts) ** 2 / sum(v**2 / (len(g) - 1) for v, g in zip(parts, groups))
     t = difference / se
     half = student_t_quantile((1 + confidence) / 2, df) * se
     return WelchTest(difference, difference - half, difference + half, t, float(df), 2.0 * student_t_tail(t, df))

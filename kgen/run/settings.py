@@ -58,11 +58,14 @@ class Setting:
     directory: bool = False
 
     @property
+    def spelling(self):
+        """The ``kgen fit`` option as click declares it (``"--lr"``, ``"--jit/--no-jit"``), or ``""`` for none."""
+        return "" if self.flag == "" else self.flag or "--" + self.name.replace("_", "-")
+
+    @property
     def option(self):
         """The ``kgen fit`` option's main spelling (``--lr``, ``--jit``), or ``""`` for none."""
-        if self.flag == "":
-            return ""
-        return (self.flag or "--" + self.name.replace("_", "-")).split("/")[0]
+        return self.spelling.split("/")[0]
 
     def check(self, value):
         """``value`` if it is of this setting's type, within its limits and choices (``None`` only where the
@@ -319,9 +322,9 @@ def options_markdown():
         for s in settings:
             default = "—" if s.default in (None, [], {}) else f"`{_text(s.default)}`"
             if s.type is bool:
-                default = f"`{s.flag.split('/')[1 - s.default]}`" if s.flag and "/" in s.flag else (
+                default = f"`{s.spelling.split('/')[1 - s.default]}`" if "/" in s.spelling else (
                     "off" if not s.default else "on")
-            flag = " / ".join(f"`{f}`" for f in (s.flag or s.option).split("/"))
+            flag = " / ".join(f"`{f}`" for f in s.spelling.split("/"))
             values = "flag" if s.type is bool else s.describe()
             resume = f"kept (models: {', '.join(s.models)})" if s.models else (
                 "may change" if s.resumable else "kept")

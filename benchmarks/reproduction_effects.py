@@ -1,0 +1,70 @@
+"""The effects a reference paper's claim is about, from a finished ``kgen compare`` study: for each pair of
+entries ``BASE->CHANGED`` the change of every metric (mean over seeds with its 95 % Welch interval), and with
+two pairs the difference between their changes (whether a change costs one family more than another).
+
+    python benchmarks/reproduction_effects.py STUDY_DIR \\
+        --effect 'vae:paper-dcgan->vae:paper-dcgan@translate=0.1' \\
+        --effect 'vaegan:paper-dcgan->vaegan:paper-dcgan@translate=0.1'
+
+Sample metrics come from the study's report.json (the classifier extractor's per-seed values); an
+autoencoder's held-out reconstruction and likelihood from each run's evaluation file. docs/reproductions.md
+quotes its output.
+"""
+
+import argparse
+import glob
+import json
+import os
+
+from kgen.compare.statistics import contrast_test, mean_interval
+from kgen.compare.study import RUNS_DIR, parse_models
+
+AUTOENCODER_METRICS = ("reconstruction_mse", "neg_elbo", "iw_nll")
+
+
+def per_seed_values(study_dir, entry):
+    """``{metric: [value per seed]}`` of one entry of the study (sample metrics and autoencoder metrics)."""
+    with open(os.path.join(study_dir, "report.json"), encoding="utf-8") as f:
+        report = json.load(f)
+    (extractor,) = [v for k, v in report["sample_quality"].items() if k.startswith("classifier")]
+    name = parse_models(entry)[0].name
+    values = {metric: row["values"] for metric, row in extractor["models"][name].items()}
+    slug = parse_models(entry)[0].slug
+    for run_dir in sorted(glob.glob(os.path.join(study_dir, RUNS_DIR, f"{slug}-seed[0-9]*"))):
+        for path in glob.glob(os.path.join(run_dir, "eval", "classifier-n*-seed0.json")):
+            with open(path, encoding="utf-8") as f:
+                autoencoder = json.load(f).get("autoencoder") or {}
+            for metric in AUTOENCODER_METRICS:
+                if metric in autoencoder:
+                    values.setdefault(metric, []).append(autoencoder[metric])
+    return values
+
+
+def _interval(test):
+    return f"{test.difference:+.4g} [{test.low:+.3g}, {test.high:+.3g}] (p = {test.p:.2g})"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("study_dir")
+    parser.add_argument("--effect", action="append", required=True, help="BASE->CHANGED, two entries of the study")
+    args = parser.parse_args()
+    pairs = [effect.split("->") for effect in args.effect]
+    values = {entry: per_seed_values(args.study_dir, entry) for pair in pairs for entry in pair}
+    metrics = [m for m in values[pairs[0][0]] if all(m in v for v in values.values())]
+    for base, changed in pairs:
+        print(f"\n{base} -> {changed}")
+        for metric in metrics:
+            before, after = mean_interval(values[base][metric]), mean_interval(values[changed][metric])
+            test = contrast_test([values[changed][metric], values[base][metric]], [1, -1])
+            print(f"  {metric:20s} {before.mean:10.4g} -> {after.mean:10.4g}   change {_interval(test)}")
+    if len(pairs) == 2:
+        (a, a2), (b, b2) = pairs
+        print(f"\n({a2} - {a}) - ({b2} - {b})")
+        for metric in metrics:
+            groups = [values[a2][metric], values[a][metric], values[b2][metric], values[b][metric]]
+            print(f"  {metric:20s} {_interval(contrast_test(groups, [1, -1, -1, 1]))}")
+
+
+if __name__ == "__main__":
+    main()
