@@ -1,13 +1,15 @@
 """The effects a reference paper's claim is about, from a finished ``kgen compare`` study: for each pair of
 entries ``BASE->CHANGED`` the change of every metric (mean over seeds with its 95 % Welch interval), and with
-two pairs the difference between their changes (whether a change costs one family more than another).
+two pairs and ``--contrast`` the difference between their changes (whether a change costs one family more
+than another).
 
-    python benchmarks/reproduction_effects.py STUDY_DIR \\
+    python benchmarks/reproduction_effects.py STUDY_DIR --contrast \\
         --effect 'vae:paper-dcgan->vae:paper-dcgan@translate=0.1' \\
         --effect 'vaegan:paper-dcgan->vaegan:paper-dcgan@translate=0.1'
 
 Sample metrics come from the study's report.json (the classifier extractor's per-seed values); an
-autoencoder's held-out reconstruction and likelihood from each run's evaluation file. docs/reproductions.md
+autoencoder's held-out reconstruction and likelihood from each run's evaluation file; the training losses
+of the last epoch (``train d_loss``, …) from each run's history.json. docs/reproductions.md
 quotes its output.
 """
 
@@ -18,6 +20,7 @@ import os
 
 from kgen.compare.statistics import contrast_test, mean_interval
 from kgen.compare.study import RUNS_DIR, parse_models
+from kgen.run.layout import HISTORY_FILE
 
 AUTOENCODER_METRICS = ("reconstruction_mse", "neg_elbo", "iw_nll")
 
@@ -31,6 +34,11 @@ def per_seed_values(study_dir, entry):
     values = {metric: row["values"] for metric, row in extractor["models"][name].items()}
     slug = parse_models(entry)[0].slug
     for run_dir in sorted(glob.glob(os.path.join(study_dir, RUNS_DIR, f"{slug}-seed[0-9]*"))):
+        with open(os.path.join(run_dir, HISTORY_FILE), encoding="utf-8") as f:
+            history = json.load(f)
+        for key, series in sorted(history.items()):
+            if key.endswith("loss") and not key.startswith("val_") and series:
+                values.setdefault(f"train {key}", []).append(series[-1])
         for path in glob.glob(os.path.join(run_dir, "eval", "classifier-n*-seed0.json")):
             with open(path, encoding="utf-8") as f:
                 autoencoder = json.load(f).get("autoencoder") or {}
@@ -48,6 +56,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study_dir")
     parser.add_argument("--effect", action="append", required=True, help="BASE->CHANGED, two entries of the study")
+    parser.add_argument("--contrast", action="store_true", help="with two effects: the difference between them")
     args = parser.parse_args()
     pairs = [effect.split("->") for effect in args.effect]
     values = {entry: per_seed_values(args.study_dir, entry) for pair in pairs for entry in pair}
@@ -58,7 +67,7 @@ def main():
             before, after = mean_interval(values[base][metric]), mean_interval(values[changed][metric])
             test = contrast_test([values[changed][metric], values[base][metric]], [1, -1])
             print(f"  {metric:20s} {before.mean:10.4g} -> {after.mean:10.4g}   change {_interval(test)}")
-    if len(pairs) == 2:
+    if args.contrast and len(pairs) == 2:
         (a, a2), (b, b2) = pairs
         print(f"\n({a2} - {a}) - ({b2} - {b})")
         for metric in metrics:

@@ -16,7 +16,7 @@ import importlib as _importlib
 import os as _os
 import sys as _sys
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 # public name → module that defines it
 _EXPORTS = {
