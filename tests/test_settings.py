@@ -91,3 +91,16 @@ def test_resumable_settings_are_those_that_do_not_change_what_a_run_learns():
 def test_docs_options_page_is_the_one_the_declarations_write():
     with open(os.path.join(DOCS, "options.md"), encoding="utf-8") as f:
         assert f.read() == options_page(), "docs/options.md is stale: python scripts/options_page.py > docs/options.md"
+
+
+def test_a_setting_reads_its_value_from_a_study_entrys_text():
+    from kgen.run.settings import RUN_SETTING
+
+    assert RUN_SETTING["deterministic"].parse("True") is True and RUN_SETTING["validate"].parse("false") is False
+    assert RUN_SETTING["learning_rate"].parse("0.0003") == 0.0003 and RUN_SETTING["latent_dim"].parse("2") == 2
+    assert RUN_SETTING["checkpoint_every"].parse("5") == "5" and RUN_SETTING["checkpoint_every"].parse("2m") == "2m"
+    assert RUN_SETTING["learning_rates"].parse('{"d_optimizer":0.0004}') == {"d_optimizer": 0.0004}
+    assert RUN_SETTING["metrics_at"].parse("[1,2]") == [1, 2]
+    config = RunConfig(**{name: RUN_SETTING[name].parse(text) for name, text in
+                          (("deterministic", "True"), ("checkpoint_every", "5"), ("translate", "0.1"))})
+    assert (config.deterministic, config.checkpoint_every, config.translate) == (True, "5", 0.1)

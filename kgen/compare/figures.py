@@ -35,12 +35,17 @@ def _save(fig, path):
     return path
 
 
+def _panel_title(name):
+    """An entry's name as a panel title: its settings (``@…``) on a line of their own when it is long."""
+    return name.replace("@", "\n@") if len(name) > 24 else name
+
+
 def _show(ax, image_uint8, title=None):
     ax.imshow(image_uint8.squeeze(-1) if image_uint8.shape[-1] == 1 else image_uint8, cmap="gray", vmin=0, vmax=255)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(_panel_title(title), fontsize=9)
 
 
 def figure_samples(models, path, n=36, seed=0):
@@ -98,7 +103,7 @@ def figure_losses(grouped, path):
             length = min(len(h[key]) for h in histories)
             values = np.mean([h[key][:length] for h in histories], axis=0)
             ax.plot(range(1, length + 1), values, marker="o", label=key)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(_panel_title(name), fontsize=9)
         ax.set_xlabel("epoch")
         ax.legend(fontsize="x-small")
     return _save(fig, path)
@@ -217,7 +222,7 @@ def figure_latent_space(autoencoders, data, path, n=2000):
             for label in np.unique(y) if has_labels else [None]:
                 chosen = y == label if has_labels else slice(None)
                 ax.scatter(points[chosen, 0], points[chosen, 1], s=3, label=None if label is None else str(label))
-            ax.set_title(f"{name}: {method} of z", fontsize=9)
+            ax.set_title(_panel_title(f"{name}: {method} of z"), fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
             if has_labels and c == len(autoencoders) - 1:

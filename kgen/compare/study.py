@@ -21,6 +21,7 @@ from kgen.files import write_json
 from kgen.models import losses, registry
 from kgen.run import layout
 from kgen.run.config import RunConfig
+from kgen.run.settings import RUN_SETTING
 from kgen.run.locks import directory_lock
 from kgen.run.record import RunRecord, RunStatus
 from kgen.run.tensorboard_logs import write_hparams_experiment, write_scalars
@@ -107,13 +108,6 @@ def _entries(text):
     return entries + ["".join(current)]
 
 
-def _setting_value(text):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def parse_models(text):
     """``"gan:mlp,vae"`` → ``[ModelSpec("gan", "mlp"), ModelSpec("vae", "dcgan")]`` (default archs filled in).
 
@@ -151,7 +145,7 @@ def parse_models(text):
             if not sep or key not in fields:
                 raise StudyError(f"In --models {item!r}: {pair!r} is not key=value with a run setting among "
                                  f"{', '.join(sorted(fields))}.")
-            settings.append((key, _setting_value(value)))
+            settings.append((key, RUN_SETTING[key].parse(value)))
         spec = ModelSpec(model, arch, tuple(settings), variant, conditional)
         if spec in specs:
             raise StudyError(f"--models names {spec.name} twice.")

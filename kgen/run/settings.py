@@ -10,6 +10,7 @@ here: the CLI builds its options from this module before TensorFlow loads.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from kgen import names
 
@@ -66,6 +67,18 @@ class Setting:
     def option(self):
         """The ``kgen fit`` option's main spelling (``--lr``, ``--jit``), or ``""`` for none."""
         return self.spelling.split("/")[0]
+
+    def parse(self, text):
+        """This setting's value written as text (``kgen compare``'s ``@key=value``): JSON where the text reads as
+        JSON (numbers, ``true``, lists, mappings), ``True``/``False`` too for a yes-no setting, and the text itself
+        for a text setting or where it is not JSON (``checkpoint_every=5`` stays ``"5"``)."""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        if self.type is bool and isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        return text if self.type is str else value
 
     def check(self, value):
         """``value`` if it is of this setting's type, within its limits and choices (``None`` only where the
