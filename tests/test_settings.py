@@ -11,8 +11,7 @@ import pytest
 from kgen.cli.fit_command import fit
 from kgen.models.registry import model_class
 from kgen.run.config import RunConfig
-from kgen.run.settings import (MODEL_OPTIONS, RESUMABLE_SETTINGS, RUN_SETTINGS, Setting, model_options,
-                               options_page)
+from kgen.run.settings import MODEL_OPTIONS, RESUMABLE_SETTINGS, RUN_SETTINGS, Setting, model_options, options_page
 
 DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from kgen.cli.common import KgenCommand, option, parse_classes, parse_minutes
-from kgen.run.settings import (CLASS_LIST, MINUTE_LIST, MODEL_OPTION, MODEL_OPTIONS, NAME_LIST, RUN_SETTINGS,
-                               SECTIONS, model_options)
+from kgen.run.settings import (CLASS_LIST, MINUTE_LIST, MODEL_OPTION, MODEL_OPTIONS, NAME_LIST, RUN_SETTINGS, SECTIONS,
+                               model_options)
 
 LIST_READERS = {CLASS_LIST: parse_classes, MINUTE_LIST: parse_minutes,
                 NAME_LIST: lambda ctx, param, value: [m.strip() for m in value.split(",") if m.strip()]}

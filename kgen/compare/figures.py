@@ -51,7 +51,8 @@ def _show(ax, image_uint8, title=None):
 def figure_samples(models, path, n=36, seed=0):
     """Side-by-side grids of ``n`` samples from each model (latent seed ``seed``)."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(models), figsize=(2.6 * len(models), 2.9), squeeze=False)
+    two_line_titles = any(_panel_title(name) != name for name in models)
+    fig, axes = plt.subplots(1, len(models), figsize=(2.6 * len(models), 2.9 + 0.3 * two_line_titles), squeeze=False)
     for ax, (name, model) in zip(axes[0], models.items()):
         _show(ax, images.make_grid(images.to_uint8(model.sample(n, seed=seed), model.output_range)), name)
     return _save(fig, path)

@@ -21,9 +21,9 @@ from kgen.files import write_json
 from kgen.models import losses, registry
 from kgen.run import layout
 from kgen.run.config import RunConfig
-from kgen.run.settings import RUN_SETTING
 from kgen.run.locks import directory_lock
 from kgen.run.record import RunRecord, RunStatus
+from kgen.run.settings import RUN_SETTING
 from kgen.run.tensorboard_logs import write_hparams_experiment, write_scalars
 from kgen.training.callbacks import TRAIN_RUN
 

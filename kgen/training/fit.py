@@ -24,9 +24,9 @@ from kgen.models import registry
 from kgen.plots import plot_history
 from kgen.run import layout
 from kgen.run.config import RunConfig, parse_interval
-from kgen.run.settings import MODEL_OPTION, RESUMABLE_SETTINGS, RUN_SETTING
 from kgen.run.locks import LOCK_FILE, directory_lock
 from kgen.run.record import CONFIG_FILE, RunRecord, RunStatus, now
+from kgen.run.settings import MODEL_OPTION, RESUMABLE_SETTINGS, RUN_SETTING
 from kgen.training.callbacks import (TRAIN_RUN, BudgetProgress, EpochHistory, MetricsMonitor, ReconstructionGrid,
                                      RunTensorBoard, SampleGrid, TimeBudget, TrainingClock)
 from kgen.training.checkpoint import (Checkpointer, Position, generation_name, held_outside_model_file, read_arrays,
