@@ -89,7 +89,6 @@ class Setting:
         """
         if value is None and self.default is None:
             return value
-        expected = self.describe()
         if self.type is float:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         elif self.type is int:
@@ -105,7 +104,7 @@ class Setting:
         if ok and self.choices:
             ok = value in self.choices
         if not ok:
-            raise ValueError(f"{self.name} must be {expected}; got {value!r}.")
+            raise ValueError(f"{self.name} must be {self.describe()}; got {value!r}.")
         return value
 
     def describe(self):
