@@ -7,6 +7,9 @@ than another).
         --effect 'vae:paper-dcgan->vae:paper-dcgan@translate=0.1' \\
         --effect 'vaegan:paper-dcgan->vaegan:paper-dcgan@translate=0.1'
 
+With ``--at MINUTES`` the sample metrics are those scored after that many minutes of training (a study run
+with ``--metrics-at``), for claims about how fast a model gets somewhere.
+
 Sample metrics come from the study's report.json (the classifier extractor's per-seed values); an
 autoencoder's held-out reconstruction and likelihood from each run's evaluation file; the training losses
 of the last epoch (``train d_loss``, …) from each run's history.json. docs/reproductions.md
@@ -20,9 +23,27 @@ import os
 
 from kgen.compare.statistics import contrast_test, mean_interval
 from kgen.compare.study import RUNS_DIR, parse_models
+from kgen.compare.tables import timed_metrics
 from kgen.run.layout import HISTORY_FILE
 
 AUTOENCODER_METRICS = ("reconstruction_mse", "neg_elbo", "iw_nll")
+
+
+def _run_dirs(study_dir, entry):
+    slug = parse_models(entry)[0].slug
+    return sorted(glob.glob(os.path.join(study_dir, RUNS_DIR, f"{slug}-seed[0-9]*")))
+
+
+def values_at(study_dir, entry, minutes):
+    """``{metric: [value per seed]}`` of one entry's classifier metrics after ``minutes`` of training."""
+    values = {}
+    for run_dir in _run_dirs(study_dir, entry):
+        timed = timed_metrics(run_dir)
+        if minutes not in timed:
+            raise SystemExit(f"error: {run_dir} has no metrics at {minutes:g} min (it has {sorted(timed)})")
+        for metric, value in timed[minutes].items():
+            values.setdefault(metric, []).append(value)
+    return values
 
 
 def per_seed_values(study_dir, entry):
@@ -32,8 +53,7 @@ def per_seed_values(study_dir, entry):
     (extractor,) = [v for k, v in report["sample_quality"].items() if k.startswith("classifier")]
     name = parse_models(entry)[0].name
     values = {metric: row["values"] for metric, row in extractor["models"][name].items()}
-    slug = parse_models(entry)[0].slug
-    for run_dir in sorted(glob.glob(os.path.join(study_dir, RUNS_DIR, f"{slug}-seed[0-9]*"))):
+    for run_dir in _run_dirs(study_dir, entry):
         with open(os.path.join(run_dir, HISTORY_FILE), encoding="utf-8") as f:
             history = json.load(f)
         for key, series in sorted(history.items()):
@@ -57,9 +77,12 @@ def main():
     parser.add_argument("study_dir")
     parser.add_argument("--effect", action="append", required=True, help="BASE->CHANGED, two entries of the study")
     parser.add_argument("--contrast", action="store_true", help="with two effects: the difference between them")
+    parser.add_argument("--at", type=float, metavar="MINUTES",
+                        help="the sample metrics scored after MINUTES of training instead of the final ones")
     args = parser.parse_args()
     pairs = [effect.split("->") for effect in args.effect]
-    values = {entry: per_seed_values(args.study_dir, entry) for pair in pairs for entry in pair}
+    read = per_seed_values if args.at is None else (lambda study, entry: values_at(study, entry, args.at))
+    values = {entry: read(args.study_dir, entry) for pair in pairs for entry in pair}
     metrics = [m for m in values[pairs[0][0]] if all(m in v for v in values.values())]
     for base, changed in pairs:
         print(f"\n{base} -> {changed}")

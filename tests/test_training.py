@@ -5,11 +5,13 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kgen.data import DataError
+from kgen.models import registry
 from kgen.run.config import RunConfig
 from kgen.run.layout import load_model
-from kgen.training.fit import RunDirError, fit_run as fit
+from kgen.training.fit import RunDirError, fit_run as fit, load_training_data, validation_data
 
 
 def tiny_config(npz_file, run_dir, **overrides):
@@ -64,6 +66,25 @@ def test_a_run_recorded_before_a_setting_existed_resumes_with_its_default(npz_fi
     assert len(fit(tiny_config(npz_file, tmp_path / "run", epochs=2), verbose=0).history["epoch_seconds"]) == 2
     with pytest.raises(RunDirError, match="conditional: False there, True now"):
         fit(tiny_config(npz_file, tmp_path / "run", epochs=3, conditional=True), verbose=0)
+
+
+def validated_images(config):
+    """How many test images the validation pass after each epoch of ``config``'s run reads."""
+    cls = registry.model_class(config.model)
+    _, info = load_training_data(config, cls)
+    validation = validation_data(config, cls, info, tf.distribute.get_strategy(), verbose=0)
+    return sum(int(batch[0].shape[0] if isinstance(batch, tuple) else batch.shape[0]) for batch in validation)
+
+
+def test_short_epochs_validate_on_one_test_batch_per_five_training_steps(npz_file, tmp_path):
+    # The fixture: 48 training and 16 test images.
+    assert validated_images(tiny_config(npz_file, tmp_path, batch_size=1)) == 9  # 48 steps: 9 batches of 1
+    assert validated_images(tiny_config(npz_file, tmp_path, batch_size=8)) == 8  # 6 steps: 1 batch of 8
+    assert validated_images(tiny_config(npz_file, tmp_path, batch_size=2, limit=8)) == 2  # 4 steps: still 1 batch
+    few_tests = tmp_path / "few-tests.npz"
+    with np.load(npz_file) as arrays:
+        np.savez(few_tests, **dict(arrays, x_test=arrays["x_test"][:4], y_test=arrays["y_test"][:4]))
+    assert validated_images(tiny_config(few_tests, tmp_path, batch_size=1)) == 4  # long epochs: the whole split
 
 
 def test_an_image_folder_trains_without_validation(image_folder, tmp_path):

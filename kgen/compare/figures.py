@@ -161,7 +161,7 @@ def figure_time_to_quality(grouped, path):
     """Each metric during training against minutes of training, per entry: the mean over seeds with a band
     of its 95 % interval, and the real-data ceiling dashed. Returns ``None`` when no run has timed metrics."""
     plt = _pyplot()
-    timed = {name: [timed_metrics(r) for r in records] for name, records in grouped.items()}
+    timed = {name: [timed_metrics(r.run_dir) for r in records] for name, records in grouped.items()}
     keys = [k for k, _ in SAMPLE_METRICS if any(k in v for runs_ in timed.values() for t in runs_ for v in t.values())]
     if not keys:
         return None

@@ -137,7 +137,7 @@ def _anomaly(doc, grouped):
 
 
 def _time_to_quality(doc, grouped, figures_dir):
-    if not any(tables.timed_metrics(r) for rs in grouped.values() for r in rs):
+    if not any(tables.timed_metrics(r.run_dir) for rs in grouped.values() for r in rs):
         return
     _, protocol, _ = tables.timed_ceiling(grouped)
     doc.heading("Quality against training time")

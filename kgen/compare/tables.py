@@ -272,10 +272,10 @@ def network_parameters(model):
     return {n: int(getattr(model, n).count_params()) for n in names}
 
 
-def timed_metrics(record, prefix="classifier"):
-    """A run's metrics at each time point of training (``metrics.json``'s ``"timed"``):
+def timed_metrics(run_dir, prefix="classifier"):
+    """The metrics of the run in ``run_dir`` at each time point of training (``metrics.json``'s ``"timed"``):
     ``{minutes: {metric key: value}}`` with keys as in :data:`SAMPLE_METRICS`."""
-    path = os.path.join(record.run_dir, layout.METRICS_FILE)
+    path = os.path.join(run_dir, layout.METRICS_FILE)
     if not os.path.isfile(path):
         return {}
     with open(path) as f:
@@ -304,7 +304,7 @@ def timed_ceiling(grouped, prefix="classifier"):
 def time_to_quality_table(grouped, key):
     """Rows of one metric (``key``: fid, is, …) at each time point of training, per entry (mean over seeds
     with its interval), then the ceiling. Returns ``(header, rows)``; no rows when no run has timed metrics."""
-    timed = {name: [timed_metrics(r) for r in records] for name, records in grouped.items()}
+    timed = {name: [timed_metrics(r.run_dir) for r in records] for name, records in grouped.items()}
     points = sorted({m for runs_ in timed.values() for t in runs_ for m in t})
     if not points:
         return [], []

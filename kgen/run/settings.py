@@ -203,7 +203,8 @@ RUN_SETTINGS = (
          "TF_CONFIG; run the same command on each), tpu. --batch-size is the global batch.",
          choices=names.STRATEGIES, resumable=True),
     _run("validate", bool, True, "Monitoring",
-         "Report the losses on the test split after each epoch (when the data has one).",
+         "Report the losses on the test split after each epoch (when the data has one), on at most one test batch "
+         "per 5 training steps of an epoch, so that short epochs (--limit) do not spend their time validating.",
          flag="--validate/--no-validate", **_MONITORING),
     _run("metrics_every", int, 1, "Monitoring",
          "Epochs between classifier FID / IS / KID / precision-recall during training (0: off). Needs the data's "
