@@ -102,6 +102,8 @@ def test_study_trains_evaluates_skips_and_resumes(data_and_evaluator, tmp_path):
     assert quality["winners"]["fid"]["verdict"] in ("no clear winner", "gan:mlp is better", "vae:mlp is better")
     assert "negative ELBO" in text and "Size, training time and final losses" in text
     assert "Quality against training time" in text and "| model | 0.0005 min | 0.001 min |" in text
+    during_training = text.split("## Quality against training time")[1].split("\n## ")[0]
+    assert "sharpness" in text and "sharpness" not in during_training  # scored at the end only: no empty table
     for figure in ("samples", "epochs", "losses", "metrics_epoch", "metrics_time", "interpolations", "latent",
                    "reconstructions", "time_to_quality"):
         assert os.path.getsize(os.path.join(study, "figures", f"{figure}.png")) > 1000, figure

@@ -303,9 +303,10 @@ def timed_ceiling(grouped, prefix="classifier"):
 
 def time_to_quality_table(grouped, key):
     """Rows of one metric (``key``: fid, is, …) at each time point of training, per entry (mean over seeds
-    with its interval), then the ceiling. Returns ``(header, rows)``; no rows when no run has timed metrics."""
+    with its interval), then the ceiling. Returns ``(header, rows)``; no rows when no run scored ``key`` during
+    training (e.g. the image statistics, which only the final evaluation computes)."""
     timed = {name: [timed_metrics(r.run_dir) for r in records] for name, records in grouped.items()}
-    points = sorted({m for runs_ in timed.values() for t in runs_ for m in t})
+    points = sorted({m for runs_ in timed.values() for t in runs_ for m in t if key in t[m]})
     if not points:
         return [], []
     header = ["model"] + [f"{m:g} min" for m in points]
