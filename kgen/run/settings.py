@@ -131,6 +131,12 @@ _POSITIVE = {"minimum": 1}
 _FRACTION = {"minimum": 0, "maximum": 1, "open_maximum": True}
 _MONITORING = {"resumable": True}
 
+#: At most one validation batch per this many training steps of an epoch. A validation batch runs forward
+#: passes only (about a third of a training step's work), so the pass stays a small share of any epoch; with
+#: 8,000 MNIST images (62 steps of 128) the whole test split would be 78 batches after every epoch. MNIST-sized
+#: epochs (468 steps) still validate on the whole test split.
+TRAINING_STEPS_PER_VALIDATION_BATCH = 5
+
 RUN_SETTINGS = (
     _run("data", str, "fashion_mnist", "Data",
          "Data spec: a dataset name (mnist, fashion_mnist, cifar10, celeb_a; local copies in $KGEN_DATA_DIR/<name>/ or "
@@ -204,7 +210,8 @@ RUN_SETTINGS = (
          choices=names.STRATEGIES, resumable=True),
     _run("validate", bool, True, "Monitoring",
          "Report the losses on the test split after each epoch (when the data has one), on at most one test batch "
-         "per 5 training steps of an epoch, so that short epochs (--limit) do not spend their time validating.",
+         f"per {TRAINING_STEPS_PER_VALIDATION_BATCH} training steps of an epoch, so that short epochs (--limit) do "
+         "not spend their time validating.",
          flag="--validate/--no-validate", **_MONITORING),
     _run("metrics_every", int, 1, "Monitoring",
          "Epochs between classifier FID / IS / KID / precision-recall during training (0: off). Needs the data's "

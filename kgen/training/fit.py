@@ -26,7 +26,7 @@ from kgen.run import layout
 from kgen.run.config import RunConfig, parse_interval
 from kgen.run.locks import LOCK_FILE, directory_lock
 from kgen.run.record import CONFIG_FILE, RunRecord, RunStatus, now
-from kgen.run.settings import MODEL_OPTION, RESUMABLE_SETTINGS, RUN_SETTING
+from kgen.run.settings import MODEL_OPTION, RESUMABLE_SETTINGS, RUN_SETTING, TRAINING_STEPS_PER_VALIDATION_BATCH
 from kgen.training.callbacks import (TRAIN_RUN, BudgetProgress, EpochHistory, MetricsMonitor, ReconstructionGrid,
                                      RunTensorBoard, SampleGrid, TimeBudget, TrainingClock)
 from kgen.training.checkpoint import (Checkpointer, Position, generation_name, held_outside_model_file, read_arrays,
@@ -277,16 +277,10 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
     return FitResult(config.run_dir, model, run.history.history, run.grid.paths, checkpointer.write_seconds)
 
 
-#: At most one validation batch per this many training steps of an epoch. A validation batch costs about a
-#: third of a training step (forward passes only), so the pass stays under about 7 % of an epoch however short
-#: the epoch: on 8,000 MNIST images (62 steps of 128) all 10,000 test images would cost about 40 %. Full
-#: MNIST-sized epochs (468 steps) still validate on all 10,000 test images.
-TRAINING_STEPS_PER_VALIDATION_BATCH = 5
-
-
 def validation_size(steps_per_epoch, batch_size):
     """How many test images (at most) the validation pass after each epoch of ``steps_per_epoch`` steps
-    reads: one batch per :data:`TRAINING_STEPS_PER_VALIDATION_BATCH` steps, at least one batch."""
+    reads: one batch per
+    :data:`kgen.run.settings.TRAINING_STEPS_PER_VALIDATION_BATCH` steps, at least one batch."""
     return max(1, steps_per_epoch // TRAINING_STEPS_PER_VALIDATION_BATCH) * batch_size
 
 
