@@ -129,3 +129,40 @@ def test_the_time_point_at_the_budget_is_scored_when_the_budget_stops_training_f
     assert [(t["minutes"], t["step"]) for t in monitor.record["timed"]] == [(1.0, 42), (2.0, 42)]
     monitor.on_epoch_end(0, {})  # nothing left to score
     assert len(monitor.record["timed"]) == 2
+
+
+def test_short_epochs_get_a_grid_after_the_first_and_the_last_only(npz_file, tmp_path):
+    """Grids cost a measurement of the average's batch-norm statistics: between the first and the last epoch
+    at most one per SECONDS_BETWEEN_GRIDS (tiny epochs take far less than that)."""
+    result = fit(tiny_config(npz_file, tmp_path / "run", epochs=4), verbose=0)
+    assert [p.rsplit("/", 1)[-1] for p in result.grid_paths] == ["epoch_001.png", "epoch_004.png"]
+    for folder in ("samples", "reconstructions"):
+        assert sorted(p.name for p in (tmp_path / "run" / folder).iterdir()) == ["epoch_001.png", "epoch_004.png"]
+
+
+class StopDuring(keras.callbacks.Callback):
+    """Stops training during epoch ``epoch`` (1-based), as a time budget does."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._epoch + 1 == self.epoch:
+            self.model.stop_training = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+
+def test_a_grid_follows_the_epoch_a_stop_ends_and_every_epoch_when_asked(tmp_path):
+    from kgen.training.callbacks import SampleGrid
+
+    model = registry.model_class("gan")(image_shape=(16, 16, 1), latent_dim=4, arch="dcgan", width=4, seed=1)
+    model.compile()
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 16, 16, 1)).astype("float32")
+    sparse = SampleGrid(str(tmp_path / "sparse"), n=4, min_seconds=3600)
+    every = SampleGrid(str(tmp_path / "every"), n=4, min_seconds=0)
+    model.fit(x, batch_size=8, epochs=10, verbose=0, callbacks=[StopDuring(3), sparse, every])
+    assert [p.rsplit("/", 1)[-1] for p in sparse.paths] == ["epoch_001.png", "epoch_003.png"]
+    assert len(every.paths) == 3 and all((tmp_path / "every" / f"epoch_00{e}.png").exists() for e in (1, 2, 3))

@@ -137,6 +137,12 @@ _MONITORING = {"resumable": True}
 #: epochs (468 steps) still validate on the whole test split.
 TRAINING_STEPS_PER_VALIDATION_BATCH = 5
 
+#: Between the first and the last epoch's, a sample (and reconstruction) grid at most once per this many
+#: seconds: the averaged generator's batch-norm statistics, measured before each grid, cost about as much as
+#: 4 training steps of the default GAN, a share that grows as the epochs shrink (--limit). MNIST-sized epochs
+#: (about a minute) still get one after each.
+SECONDS_BETWEEN_GRIDS = 30
+
 RUN_SETTINGS = (
     _run("data", str, "fashion_mnist", "Data",
          "Data spec: a dataset name (mnist, fashion_mnist, cifar10, celeb_a; local copies in $KGEN_DATA_DIR/<name>/ or "
@@ -231,7 +237,9 @@ RUN_SETTINGS = (
          **_MONITORING),
     _run("log_every", int, 10, "Monitoring", "Steps between the per-step loss scalars written to TensorBoard.",
          **_POSITIVE, **_MONITORING),
-    _run("grid_size", int, 64, "Monitoring", "Images in the per-epoch sample grid.", flag="", **_POSITIVE,
+    _run("grid_size", int, 64, "Monitoring",
+         "Images in the sample grid written after the first and the last epoch and, in between, after epochs at "
+         f"least {SECONDS_BETWEEN_GRIDS} s apart.", flag="", **_POSITIVE,
          **_MONITORING),
     _run("run_dir", str, None, "Run", "Output directory (default: saved_models/<model>-<arch>-<date-time>).",
          directory=True, resumable=True),

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from kgen import images, names
 from kgen.files import write_json
+from kgen.run.settings import SECONDS_BETWEEN_GRIDS
 
 METRICS_SECONDS = "metrics_seconds"  # log entry: time spent on metrics during the epoch
 
@@ -54,10 +55,49 @@ class SummaryCallback(keras.callbacks.Callback):
             self._writer.close()
 
 
-class SampleGrid(SummaryCallback):
-    """After every epoch, decode a fixed latent batch and write the grid as PNG (and to TensorBoard).
+class EpochGrid(SummaryCallback):
+    """Base of the grids written at epoch ends: after the first and the last epoch of a training, and in
+    between at most once per ``min_seconds`` (short epochs, e.g. of a few thousand images, would otherwise
+    spend a large share of their time drawing). Subclasses implement :meth:`write`.
 
-    The same latent vectors are used every epoch, so the grids show how the same samples evolve. For
+    Args:
+        directory: where ``epoch_NNN.png`` files go.
+        log_dir: TensorBoard directory (``None``: no image summaries).
+        min_seconds: least wall-clock time between two grids, but for the first and the last.
+    """
+
+    def __init__(self, directory, log_dir=None, min_seconds=SECONDS_BETWEEN_GRIDS):
+        super().__init__(log_dir)
+        self.directory, self.min_seconds = directory, float(min_seconds)
+        self.paths = []
+        self._written_at = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = self.model.stop_training or epoch + 1 >= self.params.get("epochs", epoch + 1)
+        if not last and self._written_at is not None and time.monotonic() - self._written_at < self.min_seconds:
+            return
+        path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
+        self.write(path, epoch)
+        self.paths.append(path)
+        self._written_at = time.monotonic()
+
+    def write(self, path, epoch):
+        """Write the grid of the model now to ``path`` (and to TensorBoard at step ``epoch``)."""
+        raise NotImplementedError
+
+    def resume_state(self):
+        """The grids written so far (for :class:`kgen.training.checkpoint.Checkpointer`)."""
+        return list(self.paths)
+
+    def restore_state(self, paths):
+        self.paths = list(paths)
+
+
+class SampleGrid(EpochGrid):
+    """After epochs (:class:`EpochGrid` says which), decode a fixed latent batch and write the grid as PNG
+    (and to TensorBoard).
+
+    The same latent vectors are used every time, so the grids show how the same samples evolve. For
     a class-conditional model the grid has one row per class, ``n // num_classes`` images wide (at
     least one), and each column shares one latent vector: rows show the classes, columns the styles.
 
@@ -65,15 +105,15 @@ class SampleGrid(SummaryCallback):
         directory: where ``epoch_NNN.png`` files go.
         n: number of images in the grid (unconditional models).
         seed: seed of the fixed latent batch.
-        log_dir: TensorBoard directory for an image summary ``samples`` at each epoch (``None`` to skip).
+        log_dir: TensorBoard directory for an image summary ``samples`` at each grid's epoch (``None`` to skip).
         scale: integer upscaling of the PNG (small images are hard to see).
+        min_seconds: as for :class:`EpochGrid`.
     """
 
-    def __init__(self, directory, n=64, seed=0, log_dir=None, scale=2):
-        super().__init__(log_dir)
-        self.directory, self.n, self.seed, self.scale = directory, n, seed, scale
+    def __init__(self, directory, n=64, seed=0, log_dir=None, scale=2, min_seconds=SECONDS_BETWEEN_GRIDS):
+        super().__init__(directory, log_dir, min_seconds)
+        self.n, self.seed, self.scale = n, seed, scale
         self._z = self._labels = self._cols = None
-        self.paths = []
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -84,25 +124,16 @@ class SampleGrid(SummaryCallback):
         self._cols = max(1, self.n // classes)
         self._z, self._labels = self.model.class_rows_inputs(self._cols, seed=self.seed)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def write(self, path, epoch):
         fake = np.asarray(self.model.generate(self._z, self._labels, training=False), dtype="float32")
-        path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
         grid = images.save_grid(path, fake, self.model.output_range, cols=self._cols, scale=self.scale)
-        self.paths.append(path)
         with self.recording():  # at the epoch's step, as Keras' epoch scalars
             tf.summary.image("samples", grid[None], step=epoch)
 
-    def resume_state(self):
-        """The grids written so far (for :class:`kgen.training.checkpoint.Checkpointer`)."""
-        return list(self.paths)
 
-    def restore_state(self, paths):
-        self.paths = list(paths)
-
-
-class ReconstructionGrid(SummaryCallback):
-    """After every epoch, reconstruct fixed held-out images (VAE, VAE-GAN) and write the pairs as PNG
-    (and to TensorBoard): rows alternate between originals and their reconstructions.
+class ReconstructionGrid(EpochGrid):
+    """After epochs (:class:`EpochGrid` says which), reconstruct fixed held-out images (VAE, VAE-GAN) and
+    write the pairs as PNG (and to TensorBoard): rows alternate between originals and their reconstructions.
 
     Args:
         images: uint8 images ``[n, H, W, C]`` (e.g. the first test images).
@@ -111,28 +142,25 @@ class ReconstructionGrid(SummaryCallback):
         cols: images per row.
         scale: integer upscaling of the PNG.
         labels: the images' labels, for a class-conditional model (``None`` otherwise).
+        min_seconds: as for :class:`EpochGrid`.
     """
 
-    def __init__(self, images, directory, log_dir=None, cols=8, scale=2, labels=None):
-        super().__init__(log_dir)
+    def __init__(self, images, directory, log_dir=None, cols=8, scale=2, labels=None,
+                 min_seconds=SECONDS_BETWEEN_GRIDS):
+        super().__init__(directory, log_dir, min_seconds)
         self.images = np.asarray(images)
         self.labels = None if labels is None else np.asarray(labels, "int32")
-        self.directory, self.cols, self.scale = directory, cols, scale
-        self.paths = []
+        self.cols, self.scale = cols, scale
 
-    def on_epoch_end(self, epoch, logs=None):
+    def write(self, path, epoch):
         low, high = self.model.output_range
         originals = images.from_uint8(self.images, (low, high))
         reconstructed = images.to_uint8(self.model.reconstruct(originals, self.labels, training=False), (low, high))
         rows = [part for start in range(0, len(self.images), self.cols)
                 for part in (self.images[start:start + self.cols], reconstructed[start:start + self.cols])]
-        path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
         grid = images.write_grid(path, np.concatenate(rows), cols=self.cols, scale=self.scale)
-        self.paths.append(path)
         with self.recording():
             tf.summary.image("reconstructions", grid[None], step=epoch)
-
-    resume_state, restore_state = SampleGrid.resume_state, SampleGrid.restore_state
 
 
 class TrainingClock(keras.callbacks.Callback):

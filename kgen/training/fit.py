@@ -47,7 +47,8 @@ class FitResult:
         run_dir: the run directory.
         model: the trained model.
         history: ``{name: [value per epoch]}`` including ``epoch_seconds``.
-        grid_paths: PNG sample grid of each epoch.
+        grid_paths: the PNG sample grids written (after the first and the last epoch, and in between at most one
+            per ``kgen.run.settings.SECONDS_BETWEEN_GRIDS``).
         checkpoint_seconds: how long each checkpoint written by this call took.
     """
 
@@ -201,9 +202,9 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
     Everything that can be checked is checked before the run dir is created, so bad input leaves
     nothing behind. The run dir receives ``config.json`` (a :class:`kgen.run.record.RunRecord`: the
     settings, the model's full config, the data, the evaluator and precision used, the run's status),
-    a sample grid per epoch in ``samples/``, ``history.json`` after every epoch, TensorBoard logs in
-    ``logs/``, the full training state in ``checkpoint/state.npz`` (every ``config.checkpoint_every``
-    and after every epoch), and at the end ``model.keras`` and ``losses.png``.
+    sample grids in ``samples/`` (:attr:`FitResult.grid_paths` says when), ``history.json`` after every epoch,
+    TensorBoard logs in ``logs/``, the full training state in ``checkpoint/`` (every
+    ``config.checkpoint_every`` and after every epoch), and at the end ``model.keras`` and ``losses.png``.
 
     If ``config.run_dir`` holds an unfinished run of the same settings (those of
     :data:`RESUMABLE_SETTINGS` may differ), training resumes from its checkpoint; with op determinism

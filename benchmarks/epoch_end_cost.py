@@ -1,0 +1,78 @@
+"""Training steps per minute on short epochs (``--limit``) with kgen's sample grids as they are now (after the
+first and the last epoch, in between at most one per ``SECONDS_BETWEEN_GRIDS``) against a grid after every
+epoch (kgen 0.4), in one process that alternates the two. Everything else (checkpoints, validation) is the same.
+
+    .venv/bin/python benchmarks/epoch_end_cost.py [--limit 8000] [--minutes 2] [--rounds 2]
+
+Each run is ``kgen fit``'s default GAN on the first ``--limit`` MNIST images for ``--minutes`` of training
+(no metrics during training; validation and checkpoints as by default), in a fresh temporary run dir. Prints
+one JSON line per run, then the median steps per minute of each way and their ratio. Needs MNIST
+(scripts/get_mnist.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import tempfile
+
+import keras
+
+from kgen.run.config import RunConfig
+from kgen.training import callbacks
+from kgen.training.fit import fit_run
+
+
+@contextlib.contextmanager
+def grids_after_every_epoch():
+    """Within the block, the grids' default is no time between grids (kgen 0.4 drew one after each epoch)."""
+    classes = (callbacks.SampleGrid, callbacks.ReconstructionGrid)
+    saved = [cls.__init__.__defaults__ for cls in classes]
+    try:
+        for cls, defaults in zip(classes, saved):
+            cls.__init__.__defaults__ = defaults[:-1] + (0,)  # min_seconds is each one's last argument
+        yield
+    finally:
+        for cls, defaults in zip(classes, saved):
+            cls.__init__.__defaults__ = defaults
+
+
+def steps_per_minute(limit, minutes, every_epoch, seed):
+    """Training steps per minute of training time of one run, its epochs, grids and checkpoints."""
+    keras.utils.set_random_seed(seed)
+    with tempfile.TemporaryDirectory() as root:
+        config = RunConfig(model="gan", arch="dcgan", data="mnist", limit=limit, epochs=10_000, max_minutes=minutes,
+                           seed=seed, metrics_every=0, run_dir=os.path.join(root, "run"))
+        with grids_after_every_epoch() if every_epoch else contextlib.nullcontext():
+            result = fit_run(config, verbose=0)
+        steps = int(result.model.training_steps())
+        epochs, grids = len(result.history["epoch_seconds"]), len(result.grid_paths)
+    keras.backend.clear_session()
+    return steps / minutes, epochs, grids, len(result.checkpoint_seconds)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=8000)
+    parser.add_argument("--minutes", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    rates = {"every epoch": [], "now": []}  # the ways of drawing grids
+    for round_number in range(args.rounds):
+        for way in rates:
+            rate, epochs, grids, checkpoints = steps_per_minute(args.limit, args.minutes, way == "every epoch",
+                                                                seed=round_number)
+            rates[way].append(rate)
+            print(json.dumps({"round": round_number, "grids": way, "limit": args.limit,
+                              "steps_per_minute": round(rate, 1), "epochs": epochs, "grids_drawn": grids,
+                              "checkpoints": checkpoints}), flush=True)
+    before, now = statistics.median(rates["every epoch"]), statistics.median(rates["now"])
+    print(f"\ndefault GAN, {args.limit} images, {args.minutes:g} min runs: a grid after every epoch "
+          f"{before:.0f} steps/min, now {now:.0f} steps/min (median of {args.rounds}); ratio ×{now / before:.2f}")
+
+
+if __name__ == "__main__":
+    main()
