@@ -137,10 +137,10 @@ _MONITORING = {"resumable": True}
 #: epochs (468 steps) still validate on the whole test split.
 TRAINING_STEPS_PER_VALIDATION_BATCH = 5
 
-#: Between the first and the last epoch's, a sample (and reconstruction) grid at most once per this many
+#: After the first and the last epoch a sample (and reconstruction) grid, in between at most one per this many
 #: seconds: the averaged generator's batch-norm statistics, measured before each grid, cost about as much as
-#: 4 training steps of the default GAN, a share that grows as the epochs shrink (--limit). MNIST-sized epochs
-#: (about a minute) still get one after each.
+#: 4 training steps of the default GAN (2-core Xeon, docs/quality.md), a share that grows as the epochs shrink
+#: (--limit). MNIST-sized epochs (about a minute there) still get one after each.
 SECONDS_BETWEEN_GRIDS = 30
 
 RUN_SETTINGS = (
