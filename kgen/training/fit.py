@@ -280,8 +280,8 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
 
 def validation_size(steps_per_epoch, batch_size):
     """How many test images (at most) the validation pass after each epoch of ``steps_per_epoch`` steps
-    reads: one batch per
-    :data:`kgen.run.settings.TRAINING_STEPS_PER_VALIDATION_BATCH` steps, at least one batch."""
+    reads: one batch per :data:`kgen.run.settings.TRAINING_STEPS_PER_VALIDATION_BATCH` steps, at least one
+    batch."""
     return max(1, steps_per_epoch // TRAINING_STEPS_PER_VALIDATION_BATCH) * batch_size
 
 
