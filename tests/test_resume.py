@@ -180,6 +180,13 @@ def test_a_finished_run_trains_on_with_more_epochs(data, tmp_path):
     assert_same_state(tmp_path / "whole", tmp_path / "run")
 
 
+def test_a_resumed_run_on_a_time_budget_counts_its_steps_from_where_it_stopped(data, tmp_path, capsys):
+    fit(tiny_config(data, tmp_path / "run", epochs=1, max_minutes=10), verbose=0)
+    fit(tiny_config(data, tmp_path / "run", epochs=2, max_minutes=10), verbose=2)
+    done = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert len(done) == 1 and done[0].startswith("epoch 2 done:") and " · step 24 · " in done[0], done
+
+
 def test_run_dirs_are_never_overwritten_silently(data, tmp_path):
     fit(tiny_config(data, tmp_path / "run", epochs=1), verbose=0)
     with pytest.raises(RunDirError, match="already holds a finished run"):

@@ -322,7 +322,7 @@ def test_progress_of_a_time_budget_says_minutes_steps_images_per_second_and_time
     clock, out = Clock(), io.StringIO()
     progress = BudgetProgress(10, clock, images_per_step=128, stream=out, interactive=False)
     progress.set_model(SimpleNamespace(training_steps=lambda: 0))
-    progress.on_train_begin()
+    progress.on_epoch_begin(0)
     for step in range(1, 301):
         clock.now = step / 100  # 100 steps a minute: 0.6 s a step, 213 images/s
         progress.on_train_batch_end(step, {"d_loss": 0.5, "g_loss": 1.25})

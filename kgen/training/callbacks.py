@@ -459,7 +459,8 @@ class BudgetProgress(keras.callbacks.Callback):
         return (f"{min(done, self.minutes):5.1f} of {self.minutes:g} min · step {steps:,} · {rate:,.0f} images/s · "
                 f"{max(self.minutes - done, 0.0):4.1f} min left" + (f" · {losses}" if losses else ""))
 
-    def on_train_begin(self, logs=None):
+    def on_epoch_begin(self, epoch, logs=None):
+        # not at train begin: a resumed run's checkpoint is restored after the callbacks' on_train_begin
         self._steps = int(self.model.training_steps())
 
     def on_train_batch_end(self, batch, logs=None):
