@@ -378,3 +378,12 @@ def test_a_colour_preset_runs_on_tensorflow_datasets_mock_cifar10(tmp_path, monk
         record = json.loads((tmp_path / "s" / "runs" / slug / "config.json").read_text())
         assert record["data"]["image_shape"] == [32, 32, 3] and "tensorflow-datasets" in record["data"]["description"]
     assert "negative ELBO" in (tmp_path / "s" / "report.md").read_text()
+
+
+def test_long_entry_names_are_broken_into_lines_that_fit_a_small_panel():
+    from kgen.compare.figures import _panel_title
+
+    assert _panel_title("gan:dcgan") == "gan:dcgan"
+    assert _panel_title("gan:paper-dcgan@learning_rate=0.0002") == "gan:paper-dcgan\n@learning_rate=0.0002"
+    title = _panel_title("vae:paper-mlp@batch_size=64;learning_rate=0.0001;optimizer=rmsprop")
+    assert title.splitlines() == ["vae:paper-mlp", "@batch_size=64;", "learning_rate=0.0001;", "optimizer=rmsprop"]

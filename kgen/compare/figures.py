@@ -35,9 +35,15 @@ def _save(fig, path):
     return path
 
 
-def _panel_title(name):
-    """An entry's name as a panel title: its settings (``@…``) on a line of their own when it is long."""
-    return name.replace("@", "\n@") if len(name) > 24 else name
+def _panel_title(name, width=24):
+    """An entry's name as a panel title: when longer than ``width`` characters, its settings (``@…``) on a
+    line of their own, and each setting on its own line when they still do not fit."""
+    if len(name) <= width:
+        return name
+    base, _, settings = name.partition("@")
+    if not settings:
+        return name
+    return base + "\n@" + (settings if len(settings) < width else settings.replace(";", ";\n"))
 
 
 def _show(ax, image_uint8, title=None):
@@ -81,7 +87,7 @@ def figure_epochs(grouped, path, columns=5):
         picks = sorted({files[round(i)] for i in np.linspace(0, len(files) - 1, min(columns, len(files)))})
         grids[name] = picks
     cols = max(len(p) for p in grids.values())
-    fig, axes = plt.subplots(len(rows), cols, figsize=(2.2 * cols, 2.4 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(2.2 * cols + 0.6, 2.4 * len(rows)), squeeze=False)
     for r, (name, run_dir) in enumerate(rows):
         for c in range(cols):
             ax = axes[r][c]
@@ -90,7 +96,9 @@ def figure_epochs(grouped, path, columns=5):
                 continue
             file = grids[name][c]
             png = tf.io.decode_png(tf.io.read_file(os.path.join(run_dir, layout.SAMPLES_DIR, file))).numpy()
-            _show(ax, png, f"{name}, epoch {int(file[6:9])}")
+            _show(ax, png, f"epoch {int(file[6:9])}")
+            if c == 0:  # the entry once, beside its row: long names do not fit above every small grid
+                ax.set_ylabel(_panel_title(name), fontsize=9)
     return _save(fig, path)
 
 
