@@ -205,6 +205,20 @@ def test_entries_can_carry_their_own_run_settings():
         StudyPlan(data="d", models=["vae@learning_rate=-1"])
 
 
+def test_entries_can_carry_model_options_of_their_model_only():
+    specs = parse_models("vaegan:dcgan@gamma=0.1;beta=2;learning_rate=0.0003,gan:dcgan:hinge@critic_steps=2")
+    assert specs[0].name == "vaegan:dcgan@gamma=0.1;beta=2;learning_rate=0.0003"
+    assert specs[0].slug == "vaegan-dcgan-gamma0.1-beta2-learning_rate0.0003"
+    plan = StudyPlan(data="d", models=[s.name for s in specs], seeds=1, epochs=1)
+    (_, _, vaegan), (_, _, gan) = plan.run_configs("study")
+    assert vaegan.model_options == {"gamma": 0.1, "beta": 2.0} and vaegan.learning_rate == 0.0003
+    assert gan.model_options == {"loss": "hinge", "critic_steps": 2}
+    with pytest.raises(StudyError, match="--gamma applies to --model vaegan only, not vae"):
+        parse_models("vae:dcgan@gamma=0.1")
+    with pytest.raises(StudyError, match="beta must be a number ≥ 0; got -1"):
+        parse_models("vaegan:dcgan@beta=-1")
+
+
 def test_gan_variants_name_their_loss():
     specs = parse_models("gan:dcgan,gan:dcgan:wgan-gp,gan:mlp:hinge@learning_rate=0.0001")
     assert [s.name for s in specs] == ["gan:dcgan", "gan:dcgan:wgan-gp", "gan:mlp:hinge@learning_rate=0.0001"]

@@ -44,7 +44,8 @@ def test_one_epoch_of_fit_gives_finite_losses(name, arch, keys, run_eagerly):
 
 @pytest.mark.parametrize("name, arch, keys", CASES)
 def test_config_round_trip_rebuilds_the_same_model(name, arch, keys):
-    options = {"vae": {"beta": 2.0, "reconstruction_loss": "mse"}, "vaegan": {"gamma": 0.5, "feature_layer": 2}}
+    options = {"vae": {"beta": 2.0, "reconstruction_loss": "mse"},
+               "vaegan": {"gamma": 0.5, "beta": 2.0, "feature_layer": 2}}
     model = tiny_model(name, arch, **options.get(name, {}))
     config = model.get_config()
     clone = type(model).from_config(config)
@@ -123,12 +124,35 @@ def test_vae_gan_discriminator_is_updated_by_its_own_loss_only():
         np.testing.assert_allclose(w.numpy(), e, rtol=1e-4, atol=1e-6)
 
 
+def test_vae_gan_encoder_step_weights_the_kl_term_by_beta():
+    # With SGD(1) on the encoder and lr 0 elsewhere, its step must be exactly −∇(β·L_prior + L_like).
+    import tensorflow as tf
+
+    model = tiny_model("vaegan", "dcgan", beta=3.0)
+    model.compile(e_optimizer=keras.optimizers.SGD(1.0), g_optimizer=keras.optimizers.SGD(0.0),
+                  d_optimizer=keras.optimizers.SGD(0.0))
+    x = tf.constant(tiny_data(model, 8))
+    start = snapshot(model)
+    weights = model.encoder.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        prior_loss, feature_loss, _, _ = model.compute_losses(x, None, training=True)
+        loss, plain = 3.0 * prior_loss + feature_loss, prior_loss + feature_loss
+    expected = [w.numpy() - g.numpy() for w, g in zip(weights, tape.gradient(loss, weights))]
+    unweighted = [w.numpy() - g.numpy() for w, g in zip(weights, tape.gradient(plain, weights))]
+    assert any(not np.allclose(e, u) for e, u in zip(expected, unweighted)), "β must change the step (else no test)"
+    restore(model, start)  # the same noise and statistics again
+    model.train_step(x)
+    for w, e in zip(weights, expected):
+        np.testing.assert_allclose(w.numpy(), e, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("cls, kwargs, message", [
     (GAN, {"arch": "conv"}, "Unknown architecture .conv. for gan: expected one of dcgan, mlp, paper-dcgan"),
     (VAE, {"reconstruction_loss": "l1"}, "Unknown reconstruction_loss 'l1'"),
     (VAE, {"beta": -1}, "beta must be"),
     (VAE, {"kl_warmup_steps": -1}, "kl_warmup_steps must be"),
     (VAEGAN, {"gamma": -1}, "gamma must be"),
+    (VAEGAN, {"beta": -1}, "beta must be"),
     (GAN, {"latent_dim": 0}, "latent_dim must be a positive integer"),
     (GAN, {"loss": "wasserstein"}, "Unknown GAN loss 'wasserstein': expected one of non-saturating, minimax"),
     (GAN, {"critic_steps": 0}, "critic_steps must be a positive integer"),

@@ -23,7 +23,7 @@ from kgen.run import layout
 from kgen.run.config import RunConfig
 from kgen.run.locks import directory_lock
 from kgen.run.record import RunRecord, RunStatus
-from kgen.run.settings import RUN_SETTING
+from kgen.run.settings import MODEL_OPTION, RUN_SETTING, model_options
 from kgen.run.tensorboard_logs import write_hparams_experiment, write_scalars
 from kgen.training.callbacks import TRAIN_RUN
 
@@ -76,8 +76,13 @@ class ModelSpec:
                         + [f"{k}{_slug_text(v)}" for k, v in self.settings])
 
     def model_options(self):
-        """The model constructor arguments the variant stands for."""
-        return dict(GAN_VARIANTS[self.variant]) if self.variant else {}
+        """The model constructor arguments the variant and the entry's model options stand for."""
+        given = {key: value for key, value in self.settings if key in MODEL_OPTION}
+        return {**(GAN_VARIANTS[self.variant] if self.variant else {}), **model_options(self.model, given)}
+
+    def run_settings(self):
+        """The entry's run settings (its ``@key=value`` pairs that are not model options)."""
+        return {key: value for key, value in self.settings if key not in MODEL_OPTION}
 
 
 def _setting_text(value):
@@ -114,7 +119,8 @@ def parse_models(text):
     A GAN entry may name its loss as a third part (``gan:dcgan:wgan-gp``; see ``GAN_VARIANTS``). A
     ``c`` before the model name asks for its class-conditional version (``cgan:dcgan``, ``cvae:dcgan``,
     ``cvaegan``; the data needs labels). An entry may end with ``@key=value;key=value``: :class:`RunConfig`
-    settings for that entry alone (e.g. ``vae:dcgan@latent_dim=2``); numbers are read as numbers.
+    settings or model options (``kgen fit``'s model options by name) for that entry alone (e.g.
+    ``vae:dcgan@latent_dim=2``, ``vaegan:dcgan@gamma=0.1;beta=2``); numbers are read as numbers.
 
     Raises:
         StudyError: an unknown model, architecture or setting, or a repeated entry.
@@ -142,11 +148,15 @@ def parse_models(text):
         settings = []
         for pair in filter(None, extra.split(";")):
             key, sep, value = pair.partition("=")
-            if not sep or key not in fields:
+            if not sep or key not in fields | set(MODEL_OPTION):
                 raise StudyError(f"In --models {item!r}: {pair!r} is not key=value with a run setting among "
-                                 f"{', '.join(sorted(fields))}.")
-            settings.append((key, RUN_SETTING[key].parse(value)))
+                                 f"{', '.join(sorted(fields))} or a model option among {', '.join(MODEL_OPTION)}.")
+            settings.append((key, (RUN_SETTING.get(key) or MODEL_OPTION[key]).parse(value)))
         spec = ModelSpec(model, arch, tuple(settings), variant, conditional)
+        try:
+            spec.model_options()
+        except ValueError as e:
+            raise StudyError(f"In --models {item!r}: {e}") from None
         if spec in specs:
             raise StudyError(f"--models names {spec.name} twice.")
         specs.append(spec)
@@ -208,7 +218,7 @@ class StudyPlan:
                 run_dir = os.path.join(study_dir, RUNS_DIR, f"{spec.slug}-seed{seed}")
                 values = dict(self.settings, epochs=self.epochs, batch_size=self.batch_size,
                               max_minutes=self.budget_minutes, classes=self.normal_classes)
-                values.update(spec.settings)
+                values.update(spec.run_settings())
                 values["model_options"] = {**values.get("model_options", {}), **spec.model_options()}
                 values.update(model=spec.model, arch=spec.arch, data=self.data, seed=seed, run_dir=run_dir,
                               conditional=spec.conditional)

@@ -26,7 +26,7 @@ class VAEGAN(AutoencodingModel):
       each kind in a pass of its own (its batch normalisation never mixes them); ``Dis_l`` comes from
       the same passes (better at equal time than one mixed pass: docs/quality.md).
 
-    Updates, all from the same forward pass: encoder ← ∇(L_prior + L_like); decoder ←
+    Updates, all from the same forward pass: encoder ← ∇(β·L_prior + L_like); decoder ←
     ∇(γ·L_like + non-saturating loss of fooling D on reconstructions and samples); discriminator ←
     ∇(BCE of real vs both fakes). L_like does not update the discriminator.
 
@@ -36,6 +36,8 @@ class VAEGAN(AutoencodingModel):
         arch: ``"dcgan"`` (default) or the reference comparison's ``"paper-dcgan"``.
         width: layer-size multiplier; 32 gives the reference sizes.
         gamma: weight of L_like in the decoder's loss.
+        beta: weight of L_prior in the encoder's loss (default 1, the paper's; larger keeps the codes nearer
+            the prior that samples are drawn from).
         feature_layer: 1-based index of the discriminator layer whose features define L_like (default:
             the last convolution for ``dcgan``, the third of four for ``paper-dcgan``, as Larsen et al.).
         seed: seed of the noise drawn in training.
@@ -57,12 +59,14 @@ class VAEGAN(AutoencodingModel):
     default_beta_1 = 0.5
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, gamma=1e-2,
-                 feature_layer=None, seed=None, num_classes=0, ema_decay=None, encoder=None, decoder=None,
+                 beta=1.0, feature_layer=None, seed=None, num_classes=0, ema_decay=None, encoder=None, decoder=None,
                  discriminator=None, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
         if float(gamma) < 0:
             raise ValueError(f"gamma must be ≥ 0; got {gamma}.")
-        self.gamma = float(gamma)
+        if float(beta) < 0:
+            raise ValueError(f"beta must be ≥ 0; got {beta}.")
+        self.gamma, self.beta = float(gamma), float(beta)
         self.feature_layer = None if feature_layer is None else int(feature_layer)
         with self.network_policy():
             self.encoder = self.own_or_built("encoder", encoder, lambda: networks.build_encoder(
@@ -96,7 +100,7 @@ class VAEGAN(AutoencodingModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(gamma=self.gamma, feature_layer=self.feature_layer)
+        config.update(gamma=self.gamma, beta=self.beta, feature_layer=self.feature_layer)
         return config
 
     def compile(self, e_optimizer=None, g_optimizer=None, d_optimizer=None, **kwargs):
@@ -145,7 +149,7 @@ class VAEGAN(AutoencodingModel):
         with tf.GradientTape(persistent=True) as tape:
             prior_loss, feature_loss, gan_loss, d_loss = self.compute_losses(images, self.batch_labels(data),
                                                                              training=True)
-            encoder_loss = prior_loss + feature_loss
+            encoder_loss = self.beta * prior_loss + feature_loss
             decoder_loss = self.gamma * feature_loss + gan_loss
         # Every gradient comes from the same forward pass, before any network is updated.
         grads = {

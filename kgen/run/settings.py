@@ -278,7 +278,8 @@ MODEL_OPTIONS = (
     _model("augment", "augment", ("gan",), "GAN options", str,
            "gan: differentiable augmentation of the images the discriminator sees, real and generated (Zhao et al. "
            "2020, DiffAugment), comma-separated: brightness, contrast, translation, cutout (default: none)."),
-    _model("beta", "beta", ("vae",), "VAE options", float, "vae: weight of the KL term (β-VAE; default 1).",
+    _model("beta", "beta", ("vae", "vaegan"), "VAE options", float,
+           "vae: weight of the KL term (β-VAE; default 1); vaegan: its weight in the encoder's loss (default 1).",
            minimum=0),
     _model("kl_warmup", "kl_warmup_steps", ("vae",), "VAE options", int,
            "vae: training steps over which the KL weight grows linearly to --beta (default 0: no warm-up); `kgen "
