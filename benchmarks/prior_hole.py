@@ -8,16 +8,16 @@ are from the prior.
 If the decoder makes much better images from the encoder's codes than from prior draws, the samples' quality is
 lost between the two distributions (a KL weight or a prior matched to the codes would help); if both are alike,
 the decoder itself is what limits the samples. Decoded codes of training images are close to reconstructions, not
-new images; a third set is: new draws from a Gaussian mixture of ``--mixture`` components fitted to the codes (an
-ex-post density estimate of the codes, as Ghosh et al. 2020 propose for autoencoders; scikit-learn).
+new images; new ones are drawn from Gaussian mixtures of ``--mixture`` components fitted to the codes (an ex-post
+density estimate of the codes, as Ghosh et al. 2020 propose for autoencoders; scikit-learn).
 
 Each run is decoded twice: by the decoder's weight average (what sampling uses; its batch-norm statistics are
 measured on prior draws) and by the decoder that trained with the encoder (its running statistics). The codes
 are described by their mean squared norm per dimension (1 for the prior) and the KL of a Gaussian fitted to
 all of them (the aggregate posterior's mismatch with N(0, I), in nats).
 
-Prints one JSON line per run, then a Markdown table: the mean over runs of each metric with its 95 % Student-t
-interval, and of the paired difference codes − prior.
+Prints one JSON line per run, then a Markdown table per model family: the mean over its runs of each metric with
+its 95 % Student-t interval, and of the paired differences from the prior's.
 """
 
 from __future__ import annotations
@@ -68,13 +68,15 @@ def decoded_metrics(model, network, codes, extractor, reference, what):
 
 
 def main():
+    from sklearn.mixture import GaussianMixture  # a development dependency, as this script
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dirs", nargs="+")
     parser.add_argument("--n", type=int, default=5000, help="images per set (default 5000)")
-    parser.add_argument("--mixture", type=int, default=10,
-                        help="components of the Gaussian mixture fitted to the codes (0: none; default 10)")
+    parser.add_argument("--mixture", type=lambda text: [int(k) for k in text.split(",") if k], default=[10],
+                        help="components of the Gaussian mixtures fitted to the codes, comma-separated (default 10)")
     args = parser.parse_args()
-    rows = {}
+    families = {}
     for run_dir in args.run_dirs:
         model = layout.load_model(run_dir)
         record = RunRecord.read(run_dir)
@@ -84,11 +86,9 @@ def main():
         codes = posterior_codes(model, data, args.n)
         latents = {"prior": np.random.default_rng(1).standard_normal(codes.shape).astype("float32"),
                    "codes": codes}
-        if args.mixture:
-            from sklearn.mixture import GaussianMixture
-
-            mixture = GaussianMixture(args.mixture, covariance_type="full", random_state=0).fit(codes)
-            latents[f"mixture{args.mixture}"] = mixture.sample(len(codes))[0].astype("float32")
+        for k in args.mixture:
+            mixture = GaussianMixture(k, covariance_type="full", random_state=0).fit(codes)
+            latents[f"mixture{k}"] = mixture.sample(len(codes))[0].astype("float32")
         model.refresh_average_statistics()
         result = {"run": run_dir, "code_square_norm_per_dim": float(np.mean(codes ** 2)),
                   "aggregate_kl_nats": gaussian_kl_to_standard(codes)}
@@ -99,24 +99,29 @@ def main():
             for source, z in latents.items():
                 result[f"{name}/{source}"] = decoded_metrics(model, network, z, extractor, reference, source)
         print(json.dumps(result), flush=True)
+        rows = families.setdefault(type(model).__name__, {})
         for key, value in result.items():
             if isinstance(value, dict):
                 for metric, v in value.items():
                     rows.setdefault((key, metric), []).append(v)
             elif key != "run":
                 rows.setdefault((key, ""), []).append(value)
-    print("\n| decoder/latents | metric | mean [95 % interval] | runs |\n| --- | --- | --- | --- |")
+    for family, rows in families.items():
+        print_table(family, rows)
+
+
+def print_table(family, rows):
+    """One family's Markdown table: each metric's mean over runs, and the paired differences from the prior."""
+    print(f"\n{family}\n\n| decoder/latents | metric | mean [95 % interval] | runs |\n| --- | --- | --- | --- |")
     for (key, metric), values in rows.items():
         found = mean_interval(values)
         print(f"| {key} | {metric} | {with_interval(found.mean, found.interval)} | {len(values)} |")
-    for decoder in ("average", "own"):
-        for source in ("codes", f"mixture{args.mixture}"):
-            for metric in METRICS:
-                if (f"{decoder}/{source}", metric) in rows:
-                    found = mean_interval(np.subtract(rows[(f"{decoder}/{source}", metric)],
-                                                      rows[(f"{decoder}/prior", metric)]))
-                    print(f"| {decoder}: {source} − prior | {metric} | {with_interval(found.mean, found.interval)} "
-                          f"| {len(rows[(f'{decoder}/{source}', metric)])} |")
+    for key, metric in list(rows):
+        decoder, _, source = key.partition("/")
+        if source and source != "prior":
+            found = mean_interval(np.subtract(rows[(key, metric)], rows[(f"{decoder}/prior", metric)]))
+            print(f"| {decoder}: {source} − prior | {metric} | {with_interval(found.mean, found.interval)} "
+                  f"| {len(rows[(key, metric)])} |")
 
 
 if __name__ == "__main__":
