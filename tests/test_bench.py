@@ -78,9 +78,11 @@ def test_bench_prints_one_json_line_per_measurement(tmp_path):
     assert [r["measure"] for r in records] == ["matmul_peak", "training", "sampling", "sampling", "sampling"]
     training = records[1]
     assert training["model"] == "gan/mlp" and training["images_per_s"] > 0 and training["gflop_per_s"] > 0
-    # Both sides are rounded in the output (3 decimals, 0.1 GFLOP/s).
-    share = training["gflop_per_s"] / records[0]["gflop_per_s"]
-    assert training["share_of_peak"] == pytest.approx(share, rel=0.01, abs=1e-3)
+    # The output rounds the share to 3 decimals and both rates to 0.1 GFLOP/s: on a slow CPU a rate of 4 GFLOP/s
+    # is off by up to 1.2 % after rounding, so the tolerance follows the printed values.
+    achieved, peak = training["gflop_per_s"], records[0]["gflop_per_s"]
+    rounding = achieved / peak * (0.05 / achieved + 0.05 / peak) + 0.0005
+    assert training["share_of_peak"] == pytest.approx(achieved / peak, abs=rounding + 1e-9)
     assert [r["batch"] for r in records[2:]] == [1, 64, 1024]
     assert training["image_shape"] == [16, 16, 1]
 

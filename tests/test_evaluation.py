@@ -276,7 +276,8 @@ def test_the_ceiling_uses_the_images_the_evaluator_never_saw_in_any_copy_of_its_
     np.savez(copy, **{**arrays, "x_train": arrays["x_train"][order], "y_train": arrays["y_train"][order]})
     real = features.RealFeatures.load(extractor, str(copy), 16, n_ceiling=20, cache_dir=None)
     held_out = np.sort(extractor(arrays["x_train"][100:])[0], axis=0)
-    np.testing.assert_allclose(np.sort(real.ceiling.features, axis=0), held_out, rtol=1e-6)
+    # Batches of other sizes round differently (3e-8 on an AVX2 CPU); other images differ by far more.
+    np.testing.assert_allclose(np.sort(real.ceiling.features, axis=0), held_out, rtol=1e-5, atol=1e-6)
     assert "not among the 100 images the evaluator trained on" in real.ceiling.description
 
 
