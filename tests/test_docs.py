@@ -44,3 +44,19 @@ def test_the_link_finder_sees_links_pictures_and_html_images(tmp_path):
     os.makedirs(tmp_path / "img")
     (tmp_path / "x.md").write_text("")
     assert [t for t in local_targets(page) if not (tmp_path / t).exists()] == ["img/y.png", "z.png"]
+
+
+def readme_test_command():
+    """The command after ``bash scripts/setup.sh &&`` in the README's second command (the test suite)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^    bash scripts/setup\.sh && (.*python -m pytest.*)$", text, re.MULTILINE)
+    assert len(commands) == 1, f"expected one test command in the README; found {commands}"
+    return commands[0].strip()
+
+
+def test_ci_runs_the_readmes_test_command_and_installs_what_it_needs():
+    command = readme_test_command()
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert command in ci_lines, f".ci/run does not run the README's test command {command!r}"
+    if " -n " in f" {command} ":
+        assert "pytest-xdist" in (ROOT / "pyproject.toml").read_text(), "-n needs pytest-xdist in the dev extras"
