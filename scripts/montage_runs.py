@@ -1,12 +1,14 @@
 """Side by side, the last per-epoch sample grid of several run directories, each under its title (the
-pictures of docs/quality.md).
+pictures of docs/quality.md and docs/reproductions.md).
 
     .venv/bin/python scripts/montage_runs.py OUT.png "TITLE=RUN_DIR" ["TITLE=RUN_DIR" ...]
+    .venv/bin/python scripts/montage_runs.py --columns 3 OUT.png "TITLE=RUN_DIR" ...   (rows of 3)
 """
 
 from __future__ import annotations
 
 import glob
+import math
 import sys
 
 import matplotlib
@@ -15,14 +17,21 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
+USAGE = "usage: montage_runs.py [--columns N] OUT.png TITLE=RUN_DIR [TITLE=RUN_DIR ...]"
 
-def main(out, entries):
-    """Write the montage of ``entries`` (``"title=run_dir"``) to ``out``."""
+
+def main(out, entries, columns=None):
+    """Write the montage of ``entries`` (``"title=run_dir"``) to ``out``, ``columns`` grids per row (all in one
+    row by default)."""
     pairs = [entry.split("=", 1) for entry in entries]
     if not pairs or any(len(pair) != 2 for pair in pairs):
-        sys.exit("usage: montage_runs.py OUT.png TITLE=RUN_DIR [TITLE=RUN_DIR ...]")
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.2 * len(pairs), 3.5), squeeze=False)
-    for ax, (title, run_dir) in zip(axes[0], pairs):
+        sys.exit(USAGE)
+    columns = min(columns or len(pairs), len(pairs))
+    rows = math.ceil(len(pairs) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.5 * rows), squeeze=False)
+    for ax in axes.flat[len(pairs):]:
+        ax.axis("off")
+    for ax, (title, run_dir) in zip(axes.flat, pairs):
         grids = sorted(glob.glob(f"{run_dir}/samples/epoch_*.png"))
         if not grids:
             sys.exit(f"{run_dir} has no samples/epoch_*.png")
@@ -35,4 +44,12 @@ def main(out, entries):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    args = sys.argv[1:]
+    columns = None
+    if args[:1] == ["--columns"]:
+        if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
+            sys.exit(USAGE)
+        columns, args = int(args[1]), args[2:]
+    if not args:
+        sys.exit(USAGE)
+    main(args[0], args[1:], columns)
