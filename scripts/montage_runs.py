@@ -7,6 +7,7 @@ pictures of docs/quality.md and docs/reproductions.md).
 
 from __future__ import annotations
 
+import argparse
 import glob
 import math
 import sys
@@ -17,15 +18,13 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-USAGE = "usage: montage_runs.py [--columns N] OUT.png TITLE=RUN_DIR [TITLE=RUN_DIR ...]"
-
 
 def main(out, entries, columns=None):
     """Write the montage of ``entries`` (``"title=run_dir"``) to ``out``, ``columns`` grids per row (all in one
     row by default)."""
     pairs = [entry.split("=", 1) for entry in entries]
     if not pairs or any(len(pair) != 2 for pair in pairs):
-        sys.exit(USAGE)
+        sys.exit("each entry is TITLE=RUN_DIR")
     columns = min(columns or len(pairs), len(pairs))
     rows = math.ceil(len(pairs) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.5 * rows), squeeze=False)
@@ -44,12 +43,11 @@ def main(out, entries, columns=None):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    columns = None
-    if args[:1] == ["--columns"]:
-        if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
-            sys.exit(USAGE)
-        columns, args = int(args[1]), args[2:]
-    if not args:
-        sys.exit(USAGE)
-    main(args[0], args[1:], columns)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", help="the PNG to write")
+    parser.add_argument("entries", nargs="+", metavar="TITLE=RUN_DIR", help="a run dir and the title above its grid")
+    parser.add_argument("--columns", type=int, default=None, help="grids per row (default: all in one row)")
+    args = parser.parse_args()
+    if args.columns is not None and args.columns < 1:
+        parser.error(f"--columns must be at least 1; got {args.columns}")
+    main(args.out, args.entries, args.columns)
