@@ -23,8 +23,9 @@ def main(out, entries, columns=None):
     """Write the montage of ``entries`` (``"title=run_dir"``) to ``out``, ``columns`` grids per row (all in one
     row by default)."""
     pairs = [entry.split("=", 1) for entry in entries]
-    if not pairs or any(len(pair) != 2 for pair in pairs):
-        sys.exit("each entry is TITLE=RUN_DIR")
+    bad = [entry for entry, pair in zip(entries, pairs) if len(pair) != 2]
+    if not pairs or bad:
+        sys.exit(f"expected TITLE=RUN_DIR entries; got {bad or 'none'}")
     columns = min(columns or len(pairs), len(pairs))
     rows = math.ceil(len(pairs) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.5 * rows), squeeze=False)
