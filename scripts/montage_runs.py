@@ -44,7 +44,7 @@ def main(out, entries, columns=None):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", help="the PNG to write")
     parser.add_argument("entries", nargs="+", metavar="TITLE=RUN_DIR", help="a run dir and the title above its grid")
     parser.add_argument("--columns", type=int, default=None, help="grids per row (default: all in one row)")
