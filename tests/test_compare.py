@@ -401,3 +401,27 @@ def test_long_entry_names_are_broken_into_lines_that_fit_a_small_panel():
     assert _panel_title("gan:paper-dcgan@learning_rate=0.0002") == "gan:paper-dcgan\n@learning_rate=0.0002"
     title = _panel_title("vae:paper-mlp@batch_size=64;learning_rate=0.0001;optimizer=rmsprop")
     assert title.splitlines() == ["vae:paper-mlp", "@batch_size=64;", "learning_rate=0.0001;", "optimizer=rmsprop"]
+
+
+def test_metric_curves_sit_at_the_epochs_that_computed_them(tmp_path, monkeypatch):
+    """With --metrics-every 2 the metrics of epochs 2 and 4 are drawn at epochs 2 and 4 (and at the
+    minutes those epochs ended), each point the mean of the seeds' values there."""
+    from kgen.compare import figures
+
+    records = []
+    for seed, fid in enumerate((100.0, 300.0)):
+        run_dir = tmp_path / f"seed{seed}"
+        run_dir.mkdir()
+        epochs = [{"epoch": 2, "classifier_fid": fid}, {"epoch": 4, "classifier_fid": fid / 10}]
+        (run_dir / "metrics.json").write_text(json.dumps({"epochs": epochs, "ceiling": {"classifier_fid": 1.0}}))
+        history = {"classifier_fid": [fid, fid / 10], "epoch_seconds": [60.0, 60.0 * (1 + seed), 60.0, 60.0]}
+        records.append(tables.StudyRun("gan:dcgan", seed, str(run_dir), None, history, {}))
+    drawn = []
+    monkeypatch.setattr(figures, "_plot_mean_and_band",
+                        lambda ax, x, per_seed, label, metric=None: drawn.append((list(x), per_seed)))
+    assert figures.figure_metric_curves({"gan:dcgan": records}, str(tmp_path / "e.png"), against="epoch")
+    assert drawn == [([2, 4], [[100.0, 300.0], [10.0, 30.0]])]
+    drawn.clear()
+    figures.figure_metric_curves({"gan:dcgan": records}, str(tmp_path / "t.png"), against="time")
+    assert drawn == [([2.5, 4.5], [[100.0, 300.0], [10.0, 30.0]])]  # minutes: mean of 2 and 3, of 4 and 5
+    assert os.path.isfile(tmp_path / "e.png") and os.path.isfile(tmp_path / "t.png")

@@ -10,7 +10,7 @@ import numpy as np
 
 from kgen import images
 from kgen.compare.statistics import mean_interval
-from kgen.compare.tables import SAMPLE_METRICS, loss_names, timed_ceiling, timed_metrics
+from kgen.compare.tables import SAMPLE_METRICS, epoch_metrics, loss_names, timed_ceiling, timed_metrics
 from kgen.evaluation.bootstrap import RANGES
 from kgen.evaluation.report import metric_label
 from kgen.files import atomic_path
@@ -120,37 +120,57 @@ def figure_losses(grouped, path):
 
 def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
     """Each training-time metric (``<prefix>_fid`` …) per entry (mean over seeds, with a band of its 95 %
-    interval) against epoch or wall-clock minutes, with the real-data ceiling dashed. Returns ``None``
-    without such metrics."""
-    plt = _pyplot()
-    keys = [k for k, _ in SAMPLE_METRICS if any(f"{prefix}_{k}" in r.history for rs in grouped.values() for r in rs)]
-    if not keys:
-        return None
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.3 * len(keys), 2.8), squeeze=False)
+    interval) against the epochs that computed it (every ``--metrics-every``) or the wall-clock minutes of
+    training at their ends, with the real-data ceiling dashed. Returns ``None`` without such metrics."""
     ceiling = {}
     for records in grouped.values():
         for r in records:
             metrics_file = os.path.join(r.run_dir, layout.METRICS_FILE)
             if not ceiling and os.path.isfile(metrics_file):
                 with open(metrics_file) as f:
-                    ceiling = json.load(f).get("ceiling", {})
+                    saved = json.load(f).get("ceiling", {})
+                ceiling = {key: saved[f"{prefix}_{key}"] for key, _ in SAMPLE_METRICS if f"{prefix}_{key}" in saved}
+    curves = {}
+    for name, records in grouped.items():
+        runs_ = [(epoch_metrics(r.run_dir, prefix), r.history.get("epoch_seconds", [])) for r in records]
+        runs_ = [(points, seconds) for points, seconds in runs_ if points]
+        epochs = sorted(set.intersection(*(set(points) for points, _ in runs_))) if runs_ else []
+        if against != "epoch":  # the epochs every run has the duration of
+            epochs = [e for e in epochs if all(len(seconds) >= e for _, seconds in runs_)]
+        if not epochs:
+            continue
+        if against == "epoch":
+            x = epochs
+        else:
+            x = [float(np.mean([np.sum(seconds[:e]) for _, seconds in runs_])) / 60.0 for e in epochs]
+        curves[name] = [(at, [points[e] for points, _ in runs_]) for at, e in zip(x, epochs)]
+    return _metric_panels(curves, ceiling, "epoch" if against == "epoch" else "training minutes", path, prefix)
+
+
+def _metric_panels(curves, ceiling, xlabel, path, prefix="classifier"):
+    """One panel per metric: ``curves`` maps each entry to its points ``[(x, [{metric key: value} of each
+    seed])]``; the mean over seeds with a band of its 95 % interval, the ``ceiling`` (``{key: value}``)
+    dashed, FID and KID on a log scale when positive, one legend beside the last panel. ``None`` without
+    metrics."""
+    keys = [k for k, _ in SAMPLE_METRICS
+            if any(k in values for points in curves.values() for _, seeds in points for values in seeds)]
+    if not keys:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.0), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        name_key = f"{prefix}_{key}"
-        for name, records in grouped.items():
-            histories = [r.history for r in records if name_key in r.history]
-            if not histories:
-                continue
-            length = min(len(h[name_key]) for h in histories)
-            if against == "epoch":
-                x = np.arange(1, length + 1)
-            else:
-                x = np.mean([np.cumsum(h["epoch_seconds"][:length]) for h in histories], axis=0) / 60.0
-            _plot_mean_and_band(ax, x, [[h[name_key][i] for h in histories] for i in range(length)], name, key)
-        if name_key in ceiling:
-            ax.axhline(ceiling[name_key], color="gray", linestyle="--", label="real data")
+        for name, entry_points in curves.items():
+            points = [(at, [values[key] for values in seeds if key in values]) for at, seeds in entry_points]
+            points = [(at, values) for at, values in points if values]
+            if points:
+                _plot_mean_and_band(ax, [at for at, _ in points], [values for _, values in points], name, key)
+        if key in ceiling:
+            ax.axhline(ceiling[key], color="gray", linestyle="--", label="real data")
+        if key in ("fid", "kid") and all(v > 0 for line in ax.get_lines() for v in line.get_ydata()):
+            ax.set_yscale("log")
         ax.set_title(metric_label(key, prefix), fontsize=9)
-        ax.set_xlabel("epoch" if against == "epoch" else "training minutes")
-        ax.legend(fontsize="x-small")
+        ax.set_xlabel(xlabel)
+    axes[0][-1].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1, 0.5))
     return _save(fig, path)
 
 
@@ -168,27 +188,14 @@ def _plot_mean_and_band(ax, x, per_seed, label, metric=None):
 def figure_time_to_quality(grouped, path):
     """Each metric during training against minutes of training, per entry: the mean over seeds with a band
     of its 95 % interval, and the real-data ceiling dashed. Returns ``None`` when no run has timed metrics."""
-    plt = _pyplot()
-    timed = {name: [timed_metrics(r.run_dir) for r in records] for name, records in grouped.items()}
-    keys = [k for k, _ in SAMPLE_METRICS if any(k in v for runs_ in timed.values() for t in runs_ for v in t.values())]
-    if not keys:
-        return None
+    curves = {}
+    for name, records in grouped.items():
+        runs_ = [timed_metrics(r.run_dir) for r in records]
+        minutes = sorted({m for run in runs_ for m in run})  # every time point any seed reached
+        if minutes:
+            curves[name] = [(m, [run[m] for run in runs_ if m in run]) for m in minutes]
     ceiling, _, _ = timed_ceiling(grouped)
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.0), squeeze=False)
-    for ax, key in zip(axes[0], keys):
-        for name, runs_ in timed.items():
-            points = sorted({m for t in runs_ for m in t if key in t[m]})
-            if points:
-                _plot_mean_and_band(ax, points, [[t[m][key] for t in runs_ if m in t and key in t[m]] for m in points],
-                                    name, key)
-        if key in ceiling:
-            ax.axhline(ceiling[key], color="gray", linestyle="--", label="real data")
-        if key in ("fid", "kid") and all(v > 0 for line in ax.get_lines() for v in line.get_ydata()):
-            ax.set_yscale("log")
-        ax.set_title(metric_label(key, "classifier"), fontsize=9)
-        ax.set_xlabel("minutes of training")
-    axes[0][-1].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1, 0.5))
-    return _save(fig, path)
+    return _metric_panels(curves, ceiling, "minutes of training", path)
 
 
 def _test_images_and_labels(data, image_size, n):

@@ -272,16 +272,28 @@ def network_parameters(model):
     return {n: int(getattr(model, n).count_params()) for n in names}
 
 
-def timed_metrics(run_dir, prefix="classifier"):
-    """The metrics of the run in ``run_dir`` at each time point of training (``metrics.json``'s ``"timed"``):
-    ``{minutes: {metric key: value}}`` with keys as in :data:`SAMPLE_METRICS`."""
+def _training_metrics(run_dir, section, position, prefix):
+    """``{position: {metric key: value}}`` of the metrics ``metrics.json`` holds in ``section`` (a list of
+    dicts, each with its ``position`` and ``<prefix>_<key>`` values), keys as in :data:`SAMPLE_METRICS`."""
     path = os.path.join(run_dir, layout.METRICS_FILE)
     if not os.path.isfile(path):
         return {}
     with open(path) as f:
-        timed = json.load(f).get("timed", [])
-    return {entry["minutes"]: {key: entry[f"{prefix}_{key}"] for key, _ in SAMPLE_METRICS if f"{prefix}_{key}" in entry}
-            for entry in timed}
+        points = json.load(f).get(section, [])
+    return {entry[position]: {key: entry[f"{prefix}_{key}"] for key, _ in SAMPLE_METRICS if f"{prefix}_{key}" in entry}
+            for entry in points}
+
+
+def timed_metrics(run_dir, prefix="classifier"):
+    """The metrics of the run in ``run_dir`` at each time point of training (``metrics.json``'s ``"timed"``):
+    ``{minutes: {metric key: value}}`` with keys as in :data:`SAMPLE_METRICS`."""
+    return _training_metrics(run_dir, "timed", "minutes", prefix)
+
+
+def epoch_metrics(run_dir, prefix="classifier"):
+    """The metrics of the run in ``run_dir`` after each epoch that computed them (``metrics.json``'s
+    ``"epochs"``; every ``--metrics-every`` epochs): ``{epoch: {metric key: value}}``."""
+    return _training_metrics(run_dir, "epochs", "epoch", prefix)
 
 
 def timed_ceiling(grouped, prefix="classifier"):
