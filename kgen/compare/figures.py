@@ -3,14 +3,13 @@ training time, latent spaces, interpolations and reconstructions. Each returns t
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
 from kgen import images
 from kgen.compare.statistics import mean_interval
-from kgen.compare.tables import SAMPLE_METRICS, epoch_metrics, loss_names, timed_ceiling, timed_metrics
+from kgen.compare.tables import SAMPLE_METRICS, epoch_metrics, loss_names, timed_metrics, training_ceiling
 from kgen.evaluation.bootstrap import RANGES
 from kgen.evaluation.report import metric_label
 from kgen.files import atomic_path
@@ -122,28 +121,19 @@ def figure_metric_curves(grouped, path, prefix="classifier", against="epoch"):
     """Each training-time metric (``<prefix>_fid`` …) per entry (mean over seeds, with a band of its 95 %
     interval) against the epochs that computed it (every ``--metrics-every``) or the wall-clock minutes of
     training at their ends, with the real-data ceiling dashed. Returns ``None`` without such metrics."""
-    ceiling = {}
-    for records in grouped.values():
-        for r in records:
-            metrics_file = os.path.join(r.run_dir, layout.METRICS_FILE)
-            if not ceiling and os.path.isfile(metrics_file):
-                with open(metrics_file) as f:
-                    saved = json.load(f).get("ceiling", {})
-                ceiling = {key: saved[f"{prefix}_{key}"] for key, _ in SAMPLE_METRICS if f"{prefix}_{key}" in saved}
     curves = {}
     for name, records in grouped.items():
         runs_ = [(epoch_metrics(r.run_dir, prefix), r.history.get("epoch_seconds", [])) for r in records]
         runs_ = [(points, seconds) for points, seconds in runs_ if points]
         epochs = sorted(set.intersection(*(set(points) for points, _ in runs_))) if runs_ else []
-        if against != "epoch":  # the epochs every run has the duration of
-            epochs = [e for e in epochs if all(len(seconds) >= e for _, seconds in runs_)]
-        if not epochs:
-            continue
         if against == "epoch":
             x = epochs
-        else:
+        else:  # the minutes of training at the end of each epoch every run has the duration of
+            epochs = [e for e in epochs if all(len(seconds) >= e for _, seconds in runs_)]
             x = [float(np.mean([np.sum(seconds[:e]) for _, seconds in runs_])) / 60.0 for e in epochs]
-        curves[name] = [(at, [points[e] for points, _ in runs_]) for at, e in zip(x, epochs)]
+        if epochs:
+            curves[name] = [(at, [points[e] for points, _ in runs_]) for at, e in zip(x, epochs)]
+    ceiling, _, _ = training_ceiling(grouped, prefix, section="epochs")
     return _metric_panels(curves, ceiling, "epoch" if against == "epoch" else "training minutes", path, prefix)
 
 
@@ -194,7 +184,7 @@ def figure_time_to_quality(grouped, path):
         minutes = sorted({m for run in runs_ for m in run})  # every time point any seed reached
         if minutes:
             curves[name] = [(m, [run[m] for run in runs_ if m in run]) for m in minutes]
-    ceiling, _, _ = timed_ceiling(grouped)
+    ceiling, _, _ = training_ceiling(grouped)
     return _metric_panels(curves, ceiling, "minutes of training", path)
 
 

@@ -139,7 +139,7 @@ def _anomaly(doc, grouped):
 def _time_to_quality(doc, grouped, figures_dir):
     if not any(tables.timed_metrics(r.run_dir) for rs in grouped.values() for r in rs):
         return
-    _, protocol, _ = tables.timed_ceiling(grouped)
+    _, protocol, _ = tables.training_ceiling(grouped)
     doc.heading("Quality against training time")
     doc.paragraph(f"Each run was scored after the given minutes of training (evaluation time not counted) with "
                   f"{protocol.get('extractor', 'the evaluator classifier')}: {protocol.get('n_generated')} "

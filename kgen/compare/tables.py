@@ -296,16 +296,17 @@ def epoch_metrics(run_dir, prefix="classifier"):
     return _training_metrics(run_dir, "epochs", "epoch", prefix)
 
 
-def timed_ceiling(grouped, prefix="classifier"):
-    """The real-data ceiling of the metrics during training (from the first run's ``metrics.json``), its
-    protocol and its bootstrap intervals: ``({key: value}, protocol, {key: [low, high] or None})``."""
+def training_ceiling(grouped, prefix="classifier", section="timed"):
+    """The real-data ceiling of the metrics during training (from the first run whose ``metrics.json`` has
+    metrics in ``section``: ``"timed"`` or ``"epochs"``), its protocol and its bootstrap intervals:
+    ``({key: value}, protocol, {key: [low, high] or None})``."""
     for records in grouped.values():
         for record in records:
             path = os.path.join(record.run_dir, layout.METRICS_FILE)
             if os.path.isfile(path):
                 with open(path) as f:
                     saved = json.load(f)
-                if saved.get("timed"):
+                if saved.get(section):
                     ceiling, intervals = saved.get("ceiling", {}), saved.get("ceiling_intervals", {})
                     keys = [key for key, _ in SAMPLE_METRICS if f"{prefix}_{key}" in ceiling]
                     return ({key: ceiling[f"{prefix}_{key}"] for key in keys}, saved.get("protocol", {}),
@@ -324,7 +325,7 @@ def time_to_quality_table(grouped, key):
     header = ["model"] + [f"{m:g} min" for m in points]
     rows = [[name] + [mean_std([t[m][key] for t in runs_ if m in t and key in t[m]], key) for m in points]
             for name, runs_ in timed.items() if any(runs_)]
-    ceiling, _, intervals = timed_ceiling(grouped)
+    ceiling, _, intervals = training_ceiling(grouped)
     if key in ceiling:
         rows.append(["real data (ceiling)"] + [with_interval(ceiling[key], intervals[key])] * len(points))
     return header, rows
