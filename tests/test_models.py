@@ -409,3 +409,16 @@ def test_the_generator_average_is_not_a_trainable_weight():
     average = {id(v) for v in model.generator_average.weights}
     assert average and not average & {id(v) for v in model.trainable_weights}
     assert average <= {id(v) for v in model.non_trainable_weights}
+
+
+@pytest.mark.parametrize("options, rate", [
+    ({}, 8e-4),  # kgen's DCGAN on 28×28 images: the measured setting
+    ({"arch": "mlp"}, 2e-4), ({"arch": "paper-dcgan"}, 2e-4), ({"width": 16}, 2e-4), ({"num_classes": 10}, 2e-4),
+    ({"loss": "hinge"}, 2e-4), ({"image_shape": (32, 32, 3)}, 2e-4), ({"loss": "wgan-gp"}, 1e-4)],
+    ids=["dcgan-28x28", "mlp", "paper-dcgan", "width-16", "conditional", "hinge", "32x32", "wgan-gp"])
+def test_the_gan_trains_at_8e4_only_where_that_rate_was_measured(options, rate):
+    model = GAN(**{"image_shape": (28, 28, 1), "latent_dim": 8, **options})
+    model.compile()
+    assert model.default_learning_rate == rate
+    assert float(model.d_optimizer.learning_rate) == pytest.approx(rate)
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(rate)

@@ -50,7 +50,7 @@ def test_vae_learns_fashion_mnist_better_than_the_mean_image(tmp_path):
 def test_readme_quickstart_trains_a_dcgan_and_samples_64(tmp_path, fashion_evaluator):
     """The README's first command as written (3 minutes of training, then 64 samples): the samples must be
     garments to the pinned evaluator, not noise — its classifier FID of 2,000 samples of the run below
-    700 (noise: 1,467; 700 steps: 424–479, docs/evaluation.md), and the 64 samples spread over at least 6
+    700 (noise: 1,467; 700 steps: 96–108, docs/evaluation.md), and the 64 samples spread over at least 6
     of the 10 classes."""
     from kgen.evaluation import protocol as ev
     from kgen.run import layout

@@ -68,6 +68,22 @@ def test_a_run_recorded_before_a_setting_existed_resumes_with_its_default(npz_fi
         fit(tiny_config(npz_file, tmp_path / "run", epochs=3, conditional=True), verbose=0)
 
 
+def test_the_record_names_the_learning_rates_and_a_resume_keeps_them(npz_file, tmp_path):
+    fit(tiny_config(npz_file, tmp_path / "run", epochs=1, model="gan", arch="mlp", learning_rate=1e-3,
+                    learning_rates={"d_optimizer": 4e-4}), verbose=0)
+    path = tmp_path / "run" / "config.json"
+    record = json.loads(path.read_text())
+    assert record["learning_rates"] == {"d_optimizer": 4e-4, "g_optimizer": 1e-3}
+    # As if trained when these rates were the defaults, then resumed by a kgen whose defaults differ: the run goes
+    # on at the rates it began with (from its checkpoint), and its record still says which.
+    record["kgen_run"].update(learning_rate=None, learning_rates={})
+    path.write_text(json.dumps(record))
+    model = fit(tiny_config(npz_file, tmp_path / "run", epochs=2, model="gan", arch="mlp"), verbose=0).model
+    rates = {role: float(np.asarray(getattr(model, role).learning_rate)) for role in model.optimizer_roles}
+    assert rates == pytest.approx({"d_optimizer": 4e-4, "g_optimizer": 1e-3})
+    assert json.loads(path.read_text())["learning_rates"] == pytest.approx(rates)
+
+
 def validated_images(config):
     """How many test images the validation pass after each epoch of ``config``'s run reads."""
     cls = registry.model_class(config.model)

@@ -55,6 +55,9 @@ class RunRecord:
         stopped: why training stopped before its last epoch (a time budget), or ``None``.
         finished: when training last ended (ISO time), or ``None``.
         epochs_completed: epochs finished so far.
+        learning_rates: each optimizer's learning rate when training began (``{role: rate}``), defaults
+            resolved: what ``kgen_run``'s ``learning_rate`` of ``None`` meant for this run. ``None`` in records
+            written before kgen recorded it.
     """
 
     kgen_run: dict
@@ -70,6 +73,7 @@ class RunRecord:
     stopped: str | None = None
     finished: str | None = None
     epochs_completed: int = 0
+    learning_rates: dict | None = None
 
     @classmethod
     def read(cls, run_dir):

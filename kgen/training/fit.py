@@ -32,7 +32,7 @@ from kgen.training.callbacks import (TRAIN_RUN, BudgetProgress, EpochHistory, Me
 from kgen.training.checkpoint import (Checkpointer, Position, generation_name, held_outside_model_file, read_arrays,
                                       save_checkpoint, state_bytes, training_variables)
 from kgen.training.distribute import is_chief, make_strategy, precision_policy
-from kgen.training.loop import DivergenceError, Trainer, TrainingInterrupted
+from kgen.training.loop import DivergenceError, Trainer, TrainingInterrupted, learning_rates
 
 
 class RunDirError(ValueError):
@@ -310,11 +310,13 @@ def start_record(config, model, info, extractor, precision, earlier):
     one, or the earlier run's with this resume (and the settings that changed) appended."""
     os.makedirs(config.run_dir, exist_ok=True)
     record = RunRecord(config.to_dict(), model.get_config(), dataclasses.asdict(info),
-                       evaluator=extractor.identity() if extractor else None, precision=dataclasses.asdict(precision))
+                       evaluator=extractor.identity() if extractor else None, precision=dataclasses.asdict(precision),
+                       learning_rates=learning_rates(model))
     if earlier is not None:
         changed = {k: [earlier.kgen_run.get(k), v] for k, v in config.to_dict().items()
                    if k != "run_dir" and earlier.kgen_run.get(k) != v}
         record.started, record.rollbacks = earlier.started, earlier.rollbacks
+        record.learning_rates = earlier.learning_rates  # the checkpoint brings back the rates the run began with
         record.resumed = earlier.resumed + [{"at": now(), "changed": changed}]
     record.write(config.run_dir)
     if earlier is None:

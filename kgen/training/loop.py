@@ -46,14 +46,19 @@ def non_finite(logs):
     return bad
 
 
+def learning_rates(model):
+    """Each optimiser's learning rate now, ``{role: rate}``, to 7 significant digits (a float32 variable holds
+    8e-4 as 7.99999979e-4)."""
+    return {role: float(f"{float(np.asarray(getattr(model, role).learning_rate)):.7g}")
+            for role in model.optimizer_roles}
+
+
 def scale_learning_rates(model, factor):
     """Multiply the learning rate of every optimiser of ``model`` by ``factor``; returns the new rates."""
-    rates = {}
     for role in model.optimizer_roles:
         optimizer = getattr(model, role)
         optimizer.learning_rate = float(np.asarray(optimizer.learning_rate)) * factor
-        rates[role] = float(np.asarray(optimizer.learning_rate))
-    return rates
+    return learning_rates(model)
 
 
 class Trainer:
