@@ -100,7 +100,7 @@ def test_study_trains_evaluates_skips_and_resumes(data_and_evaluator, tmp_path):
     assert len(fid["values"]) == 2 and fid["interval"][0] < fid["mean"] < fid["interval"][1]
     assert f"| gan:mlp | 2 | {fid['mean']:.4g} [{fid['interval'][0]:.3g}, {fid['interval'][1]:.3g}]" in text
     assert quality["winners"]["fid"]["verdict"] in ("no clear winner", "gan:mlp is better", "vae:mlp is better")
-    assert "negative ELBO" in text and "Size, training time and final losses" in text
+    assert "negative ELBO" in text and "Size, learning rate, training time and final losses" in text
     assert "Quality against training time" in text and "| model | 0.0005 min | 0.001 min |" in text
     during_training = text.split("## Quality against training time")[1].split("\n## ")[0]
     assert "sharpness" in text and "sharpness" not in during_training  # scored at the end only: no empty table
@@ -116,6 +116,26 @@ def fake_record(name, seed, fid, ceiling=1.0, key="classifier-aaaa"):
     report = {"protocol": {"extractor_key": key}, "metrics": {"fid": {"value": fid, "ceiling": ceiling}},
               "autoencoder": None}
     return tables.StudyRun(name, seed, "", {}, {}, {"classifier": report})
+
+
+def test_the_cost_table_names_the_learning_rates_the_runs_began_with():
+    from kgen.run.record import RunRecord
+
+    def run(name, seed, rates):
+        record = RunRecord({}, {}, {}, learning_rates=rates)
+        return tables.StudyRun(name, seed, "", record, {"epoch_seconds": [1.0], "d_loss": [0.5]}, {})
+
+    grouped = tables.group_runs([
+        run("gan:dcgan", 0, {"d_optimizer": 8e-4, "g_optimizer": 8e-4}),
+        run("gan:dcgan", 1, {"d_optimizer": 8e-4, "g_optimizer": 8e-4}),
+        run("ttur", 0, {"d_optimizer": 4e-4, "g_optimizer": 2e-4}),
+        run("old", 0, None),  # recorded before kgen kept the rates
+        run("mixed", 0, {"d_optimizer": 2e-4, "g_optimizer": 2e-4}),
+        run("mixed", 1, {"d_optimizer": 8e-4, "g_optimizer": 8e-4})])
+    header, rows = tables.cost_table(grouped, {})
+    column = header.index("learning rate")
+    assert {row[0]: row[column] for row in rows} == {
+        "gan:dcgan": "0.0008", "ttur": "d_optimizer 0.0004, g_optimizer 0.0002", "old": "–", "mixed": "0.0002 / 0.0008"}
 
 
 def test_quality_table_gives_the_mean_over_seeds_with_its_interval_and_the_ceiling():
@@ -344,7 +364,7 @@ def test_a_study_without_any_feature_extractor_still_trains_and_reports(data_and
     assert "Not in this report: no classifier metrics" in text and "kgen evaluator fit" in text
     assert "Sample quality" not in text
     assert "| vae:mlp |" in text and "negative ELBO" in text  # the likelihoods still compare
-    assert "figures/samples.png" in text and "Size, training time and final losses" in text
+    assert "figures/samples.png" in text and "Size, learning rate, training time and final losses" in text
 
 
 def test_a_winner_is_named_only_where_welchs_test_says_the_lead_is_real():

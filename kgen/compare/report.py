@@ -57,7 +57,7 @@ def write_report(plan, study_dir, run_list, extractor_names=names.EXTRACTORS, ti
     _anomaly(doc, grouped)
     _time_to_quality(doc, grouped, figures_dir)
     parameters = {name: tables.network_parameters(m) for name, m in models.items() if hasattr(m, "optimizer_roles")}
-    doc.heading("Size, training time and final losses")
+    doc.heading("Size, learning rate, training time and final losses")
     doc.table(*tables.cost_table(grouped, parameters))
     _pictures(doc, grouped, models, plan.data, figures_dir)
     path = os.path.join(study_dir, "report.md")

@@ -248,9 +248,21 @@ def loss_names(history):
             if not k.startswith(("val_", "classifier_", "inception_")) and not k.endswith("_seconds")]
 
 
+def learning_rate_text(records):
+    """The learning rates an entry's runs began with (their ``config.json``), defaults resolved: ``"0.0008"`` when
+    every optimizer had the same, else each by role; the seeds' when they differ, joined by `` / ``; ``"–"`` for
+    runs recorded before kgen kept them."""
+    texts = []
+    for rates in (r.record.learning_rates for r in records if r.record is not None and r.record.learning_rates):
+        values = set(rates.values())
+        text = f"{values.pop():g}" if len(values) == 1 else ", ".join(f"{k} {v:g}" for k, v in rates.items())
+        texts.append(text)
+    return " / ".join(dict.fromkeys(texts)) or "–"
+
+
 def cost_table(grouped, parameters):
-    """Rows of the size / time / final-loss table. ``parameters``: ``{entry: {network: count}}``."""
-    header = ["model", "parameters", "epochs", "s / epoch", "final training losses"]
+    """Rows of the size / learning rate / time / final-loss table. ``parameters``: ``{entry: {network: count}}``."""
+    header = ["model", "parameters", "learning rate", "epochs", "s / epoch", "final training losses"]
     rows = []
     for name, records in grouped.items():
         histories = [r.history for r in records if r.history.get("epoch_seconds")]
@@ -262,7 +274,7 @@ def cost_table(grouped, parameters):
         epochs = mean_std([len(h["epoch_seconds"]) for h in histories])
         seconds = mean_std([float(np.median(h["epoch_seconds"])) for h in histories])
         losses = ", ".join(f"{k} {mean_std([h[k][-1] for h in histories])}" for k in loss_names(histories[0]))
-        rows.append([name, param_text, epochs, seconds, losses])
+        rows.append([name, param_text, learning_rate_text(records), epochs, seconds, losses])
     return header, rows
 
 
