@@ -1,4 +1,4 @@
-"""The README and docs/: every relative link and picture resolves, and docs/ stays light enough to clone."""
+"""The README and docs/: every relative link, anchor and picture resolves, and docs/ stays light enough to clone."""
 
 import os
 import pathlib
@@ -16,19 +16,49 @@ def pages():
     return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
-def local_targets(page):
-    """The relative targets a page links to (no URLs, no in-page anchors), without their anchors."""
+def local_links(page):
+    """``(file, anchor)`` of each relative link and picture of a page (no URLs): ``file`` is ``""`` for an
+    in-page anchor, ``anchor`` is ``""`` when there is none."""
     for match in LINK.finditer(page.read_text(encoding="utf-8")):
         target = match.group(1) or match.group(2)
-        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
-            continue
-        yield target.split("#")[0]
+        if not re.match(r"^[a-z]+:", target):
+            file, _, anchor = target.partition("#")
+            yield file, anchor
+
+
+def local_targets(page):
+    """The relative files a page links to (no URLs, no in-page anchors), without their anchors."""
+    return [file for file, _ in local_links(page) if file]
+
+
+def heading_anchors(page):
+    """The anchors GitHub gives a Markdown page's headings: lower case, punctuation dropped, spaces as hyphens
+    (a repeated heading's ``-1``, ``-2`` … suffixes are not needed by any page and left out)."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL)
+    return {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+            for line in text.splitlines() if re.match(r"^#{1,6} ", line)}
 
 
 @pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_and_picture_of_a_page_exists(page):
     missing = [t for t in local_targets(page) if not (page.parent / t).exists()]
     assert not missing, f"{page.relative_to(ROOT)} links to missing files: {missing}"
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_anchor_a_page_links_to_is_a_heading_of_its_target(page):
+    broken = [f"{file}#{anchor}" for file, anchor in local_links(page)
+              if anchor and (not file or file.endswith(".md")) and (page.parent / (file or page.name)).exists()
+              and anchor not in heading_anchors(page.parent / (file or page.name))]
+    assert not broken, f"{page.relative_to(ROOT)} links to anchors that are no heading: {broken}"
+
+
+def test_heading_anchors_follow_githubs_rule(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# Today's default GAN (learning rate 8e-4): 3 seeds over 4,680 steps\n```\n# not a heading\n```\n"
+                    "## kgen 0.3 — the old one\n#no space, no heading\n")
+    assert heading_anchors(page) == {"todays-default-gan-learning-rate-8e-4-3-seeds-over-4680-steps",
+                                     "kgen-03--the-old-one"}
 
 
 def test_the_docs_stay_under_their_size_budget():
