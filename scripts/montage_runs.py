@@ -13,10 +13,13 @@ import math
 import sys
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+
+from kgen.images import write_png  # noqa: E402
 
 
 def main(out, entries, columns=None):
@@ -28,7 +31,7 @@ def main(out, entries, columns=None):
         sys.exit(f"expected TITLE=RUN_DIR entries; got {bad or 'none'}")
     columns = min(columns or len(pairs), len(pairs))
     rows = math.ceil(len(pairs) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.5 * rows), dpi=100, squeeze=False)
     for ax in axes.flat[len(pairs):]:
         ax.axis("off")
     for ax, (title, run_dir) in zip(axes.flat, pairs):
@@ -39,7 +42,12 @@ def main(out, entries, columns=None):
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    plt.close(fig)
+    # Sample grids of grayscale data make a grayscale montage: stored as one channel, a third of the bytes.
+    gray = (rgba[..., 0] == rgba[..., 1]).all() and (rgba[..., 1] == rgba[..., 2]).all()
+    write_png(out, rgba[..., :1] if gray else rgba[..., :3])
     print(out)
 
 
