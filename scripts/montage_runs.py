@@ -19,8 +19,6 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from kgen.images import write_png  # noqa: E402
-
 
 def main(out, entries, columns=None):
     """Write the montage of ``entries`` (``"title=run_dir"``) to ``out``, ``columns`` grids per row (all in one
@@ -41,6 +39,8 @@ def main(out, entries, columns=None):
         ax.imshow(mpimg.imread(grids[-1]), cmap="gray")
         ax.set_title(title, fontsize=9)
         ax.axis("off")
+    from kgen.images import write_png  # imports TensorFlow: not before the arguments are checked
+
     fig.tight_layout()
     fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())
