@@ -47,9 +47,11 @@ def test_every_relative_link_and_picture_of_a_page_exists(page):
 
 @pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_anchor_a_page_links_to_is_a_heading_of_its_target(page):
-    broken = [f"{file}#{anchor}" for file, anchor in local_links(page)
-              if anchor and (not file or file.endswith(".md")) and (page.parent / (file or page.name)).exists()
-              and anchor not in heading_anchors(page.parent / (file or page.name))]
+    broken = []
+    for file, anchor in local_links(page):
+        target = page.parent / (file or page.name)
+        if anchor and target.suffix == ".md" and target.exists() and anchor not in heading_anchors(target):
+            broken.append(f"{file}#{anchor}")
     assert not broken, f"{page.relative_to(ROOT)} links to anchors that are no heading: {broken}"
 
 
