@@ -10,6 +10,8 @@ MODELS = ("gan", "vae", "vaegan")
 DCGAN, MLP, PAPER_DCGAN, PAPER_MLP = "dcgan", "mlp", "paper-dcgan", "paper-mlp"
 ARCHS = (DCGAN, MLP, PAPER_DCGAN, PAPER_MLP)
 MODEL_ARCHS = {"gan": ARCHS, "vae": ARCHS, "vaegan": (DCGAN, PAPER_DCGAN)}
+# The networks' layer-size multiplier (--width) at which they have the reference papers' sizes: the default.
+REFERENCE_WIDTH = 32
 # Names of kgen 0.1, whose saved models carry no networks version: they meant the reference paper's networks.
 LEGACY_ARCHS = {"dcgan": PAPER_DCGAN, "conv": PAPER_DCGAN, "mlp": PAPER_MLP}
 GAN_LOSSES = ("non-saturating", "minimax", "least-squares", "hinge", "wgan-gp")

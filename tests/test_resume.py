@@ -14,7 +14,8 @@ from conftest import assert_one_line_error, run, tiny_images
 
 from kgen.run.config import RunConfig, parse_interval
 from kgen.run.layout import checkpoint_dir, checkpoint_files, load_model
-from kgen.training.checkpoint import CheckpointError, load_checkpoint, read_state, save_checkpoint, training_variables
+from kgen.training.checkpoint import (Checkpointer, CheckpointError, load_checkpoint, read_state, save_checkpoint,
+                                      training_variables)
 from kgen.training.fit import RunDirError, build_model, fit_run as fit
 from kgen.training.loop import DivergenceError, TrainingInterrupted
 
@@ -178,6 +179,26 @@ def test_a_finished_run_trains_on_with_more_epochs(data, tmp_path):
     assert len(result.history["epoch_seconds"]) == 2
     fit(tiny_config(data, tmp_path / "whole", epochs=2), verbose=0)
     assert_same_state(tmp_path / "whole", tmp_path / "run")
+
+
+@pytest.mark.parametrize("every, writes", [("1h", 2), ("0", 4), ("5", 10)])
+def test_epoch_ends_wait_for_a_time_interval_but_the_end_of_training_is_always_saved(data, tmp_path, every, writes):
+    # 48 images in batches of 4: 12 steps per epoch, 3 epochs. Written: the starting state, then "1h": the end of
+    # training only; "0" (epoch ends only): every epoch's end; "5" (steps): steps 5 and 10 and the end of each epoch.
+    result = fit(tiny_config(data, tmp_path / "run", epochs=3, checkpoint_every=every), verbose=0)
+    assert len(result.checkpoint_seconds) == writes
+    fit(tiny_config(data, tmp_path / "run", epochs=4, checkpoint_every=every), verbose=0)  # trains on from the end
+    fit(tiny_config(data, tmp_path / "whole", epochs=4), verbose=0)
+    assert_same_state(tmp_path / "whole", tmp_path / "run")
+
+
+def test_an_epoch_end_is_due_once_the_time_interval_has_passed(tmp_path):
+    checkpointer = Checkpointer(str(tmp_path), every="30s")
+    assert not checkpointer.due_at_epoch_end()
+    checkpointer._last_time -= 31
+    assert checkpointer.due_at_epoch_end()
+    assert Checkpointer(str(tmp_path), every="500").due_at_epoch_end()
+    assert Checkpointer(str(tmp_path), every="0").due_at_epoch_end()
 
 
 def test_a_resumed_run_on_a_time_budget_counts_its_steps_from_where_it_stopped(data, tmp_path, capsys):

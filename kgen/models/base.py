@@ -11,7 +11,7 @@ from kgen.models.averaging import GeneratorAveraging
 from kgen.models.optimizers import OptimizerRoles
 from kgen.models.runtime import global_dtype_policy, loading_float32_networks, num_replicas, replica_slice
 from kgen.models.sampling import LatentSampler
-from kgen.names import LEGACY_ARCHS
+from kgen.names import LEGACY_ARCHS, REFERENCE_WIDTH
 
 # 2: the architecture names dcgan and mlp mean the networks of kgen.models.networks since kgen 0.2 (see from_config).
 NETWORKS_VERSION = 2
@@ -39,8 +39,8 @@ class GenerativeModel(LatentSampler, GeneratorAveraging, OptimizerRoles, keras.M
     output_range = (-1.0, 1.0)
     default_latent_dim = 100
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch=None, width=32, seed=None, num_classes=0,
-                 ema_decay=None, networks_version=NETWORKS_VERSION, **kwargs):
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch=None, width=REFERENCE_WIDTH, seed=None,
+                 num_classes=0, ema_decay=None, networks_version=NETWORKS_VERSION, **kwargs):
         super().__init__(**kwargs)
         if networks_version != NETWORKS_VERSION:
             raise ValueError(f"networks_version {networks_version!r} is not this kgen's ({NETWORKS_VERSION}): load the "

@@ -71,7 +71,7 @@ class GAN(GenerativeModel):
     default_ema_decay = 0.999
     tuned_learning_rate = 8e-4  # the default where measured_at_tuned_rate() says so
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, seed=None,
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH, seed=None,
                  loss="non-saturating", critic_steps=None, gp_weight=10.0, num_classes=0, ema_decay=None,
                  augment="", generator=None, discriminator=None, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
@@ -110,7 +110,7 @@ class GAN(GenerativeModel):
         width, unconditional, with the non-saturating loss, on 28×28 images. There it learns in far fewer steps and
         ends no worse, so it is the default; elsewhere (unmeasured, and 1.6e-3 collapsed even here) 2e-4 stays."""
         return (self.arch == names.DCGAN and self.loss_name == "non-saturating" and not self.num_classes
-                and self.width == 32 and self.image_shape[:2] == (28, 28))
+                and self.width == names.REFERENCE_WIDTH and self.image_shape[:2] == (28, 28))
 
     def _build_generator(self):
         return networks.build_generator(self.image_shape, self.arch, self.latent_dim, self.width, "tanh",

@@ -31,7 +31,7 @@ from keras import layers
 
 from kgen.models.runtime import num_replicas, replica_slice
 
-from kgen.names import ARCHS, DCGAN, MLP, PAPER_DCGAN, PAPER_MLP
+from kgen.names import ARCHS, DCGAN, MLP, PAPER_DCGAN, PAPER_MLP, REFERENCE_WIDTH
 CONV_ARCHS = (DCGAN, PAPER_DCGAN)
 NORMS = ("batch", "layer", None)  # the discriminator's normalisation (dcgan); "layer" for gradient-penalty critics
 
@@ -240,7 +240,8 @@ def _paper_mlp_trunk(images, image_shape, width, dropout, norm, activation):
 _TRUNKS = {DCGAN: _dcgan_trunk, MLP: _mlp_trunk, PAPER_DCGAN: _paper_conv_trunk, PAPER_MLP: _paper_mlp_trunk}
 
 
-def image_trunk(image_shape, arch, width=32, dropout=0.0, norm=None, activation="leaky_relu", name="trunk"):
+def image_trunk(image_shape, arch, width=REFERENCE_WIDTH, dropout=0.0, norm=None, activation="leaky_relu",
+                name="trunk"):
     """The image-to-features body shared by the discriminator and the encoder.
 
     Args:
@@ -284,7 +285,8 @@ def _head_initializer(arch):
 PAPER_DROPOUT = {PAPER_MLP: 0.4, PAPER_DCGAN: 0.25}
 
 
-def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer=None, num_classes=0, norm="batch"):
+def build_discriminator(image_shape, arch, width=REFERENCE_WIDTH, dropout=None, feature_layer=None, num_classes=0,
+                        norm="batch"):
     """The GAN discriminator: image → one real/fake logit (and optionally hidden features).
 
     Architectures: ``dcgan`` convs 64/128 (4×4, stride 2 at 28×28; 256 more at 64×64) and a dense layer
@@ -342,7 +344,7 @@ def build_discriminator(image_shape, arch, width=32, dropout=None, feature_layer
     return keras.Model(inputs, [logits, outputs[feature_layer - 1]], name="discriminator")
 
 
-def build_encoder(image_shape, arch, latent_dim, width=32, num_classes=0):
+def build_encoder(image_shape, arch, latent_dim, width=REFERENCE_WIDTH, num_classes=0):
     """The VAE encoder: image → (mean, log-variance) of q(z|x).
 
     The discriminator's trunk of the same architecture without dropout (``dcgan``: with batch
@@ -445,7 +447,8 @@ _GENERATORS = {DCGAN: _dcgan_generator, MLP: _mlp_generator, PAPER_DCGAN: _paper
                PAPER_MLP: _paper_mlp_generator}
 
 
-def build_generator(image_shape, arch, latent_dim, width=32, out_activation="tanh", num_classes=0, paper_vae=False):
+def build_generator(image_shape, arch, latent_dim, width=REFERENCE_WIDTH, out_activation="tanh", num_classes=0,
+                    paper_vae=False):
     """The generator (GAN) or decoder (VAE): latent z → image.
 
     ``dcgan``: Dense(latent→32w = 1024), Dense(→base²·4w), each with batch normalisation and ReLU, then

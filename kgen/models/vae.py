@@ -54,9 +54,9 @@ class VAE(AutoencodingModel):
     default_learning_rate = 1e-4
     default_beta_1 = 0.9
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, reconstruction_loss="bce",
-                 beta=1.0, seed=None, kl_warmup_steps=0, num_classes=0, ema_decay=None, encoder=None, decoder=None,
-                 **kwargs):
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH,
+                 reconstruction_loss="bce", beta=1.0, seed=None, kl_warmup_steps=0, num_classes=0, ema_decay=None,
+                 encoder=None, decoder=None, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(

@@ -58,7 +58,7 @@ class VAEGAN(AutoencodingModel):
     default_learning_rate = 3e-4
     default_beta_1 = 0.5
 
-    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=32, gamma=1e-2,
+    def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH, gamma=1e-2,
                  beta=1.0, feature_layer=None, seed=None, num_classes=0, ema_decay=None, encoder=None, decoder=None,
                  discriminator=None, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)

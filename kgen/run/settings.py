@@ -165,7 +165,8 @@ RUN_SETTINGS = (
          "reproducing that paper). vaegan takes dcgan or paper-dcgan.", choices=names.ARCHS),
     _run("latent_dim", int, None, "Model", "Size of the latent vector z (default: gan 100, vae 16, vaegan 100).",
          **_POSITIVE),
-    _run("width", int, 32, "Model", "Layer-size multiplier of every network; 32 gives the reference papers' sizes.",
+    _run("width", int, names.REFERENCE_WIDTH, "Model",
+         f"Layer-size multiplier of every network; {names.REFERENCE_WIDTH} gives the reference papers' sizes.",
          **_POSITIVE),
     _run("conditional", bool, False, "Model",
          "Train a class-conditional model on the data's labels: `kgen sample --label C` then draws class C and the "
@@ -246,8 +247,10 @@ RUN_SETTINGS = (
          directory=True, resumable=True),
     _run("checkpoint_every", str, "2m", "Run",
          "How often the full training state (networks, optimisers, random generators, position) is saved to "
-         "checkpoint/ besides after every epoch: steps (500) or time (30s, 2m, 1h); 0: after epochs only. Run the "
-         "same command again to resume an interrupted run from it.", resumable=True),
+         "checkpoint/: steps (500; and after every epoch) or time (30s, 2m, 1h; an epoch's end too once that time "
+         "has passed, so short epochs are not slowed); 0: after every epoch only. The end of training and a stop "
+         "by Ctrl-C are always saved. Run the same command again to resume an interrupted run from it.",
+         resumable=True),
     _run("keep_checkpoints", int, 2, "Run",
          "Checkpoints kept while training (the newest): if the newest is damaged, the run resumes from the one "
          "before. A finished run keeps none: its model.keras holds the whole training state.", resumable=True,

@@ -204,7 +204,8 @@ def fit_run(config, overwrite=False, verbose=None, callbacks=()):
     settings, the model's full config, the data, the evaluator and precision used, the run's status),
     sample grids in ``samples/`` (:attr:`FitResult.grid_paths` says when), ``history.json`` after every epoch,
     TensorBoard logs in ``logs/``, the full training state in ``checkpoint/`` (every
-    ``config.checkpoint_every`` and after every epoch), and at the end ``model.keras`` and ``losses.png``.
+    ``config.checkpoint_every``, at epoch ends as :meth:`Checkpointer.due_at_epoch_end` says, and when training ends),
+    and at the end ``model.keras`` and ``losses.png``.
 
     If ``config.run_dir`` holds an unfinished run of the same settings (those of
     :data:`RESUMABLE_SETTINGS` may differ), training resumes from its checkpoint; with op determinism

@@ -103,6 +103,7 @@ class Trainer:
         self.on_nan, self.nan_lr_factor, self.max_rollbacks = on_nan, nan_lr_factor, max_rollbacks
         self.strategy = strategy or tf.distribute.get_strategy()
         self.steps = pipeline.info.steps_per_epoch
+        self.epochs = None  # the total fit() trains up to
         self.position = Position()
         self.rollbacks = []
         self.epoch_logs = {}
@@ -124,6 +125,7 @@ class Trainer:
         """
         if self.checkpointer is None and resume:
             raise ValueError("resume needs a checkpointer.")
+        self.epochs = epochs
         self._begin(epochs, resume)
         try:
             with stop_signals() if self.checkpointer is not None else contextlib.nullcontext({"signal": None}) as flag:
@@ -199,7 +201,9 @@ class Trainer:
         self.epoch_logs = logs
         self.position = Position(self.position.epoch + 1, 0)
         if self.checkpointer is not None:
-            bad = self.checkpoint()
+            # The last epoch's state becomes model.keras, and a signal's stop resumes from its checkpoint.
+            ending = self.model.stop_training or self._signalled() or self.position.epoch >= self.epochs
+            bad = self.checkpoint(write=ending or self.checkpointer.due_at_epoch_end())
             if bad:
                 self.rollback(bad, f"the end of epoch {self.position.epoch}")
                 return True
@@ -223,10 +227,10 @@ class Trainer:
         return self._signals["signal"] is not None
 
     # ------------------------------------------------------------------------- state on disk
-    def checkpoint(self):
-        """Save the state unless a weight has become non-finite; return the names of those that have."""
+    def checkpoint(self, write=True):
+        """Save the state (if ``write``) unless a weight has become non-finite; return the names of those that have."""
         bad = non_finite_weights(self.model)
-        if not bad:
+        if write and not bad:
             self.checkpointer.save(self.model, self.position, self.callbacks, {"rollbacks": self.rollbacks})
         return bad
 
