@@ -390,8 +390,11 @@ def train_and_record(trainer, config, record, run, resume):
 def _write_outcome(trainer, config, record, run, keep_model):
     """What a run leaves whatever happened: model.keras (unless the state is lost), the loss curves, the
     record with its status."""
+    # Anything trained? A diverged run's model holds its last good checkpoint; any other run, where training got to
+    # (epoch ends are not all checkpointed, so an abrupt second Ctrl-C may come after the last checkpoint).
     saved = trainer.checkpointer.saved
-    if keep_model and saved is not None and (saved.epoch or saved.step):
+    reached = saved if record.status is RunStatus.DIVERGED else trainer.position
+    if keep_model and reached is not None and (reached.epoch or reached.step):
         save_model(trainer.model, os.path.join(config.run_dir, layout.MODEL_FILE))
         if record.status is RunStatus.FINISHED:
             keep_state_in_model_file(trainer.checkpointer, config.run_dir)
