@@ -249,7 +249,7 @@ RUN_SETTINGS = (
          "How often the full training state (networks, optimisers, random generators, position) is saved to "
          "checkpoint/: steps (500; and after every epoch) or time (30s, 2m, 1h; an epoch's end too once that time "
          "has passed, so short epochs are not slowed); 0: after every epoch only. The end of training and a stop "
-         "by Ctrl-C are always saved. Run the same command again to resume an interrupted run from it.",
+         "by Ctrl-C or SIGTERM are always saved. Run the same command again to resume an interrupted run from it.",
          resumable=True),
     _run("keep_checkpoints", int, 2, "Run",
          "Checkpoints kept while training (the newest): if the newest is damaged, the run resumes from the one "

@@ -167,15 +167,16 @@ class Checkpointer:
         """Whether a checkpoint is due after the step that led to ``position``."""
         if self.every_steps:
             return position.step % self.every_steps == 0
-        if self.every_seconds:
-            return time.monotonic() - self._last_time >= self.every_seconds
-        return False
+        return bool(self.every_seconds) and self._interval_passed()
 
     def due_at_epoch_end(self):
         """Whether the end of an epoch that does not end training is to be checkpointed: always with an interval in
         steps or none (epoch ends only); with a time interval only once it has passed, so that short epochs (small
         data sets) do not spend their time writing the full state (a fifth of it at 2,000 images: docs/quality.md)."""
-        return not self.every_seconds or time.monotonic() - self._last_time >= self.every_seconds
+        return not self.every_seconds or self._interval_passed()
+
+    def _interval_passed(self):
+        return time.monotonic() - self._last_time >= self.every_seconds
 
     def save(self, model, position, callbacks, extra=None):
         """Write a checkpoint of ``model`` at ``position`` with each resumable callback's state, then delete
