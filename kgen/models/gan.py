@@ -41,6 +41,10 @@ class GAN(GenerativeModel):
         critic_steps: discriminator updates per generator update (default: the loss's published
             recipe, 5 for ``"wgan-gp"``, else 1).
         gp_weight: weight of the gradient penalty (losses that take one, i.e. ``"wgan-gp"``; 10 in the paper).
+        r1_weight: weight γ of the R1 penalty on the discriminator (Mescheder et al. 2018: ``γ/2 · E‖∇D(x)‖²`` at
+            the real images, as the discriminator sees them: augmented when ``augment`` is set); 0 (default) for
+            none. With ``dcgan``'s batch normalisation the gradient of one image's output also flows through the
+            batch's statistics, as in training itself.
         num_classes: > 0 for a class-conditional GAN (Mirza & Osindero, 2014): the generator gets the
             label one-hot beside z, the discriminator is a projection discriminator (see
             :func:`kgen.models.networks.build_discriminator`), and fakes are made for the labels of
@@ -72,8 +76,8 @@ class GAN(GenerativeModel):
     tuned_learning_rate = 8e-4  # the default where measured_at_tuned_rate() says so
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH, seed=None,
-                 loss="non-saturating", critic_steps=None, gp_weight=10.0, num_classes=0, ema_decay=None,
-                 augment="", generator=None, discriminator=None, **kwargs):
+                 loss="non-saturating", critic_steps=None, gp_weight=10.0, r1_weight=0.0, num_classes=0,
+                 ema_decay=None, augment="", generator=None, discriminator=None, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
         self.augment = ",".join(parse_policy(augment))
         if loss not in losses.GAN_LOSSES:
@@ -81,9 +85,11 @@ class GAN(GenerativeModel):
         objective = losses.GAN_LOSSES[loss]
         if critic_steps is not None and int(critic_steps) < 1:
             raise ValueError(f"critic_steps must be a positive integer; got {critic_steps!r}.")
-        if float(gp_weight) < 0:
-            raise ValueError(f"gp_weight must be non-negative; got {gp_weight!r}.")
+        for name, weight in (("gp_weight", gp_weight), ("r1_weight", r1_weight)):
+            if float(weight) < 0:
+                raise ValueError(f"{name} must be non-negative; got {weight!r}.")
         self.loss_name, self.critic_steps, self.gp_weight = loss, critic_steps, float(gp_weight)
+        self.r1_weight = float(r1_weight)
         self._objective = objective
         if objective.adam is not None:  # the loss's published optimiser becomes this model's default
             self.default_learning_rate, self.default_beta_1, self.default_beta_2 = objective.adam
@@ -141,7 +147,7 @@ class GAN(GenerativeModel):
     def get_config(self):
         config = super().get_config()
         config.update(loss=self.loss_name, critic_steps=self.critic_steps, gp_weight=self.gp_weight,
-                      augment=self.augment)
+                      r1_weight=self.r1_weight, augment=self.augment)
         return config
 
     @property
@@ -176,9 +182,14 @@ class GAN(GenerativeModel):
             z = self.normal_noise(batch, self.latent_dim)
             with tf.GradientTape() as tape:
                 fake = self.generate(z, labels, training=True)
-                real_logits = self.discriminate(real, labels, training=True)
+                if self.r1_weight:
+                    real_logits, real_gradients = self._logits_and_input_gradients(real, labels)
+                else:
+                    real_logits = self.discriminate(real, labels, training=True)
                 fake_logits = self.discriminate(fake, labels, training=True)
                 d_loss = self._objective.discriminator(real_logits, fake_logits)
+                if self.r1_weight:
+                    d_loss = d_loss + self.r1_weight * losses.r1_penalty(real_gradients)
                 if self._objective.gradient_penalty:
                     d_loss = d_loss + self.gp_weight * self._gradient_penalty(real, fake, labels)
             self.apply_gradients("d_optimizer", tape, d_loss)
@@ -197,10 +208,16 @@ class GAN(GenerativeModel):
         """WGAN-GP's penalty at images interpolated between ``real`` and ``fake`` (weights ~ U[0, 1])."""
         weights = self.uniform_noise(tf.shape(real)[0], 1, 1, 1)
         mixed = real + tf.cast(weights, real.dtype) * (tf.cast(fake, real.dtype) - real)
+        return losses.gradient_penalty(self._logits_and_input_gradients(mixed, labels)[1])
+
+    def _logits_and_input_gradients(self, images, labels=None):
+        """The discriminator's training-mode logits for ``images`` and their gradients with respect to the images
+        (of the logits' sum: each image's own logit, plus what flows through batch statistics)."""
         with tf.GradientTape() as tape:
-            tape.watch(mixed)
-            outputs = tf.cast(self.discriminate(mixed, labels, training=True), "float32")
-        return losses.gradient_penalty(tape.gradient(outputs, mixed))
+            tape.watch(images)
+            logits = self.discriminate(images, labels, training=True)
+            total = tf.reduce_sum(tf.cast(logits, "float32"))
+        return logits, tape.gradient(total, images)
 
     def test_step(self, data):
         real, labels = batch_images(data), self.batch_labels(data)

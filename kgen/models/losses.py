@@ -123,6 +123,21 @@ def gradient_penalty(gradients, eps=1e-12):
     return ops.mean(ops.square(ops.sqrt(squares + eps) - 1.0))
 
 
+def r1_penalty(gradients):
+    """R1 penalty (Mescheder et al. 2018): ``½ mean_b ‖∇_x D(x)‖²`` at real images, in float32.
+
+    Pushes the discriminator's gradient towards zero on the data, which keeps it from overshooting around the
+    real images; its weight γ multiplies it (the paper's loss term is ``γ/2 · E‖∇D‖²``).
+
+    Args:
+        gradients: ``[batch, ...]`` gradients of the discriminator's output with respect to the real images.
+
+    Returns:
+        Scalar penalty (without its weight).
+    """
+    return 0.5 * ops.mean(_sum_per_example(ops.square(_f32(gradients))))
+
+
 def kl_divergence(z_mean, z_log_var):
     """KL(N(mean, exp(log_var)) ‖ N(0, I)), summed over latent dimensions, averaged over the batch.
 

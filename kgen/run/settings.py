@@ -279,6 +279,9 @@ MODEL_OPTIONS = (
            "for wgan-gp, else 1).", **_POSITIVE),
     _model("gp_weight", "gp_weight", ("gan",), "GAN options", float,
            "gan --gan-loss wgan-gp: weight of the gradient penalty (default 10).", minimum=0),
+    _model("r1", "r1_weight", ("gan",), "GAN options", float,
+           "gan: weight γ of the R1 penalty on the discriminator, γ/2 · mean ‖∇D(x)‖² at the real images "
+           "(Mescheder et al. 2018); 0: none (default).", minimum=0),
     _model("augment", "augment", ("gan",), "GAN options", str,
            "gan: differentiable augmentation of the images the discriminator sees, real and generated (Zhao et al. "
            "2020, DiffAugment), comma-separated: brightness, contrast, translation, cutout (default: none)."),
