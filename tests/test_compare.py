@@ -225,6 +225,18 @@ def test_entries_can_carry_their_own_run_settings():
         StudyPlan(data="d", models=["vae@learning_rate=-1"])
 
 
+def test_a_list_value_after_the_at_sign_keeps_its_commas():
+    specs = parse_models("gan:dcgan@augment=translation,cutout;limit=2000,cvae,gan@augment=cutout,vaegan:dcgan")
+    assert [s.name for s in specs] == ["gan:dcgan@augment=translation,cutout;limit=2000", "cvae:dcgan",
+                                       "gan:dcgan@augment=cutout", "vaegan:dcgan"]
+    assert specs[0].model_options() == {"augment": "translation,cutout"}
+    assert [s.name for s in parse_models(specs[0].name + ",gan")] == [specs[0].name, "gan:dcgan"]
+    with pytest.raises(StudyError, match="Unknown augmentation colour"):
+        parse_models("gan@augment=translation,colour")
+    with pytest.raises(StudyError, match="diffusion"):
+        parse_models("gan:mlp,diffusion")  # before any @, a comma still ends the entry
+
+
 def test_entries_can_carry_model_options_of_their_model_only():
     specs = parse_models("vaegan:dcgan@gamma=0.1;beta=2;learning_rate=0.0003,gan:dcgan:hinge@critic_steps=2")
     assert specs[0].name == "vaegan:dcgan@gamma=0.1;beta=2;learning_rate=0.0003"

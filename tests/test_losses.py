@@ -94,6 +94,16 @@ def test_gradient_penalty_by_hand_and_safe_at_zero_gradient():
     assert np.all(np.isfinite(tape.gradient(penalty, zero).numpy()))  # sqrt(0) has an infinite slope
 
 
+def test_r1_penalty_is_half_the_mean_squared_norm():
+    # Per-example squared norms 25 (3-4-0) and 1: ½ · mean(25, 1) = 6.5; by NumPy on random gradients too.
+    gradients = np.array([[[3.0, 4.0], [0.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]]], "float32")
+    assert float(losses.r1_penalty(gradients)) == pytest.approx(6.5, rel=1e-6)
+    random = np.random.default_rng(0).normal(size=(5, 3, 3, 2)).astype("float32")
+    expected = 0.5 * np.mean(np.sum(random.astype(np.float64) ** 2, axis=(1, 2, 3)))
+    assert float(losses.r1_penalty(random.astype("float16"))) == pytest.approx(expected, rel=1e-2)
+    assert float(losses.r1_penalty(random)) == pytest.approx(expected, rel=1e-6)
+
+
 def test_float16_outputs_give_float32_losses():
     half = FAKE.astype("float16")
     for name, objective in losses.GAN_LOSSES.items():

@@ -15,7 +15,8 @@ from kgen.compare.presets import PRESETS
 @click.option("--models", default=DEFAULT_MODELS, show_default=True,
               help="Comma-separated [c]model[:arch[:loss]][@setting=value;…] entries to compare, e.g. "
                    "gan:dcgan,vae:dcgan,vaegan, or vae:dcgan@latent_dim=2,vae:dcgan@latent_dim=16 (settings as in "
-                   "config.json, and kgen fit's model options by name: vaegan:dcgan@gamma=0.1;beta=2), or "
+                   "config.json, and kgen fit's model options by name: vaegan:dcgan@gamma=0.1;beta=2; a value may hold "
+                   "commas: gan@augment=translation,cutout,vae is two entries), or "
                    "gan:dcgan,gan:dcgan:wgan-gp,gan:dcgan:hinge (a GAN's loss: non-saturating, minimax, "
                    "least-squares, hinge, wgan-gp with 5 critic steps). A c before the model name gives its "
                    "class-conditional version (cgan:dcgan, cvae:dcgan, cvaegan; see kgen fit --conditional).")

@@ -99,13 +99,27 @@ def _slug_text(value):
     return str(value)
 
 
+def _names_a_model(text):
+    """Whether ``text`` begins with a model name (``gan``, ``cvae``, …) followed by its end, ``:``, ``@`` or ``,``."""
+    head = text.strip()
+    for stop in ":@,":
+        head = head.partition(stop)[0]
+    head = head.strip()
+    if head not in registry.MODELS and head.startswith(CONDITIONAL_PREFIX):
+        head = head[len(CONDITIONAL_PREFIX):]
+    return head in registry.MODELS
+
+
 def _entries(text):
-    """The comma-separated entries of ``--models``, keeping commas inside ``{}`` and ``[]`` (JSON values)."""
+    """The comma-separated entries of ``--models``, keeping commas inside ``{}`` and ``[]`` (JSON values) and, after
+    an entry's ``@``, commas that do not begin a new entry (``gan@augment=translation,cutout,vae`` is two entries)."""
+    text = str(text)
     entries, depth, current = [], 0, []
-    for char in str(text):
+    for i, char in enumerate(text):
         depth += char in "{["
         depth -= char in "}]"
-        if char == "," and depth == 0:
+        inside_a_value = "@" in current and not _names_a_model(text[i + 1:])
+        if char == "," and depth == 0 and not inside_a_value:
             entries.append("".join(current))
             current = []
         else:
