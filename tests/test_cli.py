@@ -32,8 +32,8 @@ def test_fit_trains_a_wgan_gp_and_records_its_loss(trained, tmp_path):
     work = tmp_path  # not the shared working dir, whose latest run other tests sample from
     shutil.copy(trained[0] / "tiny.npz", work)
     result = run(["fit", "--model", "gan", "--arch", "dcgan", "--data", "tiny.npz", "--epochs", "1", "--gan-loss",
-                  "wgan-gp", "--critic-steps", "2", "--gp-weight", "5", "--r1", "0.5", "--ema", "0.9", "--beta2", "0.95",
-                  "--run-dir", "saved_models/wgan", *FAST], work)
+                  "wgan-gp", "--critic-steps", "2", "--gp-weight", "5", "--r1", "0.5", "--ema", "0.9",
+                  "--beta2", "0.95", "--run-dir", "saved_models/wgan", *FAST], work)
     assert result.exit_code == 0, result.output + result.stderr
     config = json.loads((work / "saved_models" / "wgan" / "config.json").read_text())
     assert config["kgen_run"]["model_options"] == {"loss": "wgan-gp", "critic_steps": 2, "gp_weight": 5.0,
