@@ -208,6 +208,16 @@ def test_every_gan_loss_moves_each_network_the_right_way(loss):
     assert (clone.loss_name, clone.critic_steps, clone.gp_weight) == (loss, 1, 10.0)
 
 
+def first_d_loss(model, x, start, **attributes):
+    """The discriminator's loss in one training step on ``x`` from the weights ``start`` (a :func:`snapshot`), with
+    the model's ``attributes`` set first: the same weights and noise every time."""
+    restore(model, start)
+    model.reset_metrics()
+    for name, value in attributes.items():
+        setattr(model, name, value)
+    return float(model.train_step(x)["d_loss"])
+
+
 def test_r1_penalty_adds_its_weight_times_half_the_squared_input_gradient_at_real_images():
     import tensorflow as tf
 
@@ -216,13 +226,7 @@ def test_r1_penalty_adds_its_weight_times_half_the_squared_input_gradient_at_rea
     x = tf.constant(tiny_data(model, 4))
     start = snapshot(model)
 
-    def first_d_loss(r1_weight):  # the same weights and noise every time
-        restore(model, start)
-        model.reset_metrics()
-        model.r1_weight = r1_weight
-        return float(model.train_step(x)["d_loss"])
-
-    plain, ten = first_d_loss(0.0), first_d_loss(10.0)
+    plain, ten = (first_d_loss(model, x, start, r1_weight=weight) for weight in (0.0, 10.0))
     restore(model, start)
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -269,13 +273,7 @@ def test_wgan_gp_critic_loss_includes_the_weighted_penalty():
     x = tf.constant(tiny_data(model, 4))
     start = snapshot(model)
 
-    def first_d_loss(gp_weight):  # the same weights and noise every time
-        restore(model, start)
-        model.reset_metrics()
-        model.gp_weight = gp_weight
-        return float(model.train_step(x)["d_loss"])
-
-    plain, ten, twenty = first_d_loss(0.0), first_d_loss(10.0), first_d_loss(20.0)
+    plain, ten, twenty = (first_d_loss(model, x, start, gp_weight=weight) for weight in (0.0, 10.0, 20.0))
     # The penalty by hand: the step's first draws are z, then the interpolation weights.
     restore(model, start)
     z = model.normal_noise(4, 4)

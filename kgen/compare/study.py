@@ -118,8 +118,7 @@ def _entries(text):
     for i, char in enumerate(text):
         depth += char in "{["
         depth -= char in "}]"
-        inside_a_value = "@" in current and not _names_a_model(text[i + 1:])
-        if char == "," and depth == 0 and not inside_a_value:
+        if char == "," and depth == 0 and ("@" not in current or _names_a_model(text[i + 1:])):
             entries.append("".join(current))
             current = []
         else:
