@@ -282,7 +282,7 @@ MODEL_OPTIONS = (
     _model("r1", "r1_weight", ("gan",), "GAN options", float,
            "gan: weight γ of the R1 penalty on the discriminator, γ/2 · mean ‖∇D(x)‖² at the real images "
            "(Mescheder et al. 2018); 0: none (default). On MNIST 0.1 gave a lower FID after 10 minutes but a slower "
-           "start (docs/quality.md).", minimum=0),
+           "start, and on Fashion-MNIST one seed showed no gain (docs/quality.md).", minimum=0),
     _model("augment", "augment", ("gan",), "GAN options", str,
            "gan: differentiable augmentation of the images the discriminator sees, real and generated (Zhao et al. "
            "2020, DiffAugment), comma-separated: brightness, contrast, translation, cutout (default: none)."),
