@@ -99,15 +99,21 @@ def _slug_text(value):
     return str(value)
 
 
+def _model_name(name):
+    """``(model, conditional)`` of an entry's model name: ``cvae`` → ``("vae", True)``, ``gan`` → ``("gan", False)``;
+    a name that is no model comes back unchanged, not conditional."""
+    base = name[len(CONDITIONAL_PREFIX):]
+    if name not in registry.MODELS and name.startswith(CONDITIONAL_PREFIX) and base in registry.MODELS:
+        return base, True
+    return name, False
+
+
 def _names_a_model(text):
     """Whether ``text`` begins with a model name (``gan``, ``cvae``, …) followed by its end, ``:``, ``@`` or ``,``."""
-    head = text.strip()
+    head = text
     for stop in ":@,":
         head = head.partition(stop)[0]
-    head = head.strip()
-    if head not in registry.MODELS and head.startswith(CONDITIONAL_PREFIX):
-        head = head[len(CONDITIONAL_PREFIX):]
-    return head in registry.MODELS
+    return _model_name(head.strip())[0] in registry.MODELS
 
 
 def _entries(text):
@@ -147,10 +153,7 @@ def parse_models(text):
         head, _, extra = item.partition("@")
         model, _, arch = head.partition(":")
         arch, _, variant = arch.partition(":")
-        conditional = model not in registry.MODELS and model.startswith(CONDITIONAL_PREFIX) \
-            and model[len(CONDITIONAL_PREFIX):] in registry.MODELS
-        if conditional:
-            model = model[len(CONDITIONAL_PREFIX):]
+        model, conditional = _model_name(model)
         if variant and (model != "gan" or variant not in GAN_VARIANTS):
             raise StudyError(f"In --models {item!r}: {variant!r} is not a variant of {model}; gan and cgan take "
                              f"{', '.join(GAN_VARIANTS)} (e.g. gan:dcgan:wgan-gp).")
