@@ -245,6 +245,38 @@ def test_r1_penalty_adds_its_weight_times_half_the_squared_input_gradient_at_rea
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 
 
+def test_lazy_r1_penalises_every_kth_discriminator_update_with_k_times_the_weight():
+    import tensorflow as tf
+
+    model = tiny_model("gan", "mlp", r1_weight=5.0, r1_every=3)
+    model.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    x = tf.constant(tiny_data(model, 4))
+    start = snapshot(model)
+
+    def d_loss_after(updates_done, **attributes):
+        """The first D loss of a step after ``updates_done`` discriminator updates (which lazy R1 counts)."""
+        restore(model, start)
+        model.d_optimizer.iterations.assign(updates_done)
+        return first_d_loss(model, x, snapshot(model), **attributes)
+
+    plain = d_loss_after(0, r1_weight=0.0, r1_every=1)
+    every_update = d_loss_after(0, r1_weight=5.0, r1_every=1)
+    assert every_update - plain > 1e-4
+    lazy = {done: d_loss_after(done, r1_weight=5.0, r1_every=3) for done in (3, 4, 5, 6)}
+    assert lazy[3] - plain == pytest.approx(3 * (every_update - plain), rel=1e-3)
+    assert lazy[6] == pytest.approx(lazy[3], rel=1e-6)
+    assert lazy[4] == pytest.approx(plain, rel=1e-6) and lazy[5] == pytest.approx(plain, rel=1e-6)
+    assert GAN.from_config(model.get_config()).r1_every == 3
+    with pytest.raises(ValueError, match="r1_every must be a positive integer; got 0"):
+        tiny_model("gan", "mlp", r1_weight=1.0, r1_every=0)
+    # Compiled (both branches of the tf.cond traced), with dcgan's batch normalisation: finite, one update per step.
+    model = tiny_model("gan", "dcgan", r1_weight=1.0, r1_every=2)
+    model.compile()
+    history = model.fit(tiny_data(model, 24), batch_size=8, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 3
+
+
 def test_each_critic_step_takes_its_own_real_batch():
     import tensorflow as tf
 

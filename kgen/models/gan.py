@@ -45,6 +45,9 @@ class GAN(GenerativeModel):
             the real images, as the discriminator sees them: augmented when ``augment`` is set); 0 (default) for
             none. With ``dcgan``'s batch normalisation the gradient of one image's output also flows through the
             batch's statistics, as in training itself.
+        r1_every: lazy regularisation (Karras et al. 2020): the R1 penalty on every ``r1_every``-th discriminator
+            update only, with ``r1_every`` times its weight, so it costs a fraction of its time; 1 (default): on
+            every update.
         num_classes: > 0 for a class-conditional GAN (Mirza & Osindero, 2014): the generator gets the
             label one-hot beside z, the discriminator is a projection discriminator (see
             :func:`kgen.models.networks.build_discriminator`), and fakes are made for the labels of
@@ -76,7 +79,7 @@ class GAN(GenerativeModel):
     tuned_learning_rate = 8e-4  # the default where measured_at_tuned_rate() says so
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH, seed=None,
-                 loss="non-saturating", critic_steps=None, gp_weight=10.0, r1_weight=0.0, num_classes=0,
+                 loss="non-saturating", critic_steps=None, gp_weight=10.0, r1_weight=0.0, r1_every=1, num_classes=0,
                  ema_decay=None, augment="", generator=None, discriminator=None, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
         self.augment = ",".join(parse_policy(augment))
@@ -88,8 +91,10 @@ class GAN(GenerativeModel):
         for name, weight in (("gp_weight", gp_weight), ("r1_weight", r1_weight)):
             if float(weight) < 0:
                 raise ValueError(f"{name} must be non-negative; got {weight!r}.")
+        if int(r1_every) < 1:
+            raise ValueError(f"r1_every must be a positive integer; got {r1_every!r}.")
         self.loss_name, self.critic_steps, self.gp_weight = loss, critic_steps, float(gp_weight)
-        self.r1_weight = float(r1_weight)
+        self.r1_weight, self.r1_every = float(r1_weight), int(r1_every)
         self._objective = objective
         if objective.adam is not None:  # the loss's published optimiser becomes this model's default
             self.default_learning_rate, self.default_beta_1, self.default_beta_2 = objective.adam
@@ -147,7 +152,7 @@ class GAN(GenerativeModel):
     def get_config(self):
         config = super().get_config()
         config.update(loss=self.loss_name, critic_steps=self.critic_steps, gp_weight=self.gp_weight,
-                      r1_weight=self.r1_weight, augment=self.augment)
+                      r1_weight=self.r1_weight, r1_every=self.r1_every, augment=self.augment)
         return config
 
     @property
@@ -180,19 +185,14 @@ class GAN(GenerativeModel):
             real = images[i * batch:(i + 1) * batch]
             labels = None if all_labels is None else all_labels[i * batch:(i + 1) * batch]
             z = self.normal_noise(batch, self.latent_dim)
-            with tf.GradientTape() as tape:
-                fake = self.generate(z, labels, training=True)
-                if self.r1_weight:
-                    real_logits, real_gradients = self._logits_and_input_gradients(real, labels)
-                else:
-                    real_logits = self.discriminate(real, labels, training=True)
-                fake_logits = self.discriminate(fake, labels, training=True)
-                d_loss = self._objective.discriminator(real_logits, fake_logits)
-                if self.r1_weight:
-                    d_loss = d_loss + self.r1_weight * losses.r1_penalty(real_gradients)
-                if self._objective.gradient_penalty:
-                    d_loss = d_loss + self.gp_weight * self._gradient_penalty(real, fake, labels)
-            self.apply_gradients("d_optimizer", tape, d_loss)
+            if self.r1_weight and self.r1_every > 1:  # lazy R1: one update in r1_every pays for the penalty
+                due = tf.equal(self.d_optimizer.iterations % self.r1_every, 0)
+                update = tf.cond(due, lambda: self._discriminator_update(real, labels, z, self.r1_every),
+                                 lambda: self._discriminator_update(real, labels, z, 0))
+            else:
+                update = self._discriminator_update(real, labels, z, 1 if self.r1_weight else 0)
+            gradients, d_loss, real_logits, fake_logits = update
+            self.apply_role_gradients("d_optimizer", gradients)
 
         # Generator: fresh noise (with the labels of the last real batch), then its weight average.
         z = self.normal_noise(batch, self.latent_dim)
@@ -203,6 +203,28 @@ class GAN(GenerativeModel):
         self.update_average()
 
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
+
+    def _discriminator_update(self, real, labels, z, r1_scale):
+        """One discriminator update's gradients (for its optimizer), loss and logits on real and fake images, the
+        fakes made from noise ``z``; the loss holds ``r1_scale × r1_weight`` × the R1 penalty (none when 0).
+
+        Under lazy R1 a ``tf.cond`` picks between two of these: its branches hold whole updates, so that nothing
+        differentiates through the ``tf.cond`` (that would make TensorFlow keep the branch's intermediate tensors,
+        which its graph optimiser then fails to fuse: an error line in every run).
+        """
+        with tf.GradientTape() as tape:
+            fake = self.generate(z, labels, training=True)
+            if r1_scale:
+                real_logits, real_gradients = self._logits_and_input_gradients(real, labels)
+            else:
+                real_logits = self.discriminate(real, labels, training=True)
+            fake_logits = self.discriminate(fake, labels, training=True)
+            d_loss = self._objective.discriminator(real_logits, fake_logits)
+            if r1_scale:
+                d_loss = d_loss + r1_scale * self.r1_weight * losses.r1_penalty(real_gradients)
+            if self._objective.gradient_penalty:
+                d_loss = d_loss + self.gp_weight * self._gradient_penalty(real, fake, labels)
+        return self.role_gradients("d_optimizer", tape, d_loss), d_loss, real_logits, fake_logits
 
     def _gradient_penalty(self, real, fake, labels=None):
         """WGAN-GP's penalty at images interpolated between ``real`` and ``fake`` (weights ~ U[0, 1])."""

@@ -87,4 +87,8 @@ class OptimizerRoles:
             tape: the ``tf.GradientTape`` that recorded ``loss``.
             loss: scalar loss tensor.
         """
-        getattr(self, role).apply_gradients(zip(self.role_gradients(role, tape, loss), self.role_variables(role)))
+        self.apply_role_gradients(role, self.role_gradients(role, tape, loss))
+
+    def apply_role_gradients(self, role, gradients):
+        """One optimizer step of a sub-network with gradients that :meth:`role_gradients` gave."""
+        getattr(self, role).apply_gradients(zip(gradients, self.role_variables(role)))

@@ -283,6 +283,9 @@ MODEL_OPTIONS = (
            "gan: weight γ of the R1 penalty on the discriminator, γ/2 · mean ‖∇D(x)‖² at the real images "
            "(Mescheder et al. 2018); 0: none (default). On MNIST 0.1 gave a lower FID after 10 minutes but a slower "
            "start, and on Fashion-MNIST one seed showed no gain (docs/quality.md).", minimum=0),
+    _model("r1_every", "r1_every", ("gan",), "GAN options", int,
+           "gan --r1: lazy regularisation (Karras et al. 2020): the penalty on every K-th discriminator update only, "
+           "with K times its weight, which saves most of its cost (default 1: every update).", **_POSITIVE),
     _model("augment", "augment", ("gan",), "GAN options", str,
            "gan: differentiable augmentation of the images the discriminator sees, real and generated (Zhao et al. "
            "2020, DiffAugment), comma-separated: brightness, contrast, translation, cutout (default: none)."),
