@@ -14,6 +14,8 @@ MODEL_ARCHS = {"gan": ARCHS, "vae": ARCHS, "vaegan": (DCGAN, PAPER_DCGAN)}
 REFERENCE_WIDTH = 32
 # Names of kgen 0.1, whose saved models carry no networks version: they meant the reference paper's networks.
 LEGACY_ARCHS = {"dcgan": PAPER_DCGAN, "conv": PAPER_DCGAN, "mlp": PAPER_MLP}
+# DiffAugment transformations (kgen.models.augment.TRANSFORMS), comma-separated in --augment.
+AUGMENTATIONS = ("brightness", "contrast", "translation", "cutout")
 GAN_LOSSES = ("non-saturating", "minimax", "least-squares", "hinge", "wgan-gp")
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 OPTIMIZERS = ("adam", "rmsprop")

@@ -233,6 +233,10 @@ def test_a_list_value_after_the_at_sign_keeps_its_commas():
     assert [s.name for s in parse_models(specs[0].name + ",gan")] == [specs[0].name, "gan:dcgan"]
     with pytest.raises(StudyError, match="diffusion"):
         parse_models("gan:mlp,diffusion")  # before any @, a comma still ends the entry
+    # A misspelt transformation fails when the entry is read, not when its run starts.
+    with pytest.raises(StudyError, match="augment must be comma-separated names among brightness, contrast, "
+                                         "translation, cutout; got 'translation,colour'"):
+        parse_models("gan@augment=translation,colour,vae")
 
 
 def test_entries_can_carry_model_options_of_their_model_only():

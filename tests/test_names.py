@@ -6,7 +6,7 @@ import sys
 
 from kgen import names
 from kgen.evaluation import protocol
-from kgen.models import losses, networks, registry
+from kgen.models import augment, losses, networks, registry
 
 
 def test_the_names_are_those_of_the_registries():
@@ -16,6 +16,7 @@ def test_the_names_are_those_of_the_registries():
     assert set(networks.ARCHS) == set(names.ARCHS) == set(networks._TRUNKS) == set(networks._GENERATORS)
     assert names.GAN_LOSSES == tuple(losses.GAN_LOSSES)
     assert names.RECONSTRUCTION_LOSSES == tuple(losses.RECONSTRUCTION_LOSSES)
+    assert names.AUGMENTATIONS == tuple(augment.TRANSFORMS)
     assert names.OPTIMIZERS == tuple(registry.OPTIMIZERS)
     assert protocol.METRICS == names.METRICS
 

@@ -32,6 +32,7 @@ class Setting:
         section: its section of ``kgen fit --help`` (e.g. ``"Data"``).
         minimum, maximum: limits of a number (``None``: none); ``open_minimum`` / ``open_maximum`` exclude them.
         choices: the values it may take (empty: any).
+        parts: for a comma-separated text, the names each of its parts may be (empty: any).
         flag: its ``kgen fit`` option (e.g. ``"--lr"``, ``"--jit/--no-jit"``); ``None``: ``--`` + its name with
             dashes; ``""``: no option (a setting of the Python API only).
         resumable: a resumed run may change it (it does not change what the run trains).
@@ -51,6 +52,7 @@ class Setting:
     open_minimum: bool = False
     open_maximum: bool = False
     choices: tuple = ()
+    parts: tuple = ()
     flag: str | None = None
     resumable: bool = False
     models: tuple | None = None
@@ -103,6 +105,8 @@ class Setting:
             ok = value < self.maximum if self.open_maximum else value <= self.maximum
         if ok and self.choices:
             ok = value in self.choices
+        if ok and self.parts:
+            ok = all(part.strip() in self.parts for part in value.split(",") if part.strip())
         if not ok:
             raise ValueError(f"{self.name} must be {self.describe()}; got {value!r}.")
         return value
@@ -111,6 +115,8 @@ class Setting:
         """What a valid value is, in words (``"an integer ≥ 1"``, ``"one of stop, rollback"``)."""
         if self.choices:
             return "one of " + ", ".join(map(str, self.choices))
+        if self.parts:
+            return "comma-separated names among " + ", ".join(self.parts)
         if self.text:
             return f"{self.text}, comma-separated"
         noun = {int: "an integer", float: "a number", str: "a text", bool: "true or false", list: "a list",
@@ -281,14 +287,15 @@ MODEL_OPTIONS = (
            "gan --gan-loss wgan-gp: weight of the gradient penalty (default 10).", minimum=0),
     _model("r1", "r1_weight", ("gan",), "GAN options", float,
            "gan: weight γ of the R1 penalty on the discriminator, γ/2 · mean ‖∇D(x)‖² at the real images "
-           "(Mescheder et al. 2018); 0: none (default). On MNIST 0.1 gave a lower FID after 10 minutes but a slower "
-           "start, and on Fashion-MNIST one seed showed no gain (docs/quality.md).", minimum=0),
+           "(Mescheder et al. 2018); 0: none (default). On MNIST 0.1 with --r1-every 4 gave a lower FID after 10 "
+           "minutes and kept pace before; on Fashion-MNIST it was behind (docs/quality.md).", minimum=0),
     _model("r1_every", "r1_every", ("gan",), "GAN options", int,
            "gan --r1: lazy regularisation (Karras et al. 2020): the penalty on every K-th discriminator update only, "
            "with K times its weight, which saves most of its cost (default 1: every update).", **_POSITIVE),
     _model("augment", "augment", ("gan",), "GAN options", str,
            "gan: differentiable augmentation of the images the discriminator sees, real and generated (Zhao et al. "
-           "2020, DiffAugment), comma-separated: brightness, contrast, translation, cutout (default: none)."),
+           f"2020, DiffAugment), comma-separated: {', '.join(names.AUGMENTATIONS)} (default: none).",
+           parts=names.AUGMENTATIONS),
     _model("beta", "beta", ("vae", "vaegan"), "VAE options", float,
            "vae: weight of the KL term (β-VAE; default 1); vaegan: its weight in the encoder's loss (default 1).",
            minimum=0),
