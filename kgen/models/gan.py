@@ -187,11 +187,12 @@ class GAN(GenerativeModel):
             z = self.normal_noise(batch, self.latent_dim)
             if self.r1_weight and self.r1_every > 1:  # lazy R1: one update in r1_every pays for the penalty
                 due = tf.equal(self.d_optimizer.iterations % self.r1_every, 0)
-                update = tf.cond(due, lambda: self._discriminator_update(real, labels, z, self.r1_every),
-                                 lambda: self._discriminator_update(real, labels, z, 0))
+                gradients, d_loss, real_logits, fake_logits = tf.cond(
+                    due, lambda: self._discriminator_update(real, labels, z, self.r1_every),
+                    lambda: self._discriminator_update(real, labels, z, 0))
             else:
-                update = self._discriminator_update(real, labels, z, 1 if self.r1_weight else 0)
-            gradients, d_loss, real_logits, fake_logits = update
+                gradients, d_loss, real_logits, fake_logits = self._discriminator_update(
+                    real, labels, z, 1 if self.r1_weight else 0)
             self.apply_role_gradients("d_optimizer", gradients)
 
         # Generator: fresh noise (with the labels of the last real batch), then its weight average.
