@@ -34,6 +34,7 @@ from kgen.evaluation.report import with_interval
 from kgen.images import to_uint8
 from kgen.run import layout
 from kgen.run.record import RunRecord
+from kgen.training.prior import posterior_codes
 
 METRICS = ("fid", "is", "precision", "recall")
 
@@ -43,19 +44,6 @@ def gaussian_kl_to_standard(codes):
     mean, cov = codes.mean(axis=0), np.cov(codes, rowvar=False)
     _, logdet = np.linalg.slogdet(cov)
     return 0.5 * float(np.trace(cov) + mean @ mean - codes.shape[1] - logdet)
-
-
-def posterior_codes(model, data, n, seed=0):
-    """``n`` codes z ~ q(z|x) of the first ``n`` training images (one draw each, a fixed seed)."""
-    from kgen.data.real_images import uint8_batches
-
-    low, high = model.output_range
-    rng, codes = np.random.default_rng(seed), []
-    for batch in uint8_batches(data, "train", model.image_shape[0], limit=n):
-        images = batch.numpy().astype("float32") / 255.0 * (high - low) + low
-        mean, log_var = (np.asarray(t) for t in model.encode(images))
-        codes.append(mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape).astype("float32"))
-    return np.concatenate(codes)
 
 
 def decoded_metrics(model, network, codes, extractor, reference, what):

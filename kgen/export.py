@@ -7,6 +7,9 @@ loads — that needs neither kgen nor Keras custom objects to run. Its signature
   and ``float_images`` float32 in the model's output range;
 * ``sample``: scalars ``n`` (int32, 1 ≤ n ≤ ``MAX_SAMPLE_N``) and ``seed`` (int64) → ``n`` images,
   the same images ``model.sample(n, seed)`` gives in kgen;
+* ``latents``: scalars ``n``, ``seed`` and ``offset`` (int64, a multiple of 256) → ``z``, the latent vectors
+  ``sample`` decodes (from N(0, I), or from the mixture prior fitted to a VAE's or VAE-GAN's codes), the i-th
+  of a seed at index ``offset + i``;
 * ``images`` and ``sample_images``: as ``serving_default`` and ``sample``, with ``images`` only (a REST
   reply of float images is four times the size: choose these when uint8 pixels are all you need);
 * VAE and VAE-GAN also: ``encode`` (uint8 ``images`` → ``z_mean``, ``z_log_var``), ``decode``
@@ -33,6 +36,7 @@ import tensorflow as tf
 from kgen import __version__
 from kgen.files import atomic_path, write_json
 from kgen.images import from_uint8, to_uint8_tensor
+from kgen.models.latent_prior import mixture_draws
 from kgen.models.sampling import SAMPLE_CHUNK, LatentSampler
 
 MAX_SAMPLE_N = 4096  # images per `sample` request; larger requests are refused with a clear error
@@ -60,20 +64,35 @@ def serving_functions(model):
         float_images = tf.cast(model.generate(z, labels, training=False), tf.float32)
         return {"images": to_uint8_tensor(float_images, value_range), "float_images": float_images}
 
-    def latent_sample(n, seed):
+    prior = model.latent_prior()  # read now, eagerly: the traced functions below capture its variables
+
+    def latent_sample(n, seed, offset=tf.constant(0, tf.int64)):
         checks = [
             tf.debugging.assert_greater_equal(n, 1, message="n must be at least 1"),
             tf.debugging.assert_less_equal(n, MAX_SAMPLE_N, message=f"n must be at most {MAX_SAMPLE_N}"),
+            tf.debugging.assert_equal(offset % SAMPLE_CHUNK, tf.constant(0, tf.int64),
+                                      message=f"offset must be a multiple of {SAMPLE_CHUNK}"),
         ]
         with tf.control_dependencies(checks):
-            chunks = tf.range((tf.cast(n, tf.int64) + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK)
+            chunks = offset // SAMPLE_CHUNK + tf.range((tf.cast(n, tf.int64) + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK)
         # Chunk k of 256 vectors from the stateless seed (seed, k): kgen.models.sampling.latent_vectors.
-        z = tf.map_fn(
+        z = tf.reshape(tf.map_fn(
             lambda k: tf.random.stateless_normal((SAMPLE_CHUNK, latent), seed=tf.stack([seed, k])),
             chunks,
             fn_output_signature=tf.float32,
-        )
-        return tf.reshape(z, (-1, latent))[:n]
+        ), (-1, latent))[:n]
+        if prior is None:
+            return z
+        # The mixture's component choices: kgen.models.sampling.latent_uniforms, chunk k from (seed, -1 - k).
+        uniforms = tf.reshape(tf.map_fn(
+            lambda k: tf.random.stateless_uniform((SAMPLE_CHUNK,), seed=tf.stack([seed, -1 - k])),
+            chunks,
+            fn_output_signature=tf.float32,
+        ), [-1])[:n]
+        return mixture_draws(z, uniforms, *prior)
+
+    def latents(n, seed, offset):
+        return {"z": latent_sample(n, seed, offset)}
 
     def sample(n, seed):
         return images_from(latent_sample(n, seed))
@@ -100,6 +119,7 @@ def serving_functions(model):
         "images": (only_images(images_from), z_spec + labels_spec),
         "sample": sampling,
         "sample_images": (only_images(sampling[0]), sampling[1]),
+        "latents": (latents, sample_spec + [tf.TensorSpec((), tf.int64, name="offset")]),
     }
     if model.has_encoder:
         image_spec = [tf.TensorSpec((None,) + model.image_shape, tf.uint8, name="images")]
@@ -244,6 +264,17 @@ class ExportedModel(LatentSampler):
         self.num_classes = int(info.get("num_classes", 0))
         self._loaded = tf.saved_model.load(path)
         self._generate = self._loaded.signatures["serving_default"]
+
+    def latent_batch(self, n, seed=0, offset=0):
+        """The latent vectors the export's ``sample`` signature decodes (its ``latents`` signature; an export
+        of an older kgen has none and samples from N(0, I))."""
+        if "latents" not in self._loaded.signatures:
+            return super().latent_batch(n, seed=seed, offset=offset)
+        parts = [self._loaded.signatures["latents"](n=tf.constant(min(MAX_SAMPLE_N, n - start), tf.int32),
+                                                    seed=tf.constant(seed, tf.int64),
+                                                    offset=tf.constant(offset + start, tf.int64))["z"]
+                 for start in range(0, n, MAX_SAMPLE_N)]
+        return tf.concat(parts, axis=0)
 
     def generate(self, z, labels=None, training=False):
         """Float images in ``output_range`` for latent vectors ``z`` (and ``labels`` when conditional)."""

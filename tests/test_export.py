@@ -31,6 +31,12 @@ def exports(tmp_path_factory):
         model.compile()
         model.fit(tiny_data(model, 8), batch_size=4, epochs=1, verbose=0)
         out[name] = (model, export.export_model(model, base_dir=str(base)))
+    model = tiny_model("vae", "dcgan", prior_components=2)  # a VAE that samples from a mixture fitted to codes
+    model.compile()
+    model.fit(tiny_data(model, 8), batch_size=4, epochs=1, verbose=0)
+    model.fit_prior(np.concatenate([np.full((20, 4), 3.0), np.full((20, 4), -3.0)])
+                    + np.random.default_rng(0).normal(0, 0.2, (40, 4)))
+    out["vae-prior"] = (model, export.export_model(model, base_dir=str(base), name="vae_prior"))
     return out
 
 
@@ -45,10 +51,10 @@ def test_layout_and_info(exports):
     assert path.endswith(os.path.join("gan_dcgan", "1"))
     info = json.loads(open(os.path.join(path, export.INFO_FILE)).read())
     assert info["latent_dim"] == 4 and info["image_shape"] == [16, 16, 1] and info["signatures"] == [
-        "images", "sample", "sample_images", "serving_default"]
+        "images", "latents", "sample", "sample_images", "serving_default"]
 
 
-SAMPLING = {"serving_default", "images", "sample", "sample_images"}
+SAMPLING = {"serving_default", "images", "latents", "sample", "sample_images"}
 
 
 @pytest.mark.parametrize("name, signatures", [("gan", SAMPLING),
@@ -115,6 +121,19 @@ def test_a_tensorflow_only_process_gets_kgens_images(exports, tmp_path):
             np.testing.assert_allclose(got["z_mean"], model.encode(xf)[0], rtol=1e-5, atol=1e-6)
             expected = images.to_uint8(model.reconstruct(xf), model.output_range)
             np.testing.assert_array_equal(got["reconstruct"], expected)
+
+
+def test_an_export_samples_from_the_mixture_prior_its_model_fitted(exports):
+    model, path = exports["vae-prior"]
+    exported = export.ExportedModel(path)
+    z = exported.latent_batch(300, seed=2).numpy()
+    np.testing.assert_allclose(z, model.latent_batch(300, seed=2), rtol=1e-6, atol=1e-6)
+    assert np.all(np.abs(np.abs(z) - 3.0) < 1.5), "the export's latent vectors come from the fitted clusters"
+    np.testing.assert_allclose(exported.latent_batch(44, seed=2, offset=256), z[256:], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(exported.sample(20, seed=2), model.sample(20, seed=2), atol=1e-5)
+    plain_model, plain_path = exports["vae"]  # no prior: the latents signature gives N(0, I)'s vectors
+    np.testing.assert_array_equal(export.ExportedModel(plain_path).latent_batch(10, seed=2),
+                                  plain_model.latent_batch(10, seed=2))
 
 
 def test_sample_signature_bounds_n(exports):

@@ -182,3 +182,29 @@ def test_a_grid_follows_the_epoch_a_stop_ends_and_every_epoch_when_asked(tmp_pat
     model.fit(x, batch_size=8, epochs=10, verbose=0, callbacks=[StopDuring(3), sparse, every])
     assert [p.rsplit("/", 1)[-1] for p in sparse.paths] == ["epoch_001.png", "epoch_003.png"]
     assert len(every.paths) == 3 and all((tmp_path / "every" / f"epoch_00{e}.png").exists() for e in (1, 2, 3))
+
+
+def test_a_run_with_a_mixture_prior_fits_it_after_training_and_samples_from_it(npz_file, tmp_path, capsys):
+    result = fit(tiny_config(npz_file, tmp_path / "run", epochs=1, model_options={"prior_components": 3}), verbose=0)
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["latent_prior"]["components"] == 3 and record["latent_prior"]["codes"] == 48
+    assert "a mixture of 3 Gaussians to the codes of 48 training images" in capsys.readouterr().out
+    reloaded = load_model(result.run_dir, float32=False)
+    assert reloaded.latent_prior() is not None
+    np.testing.assert_array_equal(reloaded.latent_batch(9, seed=0), result.model.latent_batch(9, seed=0))
+    normal = tiny_config(npz_file, tmp_path / "plain", epochs=1)
+    assert json.loads(json.dumps(fit(normal, verbose=0).model.latent_prior())) is None
+
+
+def test_a_failed_prior_fit_keeps_the_trained_model_and_says_so(npz_file, tmp_path, monkeypatch):
+    import kgen.training.fit as fit_module
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("not positive definite")
+
+    monkeypatch.setattr(fit_module, "fit_latent_prior", broken)
+    with pytest.raises(fit_module.PriorFitError, match="fitting the latent prior failed.*not positive definite"):
+        fit(tiny_config(npz_file, tmp_path / "run", epochs=1, model_options={"prior_components": 3}), verbose=0)
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["status"] == "failed" and "model.keras keeps the trained networks" in record["status_detail"]
+    assert load_model(tmp_path / "run").latent_prior() is None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from kgen.models.sampling import latent_vectors, spread_labels
+from kgen.models.sampling import spread_labels
 
 STANDING_SAMPLES = 4096  # latent vectors the averaged generator's batch-norm statistics are measured on
 STANDING_SEED = 2**31 - 7  # their stateless seed: no other draw of kgen uses it
@@ -124,7 +124,8 @@ class GeneratorAveraging:
     def refresh_average_statistics(self):
         """Measure the batch-normalisation statistics of the generator's average for its current weights
         ("standing statistics"): the mean and variance of each such layer's inputs over
-        ``STANDING_SAMPLES`` latent vectors of a fixed seed, in inference mode, layer by layer.
+        ``STANDING_SAMPLES`` latent vectors of a fixed seed, drawn from the model's prior, in inference mode,
+        layer by layer.
 
         The running statistics the generator keeps belong to its own weights, and their average to none
         of the weights it passed through; the averaged weights need their own. Done at most once per
@@ -142,10 +143,16 @@ class GeneratorAveraging:
         step = int(tf.convert_to_tensor(getattr(steps, "value", steps)))
         if self._standing.step == step:
             return
-        z = latent_vectors(STANDING_SAMPLES, self.latent_dim, seed=STANDING_SEED)
+        z = self.latent_batch(STANDING_SAMPLES, seed=STANDING_SEED)  # from the prior that samples are drawn from
         inputs = [z, tf.constant(spread_labels(STANDING_SAMPLES, self.num_classes))] if self.conditional else z
         measure_standing_statistics(self._standing.probes, inputs)
         self._standing.step = step
+
+    def forget_average_statistics(self):
+        """Have the next :meth:`refresh_average_statistics` measure them again even at the same training step
+        (the prior that latent vectors are drawn from changed)."""
+        if self.generator_average is not None:
+            self._standing.step = None
 
     def update_average(self):
         """One step of the generator's moving average: ``w̄ ← d·w̄ + (1 − d)·w`` for every weight (the

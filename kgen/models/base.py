@@ -5,9 +5,11 @@ users' own networks, its config; sampling (:mod:`.sampling`), one optimizer per 
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kgen.models.averaging import GeneratorAveraging
+from kgen.models.latent_prior import fit_gaussian_mixture
 from kgen.models.optimizers import OptimizerRoles
 from kgen.models.runtime import global_dtype_policy, loading_float32_networks, num_replicas, replica_slice
 from kgen.models.sampling import LatentSampler
@@ -253,6 +255,57 @@ class AutoencodingModel(GenerativeModel):
 
     generator_network = "decoder"
     has_encoder = True
+
+    def __init__(self, *args, prior_components=0, **kwargs):
+        """Args as :class:`GenerativeModel`'s, and ``prior_components``: K > 0 gives the model a mixture
+        of K Gaussians as its latent prior once :meth:`fit_prior` has fitted it to the encoder's codes
+        (unconditional models only); 0: samples come from N(0, I)."""
+        super().__init__(*args, **kwargs)
+        if int(prior_components) < 0:
+            raise ValueError(f"prior_components must be ≥ 0 (0: the prior N(0, I)); got {prior_components!r}.")
+        if int(prior_components) and self.conditional:
+            raise ValueError("A fitted mixture prior is for unconditional models; this one is conditional on "
+                             f"{self.num_classes} classes.")
+        self.prior_components = int(prior_components)
+        if self.prior_components:
+            k, d = self.prior_components, self.latent_dim
+            # Zero weights until fit_prior: samples come from N(0, I) until then.
+            self.prior_weights, self.prior_means, self.prior_cholesky = (
+                self.add_weight(shape=shape, initializer="zeros", trainable=False, dtype="float32", name=name)
+                for name, shape in (("prior_weights", (k,)), ("prior_means", (k, d)), ("prior_cholesky", (k, d, d))))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(prior_components=self.prior_components)
+        return config
+
+    def latent_prior(self):
+        """The fitted mixture prior's variables ``(weights, means, cholesky)``, or ``None`` (N(0, I): no
+        mixture, or not fitted yet). Called eagerly."""
+        if not self.prior_components or not np.any(self.prior_weights.numpy() > 0):
+            return None
+        return self.prior_weights, self.prior_means, self.prior_cholesky
+
+    def fit_prior(self, codes, seed=0):
+        """Fit the model's mixture prior to ``codes`` ``[n, latent_dim]`` (draws of q(z|x) for training
+        images; :func:`kgen.training.prior.fit_latent_prior` gathers them): from now on samples, grids,
+        evaluation and exports draw their latent vectors from it (:func:`kgen.models.latent_prior.fit_gaussian_mixture`,
+        seeded by ``seed``).
+
+        Raises:
+            ValueError: the model has no mixture prior (``prior_components`` 0), or ``codes`` are not
+                ``[n ≥ prior_components, latent_dim]``.
+        """
+        if not self.prior_components:
+            raise ValueError("This model samples from N(0, I): make it with prior_components > 0 to fit a prior.")
+        codes = np.asarray(codes)
+        if codes.ndim != 2 or codes.shape[1] != self.latent_dim:
+            raise ValueError(f"Expected codes [n, {self.latent_dim}]; got shape {codes.shape}.")
+        mixture = fit_gaussian_mixture(codes, self.prior_components, seed=seed)
+        for variable, value in zip((self.prior_weights, self.prior_means, self.prior_cholesky),
+                                   (mixture.weights, mixture.means, mixture.cholesky)):
+            variable.assign(value.astype("float32"))
+        self.forget_average_statistics()  # the average's batch-norm statistics are measured on the prior's draws
 
     def encode(self, images, labels=None, training=False):
         """``(z_mean, z_log_var)`` of q(z|x) (q(z|x, y) when conditional) for a batch of images in

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from kgen.models.latent_prior import mixture_draws
+
 SAMPLE_CHUNK = 256  # latent vectors are drawn in chunks of this size, each from (seed, chunk index)
 
 
@@ -30,6 +32,24 @@ def latent_vectors(n, latent_dim, seed=0, offset=0):
     first = offset // SAMPLE_CHUNK
     chunks = [
         tf.random.stateless_normal((SAMPLE_CHUNK, latent_dim), seed=tf.constant([seed, k], tf.int64))
+        for k in range(first, first + -(-n // SAMPLE_CHUNK))
+    ]
+    return tf.concat(chunks, axis=0)[:n]
+
+
+def latent_uniforms(n, seed=0, offset=0):
+    """Deterministic uniform draws in [0, 1), one per latent vector of :func:`latent_vectors` with the same
+    ``n``, ``seed`` and ``offset``: chunk ``k`` from the stateless seed ``(seed, -1 - k)``, a stream no normal
+    draw uses. A mixture prior picks each vector's component with them.
+
+    Returns:
+        float32 tensor ``[n]``.
+    """
+    if offset % SAMPLE_CHUNK:
+        raise ValueError(f"offset must be a multiple of {SAMPLE_CHUNK}; got {offset}.")
+    first = offset // SAMPLE_CHUNK
+    chunks = [
+        tf.random.stateless_uniform((SAMPLE_CHUNK,), seed=tf.constant([seed, -1 - k], tf.int64))
         for k in range(first, first + -(-n // SAMPLE_CHUNK))
     ]
     return tf.concat(chunks, axis=0)[:n]
@@ -65,9 +85,20 @@ class LatentSampler:
         """Whether the model generates images of a requested class (``num_classes > 0``)."""
         return self.num_classes > 0
 
+    def latent_prior(self):
+        """The fitted mixture prior as ``(weights, means, cholesky)`` (see
+        :func:`kgen.models.latent_prior.mixture_draws`), or ``None`` when latent vectors are drawn from N(0, I)."""
+        return None
+
     def latent_batch(self, n, seed=0, offset=0):
-        """Deterministic standard-normal latent vectors: :func:`latent_vectors` for this model."""
-        return latent_vectors(n, self.latent_dim, seed=seed, offset=offset)
+        """Deterministic latent vectors from the model's prior: :func:`latent_vectors` (N(0, I)), or, with a
+        fitted mixture prior, that mixture's draws from the same normal vectors and :func:`latent_uniforms`.
+        The i-th vector of a seed is the same whatever ``n`` or the batch size."""
+        noise = latent_vectors(n, self.latent_dim, seed=seed, offset=offset)
+        prior = self.latent_prior()
+        if prior is None:
+            return noise
+        return mixture_draws(noise, latent_uniforms(n, seed=seed, offset=offset), *prior)
 
     def class_rows_inputs(self, per_class, seed=0):
         """Latent vectors and labels of a class-conditional grid: one row of ``per_class`` images per

@@ -36,6 +36,8 @@ class VAE(AutoencodingModel):
             p(x|z, y) both get the label one-hot; the prior stays N(0, I).
         ema_decay: decay of a moving average of the decoder's weights used outside training (0: none,
             the default).
+        prior_components: K > 0: sample from a mixture of K Gaussians once :meth:`fit_prior` has fitted it
+            to the encoder's codes (unconditional models); 0 (default): from N(0, I).
         encoder, decoder: your own networks instead of ``arch``'s (``keras.Model``: images → ``[z_mean,
             z_log_var]``; z → images in [0, 1]; with ``num_classes``, each also takes the labels). They are
             saved with the model.
@@ -56,8 +58,9 @@ class VAE(AutoencodingModel):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH,
                  reconstruction_loss="bce", beta=1.0, seed=None, kl_warmup_steps=0, num_classes=0, ema_decay=None,
-                 encoder=None, decoder=None, **kwargs):
-        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
+                 encoder=None, decoder=None, prior_components=0, **kwargs):
+        super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay,
+                         prior_components=prior_components, **kwargs)
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
                 f"Unknown reconstruction_loss {reconstruction_loss!r}: expected one of "

@@ -58,6 +58,8 @@ class RunRecord:
         learning_rates: each optimizer's learning rate when training began (``{role: rate}``), defaults
             resolved: what ``kgen_run``'s ``learning_rate`` of ``None`` meant for this run. ``None`` in records
             written before kgen recorded it.
+        latent_prior: the mixture prior fitted after training (``{"components", "codes", "seconds"}``), or
+            ``None`` (a model that samples from N(0, I)).
     """
 
     kgen_run: dict
@@ -74,6 +76,7 @@ class RunRecord:
     finished: str | None = None
     epochs_completed: int = 0
     learning_rates: dict | None = None
+    latent_prior: dict | None = None
 
     @classmethod
     def read(cls, run_dir):

@@ -53,6 +53,7 @@ class SummaryCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._writer is not None:
             self._writer.close()
+            self._writer = None  # what is written after training goes to files only
 
 
 class EpochGrid(SummaryCallback):
@@ -123,6 +124,15 @@ class SampleGrid(EpochGrid):
             return
         self._cols = max(1, self.n // classes)
         self._z, self._labels = self.model.class_rows_inputs(self._cols, seed=self.seed)
+
+    def redraw_last(self):
+        """Write the last grid again from latent vectors drawn anew from the model's prior (once a mixture prior
+        was fitted to the trained model); the path written, or ``None`` when there is no grid to redraw."""
+        if not self.paths or self.model.conditional:
+            return None
+        self._z = self.model.latent_batch(self.n, seed=self.seed)
+        self.write(self.paths[-1], len(self.paths))
+        return self.paths[-1]
 
     def write(self, path, epoch):
         fake = np.asarray(self.model.generate(self._z, self._labels, training=False), dtype="float32")

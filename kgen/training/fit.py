@@ -33,6 +33,7 @@ from kgen.training.checkpoint import (Checkpointer, Position, generation_name, h
                                       save_checkpoint, state_bytes, training_variables)
 from kgen.training.distribute import is_chief, make_strategy, precision_policy
 from kgen.training.loop import DivergenceError, Trainer, TrainingInterrupted, learning_rates
+from kgen.training.prior import fit_latent_prior
 
 
 class RunDirError(ValueError):
@@ -357,6 +358,12 @@ def train_and_record(trainer, config, record, run, resume):
     keep_model = True
     try:
         record.rollbacks = trainer.fit(config.epochs, resume=resume)
+        if getattr(trainer.model, "prior_components", 0):
+            try:
+                record.latent_prior = fit_run_prior(trainer.model, config, run)
+            except Exception as e:
+                raise PriorFitError(f"Training finished, but fitting the latent prior failed ({type(e).__name__}: "
+                                    f"{e}); model.keras keeps the trained networks, sampling from N(0, I).") from e
         record.end(RunStatus.FINISHED)
         if run.budget is not None and run.budget.stopped_early:
             record.stopped = f"time budget of {config.max_minutes:g} minutes"
@@ -365,6 +372,9 @@ def train_and_record(trainer, config, record, run, resume):
         raise
     except KeyboardInterrupt:  # a second Ctrl-C: the checkpoint stays the state to resume from
         record.end(RunStatus.INTERRUPTED, "SIGINT")
+        raise
+    except PriorFitError as e:  # training itself finished: its model is kept
+        record.end(RunStatus.FAILED, e)
         raise
     except DivergenceError as e:
         record.end(RunStatus.DIVERGED, e)
@@ -385,6 +395,20 @@ def train_and_record(trainer, config, record, run, resume):
                 raise
             # The first error says what went wrong (often the same full disk): this one only adds to it.
             print(f"note: {e}", file=sys.stderr)
+
+
+class PriorFitError(RuntimeError):
+    """Training finished but the mixture prior could not be fitted (the trained model is kept)."""
+
+
+def fit_run_prior(model, config, run):
+    """After training: fit the model's mixture prior to its codes of the run's training images, and draw the last
+    sample grid again from it. Returns what the record keeps (components, codes, seconds)."""
+    codes, seconds = fit_latent_prior(model, config.data, limit=config.limit, seed=config.seed)
+    print(f"Fitted the latent prior: a mixture of {model.prior_components} Gaussians to the codes of {codes:,} "
+          f"training images in {seconds:.0f} s.", flush=True)
+    run.grid.redraw_last()
+    return {"components": model.prior_components, "codes": codes, "seconds": round(seconds, 1)}
 
 
 def _write_outcome(trainer, config, record, run, keep_model):

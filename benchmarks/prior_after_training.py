@@ -1,0 +1,91 @@
+"""What the mixture prior of `kgen fit --prior-components K` changes, measured on the same trained networks: the
+finished runs of a VAE or VAE-GAN study entry are copied into a new study, each once as it is and once per K
+with the prior fitted after training, exactly as `kgen fit` fits it (the prior changes nothing in training).
+
+    .venv/bin/python benchmarks/prior_after_training.py SOURCE_STUDY NEW_STUDY --entry vaegan:dcgan --components 50
+    kgen compare --data mnist --models 'vaegan:dcgan,vaegan:dcgan@prior_components=50' \\
+        [the source study's other options] --study-dir NEW_STUDY
+
+`kgen compare` then finds every run finished, evaluates the new ones and compares the entries seed by seed
+(`benchmarks/reproduction_effects.py NEW_STUDY --effect 'vaegan:dcgan->vaegan:dcgan@prior_components=50'`).
+A copied run with a prior holds the trained networks and the optimizers' state, as the run's own model.keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+
+from kgen.compare.study import RUNS_DIR, parse_models, run_status
+from kgen.run import layout
+from kgen.run.record import RunRecord, RunStatus
+from kgen.training.callbacks import SampleGrid
+from kgen.training.fit import save_model
+from kgen.training.prior import fit_latent_prior
+
+
+def copy_run(source, target, components=0):
+    """Copy the run ``source`` to ``target`` without its evaluations; with ``components`` > 0 its model gets a
+    mixture prior of that many Gaussians, fitted as ``kgen fit`` fits it. Returns the record's ``latent_prior``."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("eval"))
+    record = RunRecord.read(target)
+    record.kgen_run["run_dir"] = os.path.abspath(target)
+    if components:
+        trained = layout.load_model(source, float32=False)  # in the precision it trained in, as kgen fit
+        model = type(trained).from_config({**trained.get_config(), "prior_components": components})
+        for name in ("encoder", "decoder", "discriminator", "generator_average"):
+            if getattr(trained, name, None) is not None:
+                getattr(model, name).set_weights(getattr(trained, name).get_weights())
+        model.compile_from_config(trained.get_compile_config())  # the same optimizers, built
+        for role in model.optimizer_roles:  # and their state: the copy trains on as the run would
+            for mine, theirs in zip(getattr(model, role).variables, getattr(trained, role).variables, strict=True):
+                mine.assign(theirs)
+        run = record.kgen_run
+        codes, seconds = fit_latent_prior(model, run["data"], limit=run.get("limit"), seed=run["seed"])
+        save_model(model, os.path.join(target, layout.MODEL_FILE))
+        redraw_last_grid(model, target, run)
+        run["model_options"] = {**run.get("model_options", {}), "prior_components": components}
+        record.model_config = {**record.model_config, "prior_components": components}
+        record.latent_prior = {"components": components, "codes": codes, "seconds": round(seconds, 1)}
+        print(f"{target}: {components} Gaussians fitted to {codes:,} codes in {seconds:.0f} s", flush=True)
+    record.write(target)
+    return record.latent_prior
+
+
+def redraw_last_grid(model, run_dir, run):
+    """Draw the run's last sample grid again from the model's prior, as ``kgen fit`` does after fitting one."""
+    grids = sorted(glob.glob(os.path.join(run_dir, layout.SAMPLES_DIR, "epoch_*.png")))
+    if grids:
+        grid = SampleGrid(os.path.dirname(grids[-1]), n=run["grid_size"], seed=run["seed"])
+        grid.set_model(model)
+        grid.paths = [grids[-1]]
+        grid.redraw_last()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source_study")
+    parser.add_argument("new_study")
+    parser.add_argument("--entry", required=True, help="the study entry whose runs to copy, e.g. vaegan:dcgan")
+    parser.add_argument("--components", required=True, type=lambda text: [int(k) for k in text.split(",") if k],
+                        help="components of each prior, comma-separated (e.g. 10,50)")
+    args = parser.parse_args()
+    spec = parse_models(args.entry)[0]
+    prefix = f"{spec.slug}-seed"
+    source_runs = os.path.join(args.source_study, RUNS_DIR)
+    for name in sorted(os.listdir(source_runs)):
+        run_dir = os.path.join(source_runs, name)
+        record = run_status(run_dir)
+        if not name.startswith(prefix) or record is None or record.status is not RunStatus.FINISHED:
+            continue
+        seed = name[len(prefix):]
+        copy_run(run_dir, os.path.join(args.new_study, RUNS_DIR, name))
+        for k in args.components:
+            with_prior = parse_models(f"{args.entry}{';' if '@' in args.entry else '@'}prior_components={k}")[0]
+            copy_run(run_dir, os.path.join(args.new_study, RUNS_DIR, f"{with_prior.slug}-seed{seed}"), k)
+
+
+if __name__ == "__main__":
+    main()
