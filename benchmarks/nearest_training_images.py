@@ -45,9 +45,10 @@ def main():
     parser.add_argument("--n", type=int, default=1000, help="samples (and test images) per run (default 1000)")
     args = parser.parse_args()
     first = RunRecord.read(args.run_dirs[0]).kgen_run
-    data, limit = first["data"], first.get("limit")
+    data, limit, classes = first["data"], first.get("limit"), first.get("classes")
     size = layout.load_model(args.run_dirs[0]).image_shape[0]
-    train = flat_unit(np.concatenate([b.numpy() for b in uint8_batches(data, "train", size, limit=limit)]))
+    train = flat_unit(np.concatenate([b.numpy() for b in uint8_batches(data, "train", size, limit=limit,
+                                                                       classes=classes)]))
     train_squares = np.sum(train ** 2, axis=1)
     test = flat_unit(np.concatenate([b.numpy() for b in uint8_batches(data, "test", size, limit=args.n)]))
     print(json.dumps({"run": f"{data} test images", "median_nearest_training_distance":
@@ -58,7 +59,7 @@ def main():
         result = {"run": run_dir, "median_nearest_training_distance":
                   median_nearest_distance(samples, train, train_squares)}
         if model.has_encoder:
-            codes = posterior_codes(model, data, args.n, limit=limit)
+            codes = posterior_codes(model, data, args.n, limit=limit, classes=classes)
             decoded = flat_unit(to_uint8(np.asarray(model.decode(codes)), model.output_range))
             result["reconstructions"] = median_nearest_distance(decoded, train, train_squares)
         print(json.dumps(result), flush=True)

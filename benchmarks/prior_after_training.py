@@ -43,7 +43,8 @@ def copy_run(source, target, components=0):
             for mine, theirs in zip(getattr(model, role).variables, getattr(trained, role).variables, strict=True):
                 mine.assign(theirs)
         run = record.kgen_run
-        codes, seconds = fit_latent_prior(model, run["data"], limit=run.get("limit"), seed=run["seed"])
+        codes, seconds = fit_latent_prior(model, run["data"], limit=run.get("limit"), seed=run["seed"],
+                                          classes=run.get("classes"))
         save_model(model, os.path.join(target, layout.MODEL_FILE))
         redraw_last_grid(model, target, run)
         run["model_options"] = {**run.get("model_options", {}), "prior_components": components}

@@ -208,3 +208,11 @@ def test_a_failed_prior_fit_keeps_the_trained_model_and_says_so(npz_file, tmp_pa
     record = json.loads((tmp_path / "run" / "config.json").read_text())
     assert record["status"] == "failed" and "model.keras keeps the trained networks" in record["status_detail"]
     assert load_model(tmp_path / "run").latent_prior() is None
+
+
+def test_a_run_on_some_classes_fits_its_prior_to_the_codes_of_those_classes_only(npz_file, tmp_path):
+    fit(tiny_config(npz_file, tmp_path / "run", epochs=1, classes=[0, 1], validate=False,
+                    model_options={"prior_components": 2}),
+        verbose=0)
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["latent_prior"]["codes"] == 10  # 5 zeros and 5 ones among the 48 training images

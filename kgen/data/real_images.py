@@ -14,15 +14,17 @@ from kgen.images import to_uint8_tensor
 
 
 def uint8_batches(spec, split, image_size, batch_size=500, shuffle=False, seed=0, limit=None, translate=0.0,
-                  labels=False, skip=0, indices=None):
+                  labels=False, skip=0, indices=None, classes=None):
     """Yield the uint8 image batches ``[b, H, W, C]`` of one split of a data spec (resized to ``image_size``,
     randomly shifted by up to ``translate`` of the size when asked, as in training); with ``labels``,
     ``(images, labels)`` pairs. ``skip`` and ``limit`` select examples ``skip`` to ``skip + limit``;
-    ``indices`` (sorted positions in the split, without ``shuffle``) keeps only those examples."""
+    ``indices`` (sorted positions in the split, without ``shuffle``) keeps only those examples; ``classes``, as
+    training's ``--classes``, only the examples of those classes."""
     if indices is not None and shuffle:
         raise ValueError("indices select positions of the split in its order: they need shuffle=False.")
     dataset, info = load_dataset(spec, batch_size, (0.0, 255.0), image_size, split, seed, shuffle=shuffle,
-                                 limit=limit, drop_remainder=False, translate=translate, labels=labels, skip=skip)
+                                 limit=limit, drop_remainder=False, translate=translate, labels=labels, skip=skip,
+                                 classes=classes)
     wanted = None if indices is None else np.isin(np.arange(info.num_examples), indices)
     position = 0
     for batch in dataset:

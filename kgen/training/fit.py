@@ -404,7 +404,7 @@ class PriorFitError(RuntimeError):
 def fit_run_prior(model, config, run):
     """After training: fit the model's mixture prior to its codes of the run's training images, and draw the last
     sample grid again from it. Returns what the record keeps (components, codes, seconds)."""
-    codes, seconds = fit_latent_prior(model, config.data, limit=config.limit, seed=config.seed)
+    codes, seconds = fit_latent_prior(model, config.data, limit=config.limit, seed=config.seed, classes=config.classes)
     print(f"Fitted the latent prior: a mixture of {model.prior_components} Gaussians to the codes of {codes:,} "
           f"training images in {seconds:.0f} s.", flush=True)
     run.grid.redraw_last()
