@@ -26,15 +26,18 @@ from kgen.training.fit import save_model
 from kgen.training.prior import fit_latent_prior
 
 
-def copy_run(source, target, components=0):
+def copy_run(source, target, components=0, temperature=1.0, fitted=None):
     """Copy the run ``source`` to ``target`` without its evaluations; with ``components`` > 0 its model gets a
-    mixture prior of that many Gaussians, fitted as ``kgen fit`` fits it. Returns the record's ``latent_prior``."""
+    mixture prior of that many Gaussians at ``temperature``, fitted as ``kgen fit`` fits it. ``fitted``: a dict
+    that keeps each fitted mixture for the next copy of the same run and components, which only rescales it (the
+    fit is deterministic: the same codes and seed give the same mixture). Returns the record's ``latent_prior``."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("eval"))
     record = RunRecord.read(target)
     record.kgen_run["run_dir"] = os.path.abspath(target)
     if components:
         trained = layout.load_model(source, float32=False)  # in the precision it trained in, as kgen fit
-        model = type(trained).from_config({**trained.get_config(), "prior_components": components})
+        options = {"prior_components": components, "prior_temperature": temperature}
+        model = type(trained).from_config({**trained.get_config(), **options})
         for name in ("encoder", "decoder", "discriminator", "generator_average"):
             if getattr(trained, name, None) is not None:
                 getattr(model, name).set_weights(getattr(trained, name).get_weights())
@@ -43,14 +46,25 @@ def copy_run(source, target, components=0):
             for mine, theirs in zip(getattr(model, role).variables, getattr(trained, role).variables, strict=True):
                 mine.assign(theirs)
         run = record.kgen_run
-        codes, seconds = fit_latent_prior(model, run["data"], limit=run.get("limit"), seed=run["seed"],
-                                          classes=run.get("classes"))
+        fitted = {} if fitted is None else fitted
+        if components in fitted:
+            record.latent_prior, weights, means, cholesky = fitted[components]
+            for variable, value in zip((model.prior_weights, model.prior_means, model.prior_cholesky),
+                                       (weights, means, cholesky * temperature)):
+                variable.assign(value)
+            record.latent_prior = {**record.latent_prior, "temperature": temperature}
+        else:
+            record.latent_prior = fit_latent_prior(model, run["data"], limit=run.get("limit"), seed=run["seed"],
+                                                   classes=run.get("classes"))
+            fitted[components] = (record.latent_prior, model.prior_weights.numpy(), model.prior_means.numpy(),
+                                  model.prior_cholesky.numpy() / temperature)
         save_model(model, os.path.join(target, layout.MODEL_FILE))
         redraw_last_grid(model, target, run)
-        run["model_options"] = {**run.get("model_options", {}), "prior_components": components}
-        record.model_config = {**record.model_config, "prior_components": components}
-        record.latent_prior = {"components": components, "codes": codes, "seconds": round(seconds, 1)}
-        print(f"{target}: {components} Gaussians fitted to {codes:,} codes in {seconds:.0f} s", flush=True)
+        if temperature == 1:
+            del options["prior_temperature"]  # as a compare entry without it names its runs
+        run["model_options"] = {**run.get("model_options", {}), **options}
+        record.model_config = {**record.model_config, **options}
+        print(f"{target}: {record.latent_prior}", flush=True)
     record.write(target)
     return record.latent_prior
 
@@ -72,6 +86,9 @@ def main():
     parser.add_argument("--entry", required=True, help="the study entry whose runs to copy, e.g. vaegan:dcgan")
     parser.add_argument("--components", required=True, type=lambda text: [int(k) for k in text.split(",") if k],
                         help="components of each prior, comma-separated (e.g. 10,50)")
+    parser.add_argument("--temperatures", default=[1.0], type=lambda text: [float(t) for t in text.split(",") if t],
+                        help="temperatures of each prior, comma-separated (default 1): one copy per components and "
+                             "temperature")
     args = parser.parse_args()
     spec = parse_models(args.entry)[0]
     prefix = f"{spec.slug}-seed"
@@ -83,9 +100,13 @@ def main():
             continue
         seed = name[len(prefix):]
         copy_run(run_dir, os.path.join(args.new_study, RUNS_DIR, name))
+        fitted = {}
         for k in args.components:
-            with_prior = parse_models(f"{args.entry}{';' if '@' in args.entry else '@'}prior_components={k}")[0]
-            copy_run(run_dir, os.path.join(args.new_study, RUNS_DIR, f"{with_prior.slug}-seed{seed}"), k)
+            for t in args.temperatures:
+                options = f"prior_components={k}" + (f";prior_temperature={t:g}" if t != 1 else "")
+                with_prior = parse_models(f"{args.entry}{';' if '@' in args.entry else '@'}{options}")[0]
+                copy_run(run_dir, os.path.join(args.new_study, RUNS_DIR, f"{with_prior.slug}-seed{seed}"), k, t,
+                         fitted)
 
 
 if __name__ == "__main__":

@@ -116,9 +116,40 @@ def test_a_fitted_prior_is_what_the_model_samples_from_and_what_its_file_keeps(n
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    assert loaded.prior_components == 2
+    assert loaded.prior_components == 2 and loaded.prior_temperature == 1.0
     np.testing.assert_array_equal(loaded.latent_batch(300, seed=4), z)
     np.testing.assert_allclose(loaded.sample(16, seed=4), after, atol=1e-5)
+
+
+def test_a_temperature_scales_the_fitted_factors_and_spreads_the_draws_about_their_means(tmp_path):
+    import keras
+
+    plain, warm = (tiny_model("vae", "dcgan", prior_components=2, prior_temperature=t) for t in (1.0, 1.5))
+    for model in (plain, warm):
+        model.fit_prior(clustered_codes(), seed=0)
+    np.testing.assert_allclose(warm.prior_cholesky.numpy(), 1.5 * plain.prior_cholesky.numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(warm.prior_means.numpy(), plain.prior_means.numpy())
+    spread = [np.std(np.abs(m.latent_batch(2000, seed=1).numpy()) - 8.0) for m in (plain, warm)]
+    assert spread[1] == pytest.approx(1.5 * spread[0], rel=0.05)  # the same draws, 1.5× as far from their means
+    path = str(tmp_path / "model.keras")
+    warm.save(path)
+    assert keras.saving.load_model(path).prior_temperature == 1.5
+
+
+def test_posterior_codes_take_several_independent_draws_per_image(npz_file):
+    from kgen.images import from_uint8
+    from kgen.training.prior import posterior_codes
+
+    model = tiny_model("vae", "dcgan")
+    one, three = (posterior_codes(model, npz_file, 48, seed=3, draws=k) for k in (1, 3))
+    assert one.shape == (48, 4) and three.shape == (144, 4)
+    images = np.load(npz_file)["x_train"][:48]
+    mean, log_var = (np.asarray(t) for t in model.encode(from_uint8(images, model.output_range)))
+    noise = (three.reshape(-1, 3, 48, 4) - mean) / np.exp(0.5 * log_var)  # batches of 48: [batch, draw, image, d]
+    assert abs(noise.mean()) < 0.15 and noise.std() == pytest.approx(1.0, abs=0.15)
+    assert np.corrcoef(noise[0, 0].ravel(), noise[0, 1].ravel())[0, 1] < 0.5  # the draws are not one draw repeated
+    with pytest.raises(ValueError, match="draws must be ≥ 1"):
+        posterior_codes(model, npz_file, 48, draws=0)
 
 
 def test_prior_errors_say_what_was_expected():
@@ -126,6 +157,10 @@ def test_prior_errors_say_what_was_expected():
         tiny_model("vae", "dcgan", prior_components=2, num_classes=3)
     with pytest.raises(ValueError, match="prior_components must be ≥ 0"):
         tiny_model("vae", "dcgan", prior_components=-1)
+    with pytest.raises(ValueError, match="prior_temperature must be > 0"):
+        tiny_model("vae", "dcgan", prior_components=2, prior_temperature=0)
+    with pytest.raises(ValueError, match="it needs prior_components > 0"):
+        tiny_model("vaegan", "dcgan", prior_temperature=1.2)
     with pytest.raises(ValueError, match="make it with prior_components > 0"):
         tiny_model("vae", "dcgan").fit_prior(clustered_codes())
     with pytest.raises(ValueError, match=r"Expected codes \[n, 4\]"):

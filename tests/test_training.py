@@ -11,6 +11,7 @@ from kgen.data import DataError
 from kgen.models import registry
 from kgen.run.config import RunConfig
 from kgen.run.layout import load_model
+from kgen.run.settings import PRIOR_DRAWS
 from kgen.training.fit import RunDirError, fit_run as fit, load_training_data, validation_data
 
 
@@ -187,8 +188,9 @@ def test_a_grid_follows_the_epoch_a_stop_ends_and_every_epoch_when_asked(tmp_pat
 def test_a_run_with_a_mixture_prior_fits_it_after_training_and_samples_from_it(npz_file, tmp_path, capsys):
     result = fit(tiny_config(npz_file, tmp_path / "run", epochs=1, model_options={"prior_components": 3}), verbose=0)
     record = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert record["latent_prior"]["components"] == 3 and record["latent_prior"]["codes"] == 48
-    assert "a mixture of 3 Gaussians to the codes of 48 training images" in capsys.readouterr().out
+    assert record["latent_prior"]["components"] == 3 and record["latent_prior"]["images"] == 48
+    assert record["latent_prior"]["draws"] == PRIOR_DRAWS and record["latent_prior"]["temperature"] == 1.0
+    assert f"a mixture of 3 Gaussians to {PRIOR_DRAWS} codes each of 48 training images" in capsys.readouterr().out
     reloaded = load_model(result.run_dir, float32=False)
     assert reloaded.latent_prior() is not None
     np.testing.assert_array_equal(reloaded.latent_batch(9, seed=0), result.model.latent_batch(9, seed=0))
@@ -215,4 +217,4 @@ def test_a_run_on_some_classes_fits_its_prior_to_the_codes_of_those_classes_only
                     model_options={"prior_components": 2}),
         verbose=0)
     record = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert record["latent_prior"]["codes"] == 10  # 5 zeros and 5 ones among the 48 training images
+    assert record["latent_prior"]["images"] == 10  # 5 zeros and 5 ones among the 48 training images

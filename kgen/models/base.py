@@ -256,17 +256,23 @@ class AutoencodingModel(GenerativeModel):
     generator_network = "decoder"
     has_encoder = True
 
-    def __init__(self, *args, prior_components=0, **kwargs):
+    def __init__(self, *args, prior_components=0, prior_temperature=1.0, **kwargs):
         """Args as :class:`GenerativeModel`'s, and ``prior_components``: K > 0 gives the model a mixture
         of K Gaussians as its latent prior once :meth:`fit_prior` has fitted it to the encoder's codes
-        (unconditional models only); 0: samples come from N(0, I)."""
+        (unconditional models only); 0: samples come from N(0, I). ``prior_temperature`` T: :meth:`fit_prior`
+        scales every fitted covariance by T² (T > 1 trades fidelity for coverage)."""
         super().__init__(*args, **kwargs)
         if int(prior_components) < 0:
             raise ValueError(f"prior_components must be ≥ 0 (0: the prior N(0, I)); got {prior_components!r}.")
+        if not float(prior_temperature) > 0:
+            raise ValueError(f"prior_temperature must be > 0; got {prior_temperature!r}.")
+        if float(prior_temperature) != 1 and not int(prior_components):
+            raise ValueError(f"prior_temperature {prior_temperature!r} scales a fitted mixture prior: it needs "
+                             "prior_components > 0.")
         if int(prior_components) and self.conditional:
             raise ValueError("A fitted mixture prior is for unconditional models; this one is conditional on "
                              f"{self.num_classes} classes.")
-        self.prior_components = int(prior_components)
+        self.prior_components, self.prior_temperature = int(prior_components), float(prior_temperature)
         if self.prior_components:
             k, d = self.prior_components, self.latent_dim
             # Zero weights until fit_prior: samples come from N(0, I) until then.
@@ -276,7 +282,7 @@ class AutoencodingModel(GenerativeModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update(prior_components=self.prior_components)
+        config.update(prior_components=self.prior_components, prior_temperature=self.prior_temperature)
         return config
 
     def latent_prior(self):
@@ -290,7 +296,7 @@ class AutoencodingModel(GenerativeModel):
         """Fit the model's mixture prior to ``codes`` ``[n, latent_dim]`` (draws of q(z|x) for training
         images; :func:`kgen.training.prior.fit_latent_prior` gathers them): from now on samples, grids,
         evaluation and exports draw their latent vectors from it (:func:`kgen.models.latent_prior.fit_gaussian_mixture`,
-        seeded by ``seed``).
+        seeded by ``seed``; its covariances scaled by ``prior_temperature``²).
 
         Raises:
             ValueError: the model has no mixture prior (``prior_components`` 0), or ``codes`` are not
@@ -303,7 +309,7 @@ class AutoencodingModel(GenerativeModel):
             raise ValueError(f"Expected codes [n, {self.latent_dim}]; got shape {codes.shape}.")
         mixture = fit_gaussian_mixture(codes, self.prior_components, seed=seed)
         for variable, value in zip((self.prior_weights, self.prior_means, self.prior_cholesky),
-                                   (mixture.weights, mixture.means, mixture.cholesky)):
+                                   (mixture.weights, mixture.means, mixture.cholesky * self.prior_temperature)):
             variable.assign(value.astype("float32"))
         self.forget_average_statistics()  # the average's batch-norm statistics are measured on the prior's draws
 

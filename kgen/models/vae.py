@@ -38,6 +38,7 @@ class VAE(AutoencodingModel):
             the default).
         prior_components: K > 0: sample from a mixture of K Gaussians once :meth:`fit_prior` has fitted it
             to the encoder's codes (unconditional models); 0 (default): from N(0, I).
+        prior_temperature: T: the fitted mixture's covariances scaled by T² (default 1).
         encoder, decoder: your own networks instead of ``arch``'s (``keras.Model``: images → ``[z_mean,
             z_log_var]``; z → images in [0, 1]; with ``num_classes``, each also takes the labels). They are
             saved with the model.
@@ -58,9 +59,11 @@ class VAE(AutoencodingModel):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH,
                  reconstruction_loss="bce", beta=1.0, seed=None, kl_warmup_steps=0, num_classes=0, ema_decay=None,
-                 encoder=None, decoder=None, prior_components=0, **kwargs):
+                 encoder=None, decoder=None, prior_components=0, prior_temperature=1.0,
+                 **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay,
-                         prior_components=prior_components, **kwargs)
+                         prior_components=prior_components,
+                         prior_temperature=prior_temperature, **kwargs)
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
                 f"Unknown reconstruction_loss {reconstruction_loss!r}: expected one of "

@@ -50,6 +50,7 @@ class VAEGAN(AutoencodingModel):
             GAN's, except that the discriminator returns ``[logits, features]`` (the features of L_like).
         prior_components: K > 0: sample from a mixture of K Gaussians once :meth:`fit_prior` has fitted it
             to the encoder's codes (unconditional models; docs/models.md); 0 (default): from N(0, I), as the paper.
+        prior_temperature: T: the fitted mixture's covariances scaled by T² (default 1).
     """
 
     optimizer_roles = {"e_optimizer": ("encoder",), "g_optimizer": ("decoder",), "d_optimizer": ("discriminator",)}
@@ -62,9 +63,11 @@ class VAEGAN(AutoencodingModel):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH, gamma=1e-2,
                  beta=1.0, feature_layer=None, seed=None, num_classes=0, ema_decay=None, encoder=None, decoder=None,
-                 discriminator=None, prior_components=0, **kwargs):
+                 discriminator=None, prior_components=0, prior_temperature=1.0,
+                 **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay,
-                         prior_components=prior_components, **kwargs)
+                         prior_components=prior_components,
+                         prior_temperature=prior_temperature, **kwargs)
         if float(gamma) < 0:
             raise ValueError(f"gamma must be ≥ 0; got {gamma}.")
         if float(beta) < 0:

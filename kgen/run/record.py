@@ -58,7 +58,8 @@ class RunRecord:
         learning_rates: each optimizer's learning rate when training began (``{role: rate}``), defaults
             resolved: what ``kgen_run``'s ``learning_rate`` of ``None`` meant for this run. ``None`` in records
             written before kgen recorded it.
-        latent_prior: the mixture prior fitted after training (``{"components", "codes", "seconds"}``), or
+        latent_prior: the mixture prior fitted after training (``{"components", "temperature", "images", "draws",
+            "seconds"}``; records of kgen 0.4 before the draws name ``codes`` instead of images and draws), or
             ``None`` (a model that samples from N(0, I)).
     """
 

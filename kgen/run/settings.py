@@ -155,6 +155,10 @@ SECONDS_BETWEEN_GRIDS = 30
 #: about 2.5 s on 2 cores.
 PRIOR_CODES = 60_000
 
+#: Draws of q(z|x) per training image among those codes. One VAE-GAN on MNIST, 100 Gaussians: 1 draw FID 13.8,
+#: 3 draws 9.4 (docs/quality.md); each draw adds the time of one more set of codes to every EM step.
+PRIOR_DRAWS = 3
+
 RUN_SETTINGS = (
     _run("data", str, "fashion_mnist", "Data",
          "Data spec: a dataset name (mnist, fashion_mnist, cifar10, celeb_a; local copies in $KGEN_DATA_DIR/<name>/ or "
@@ -306,13 +310,17 @@ MODEL_OPTIONS = (
            "vae: weight of the KL term (β-VAE; default 1); vaegan: its weight in the encoder's loss (default 1).",
            minimum=0),
     _model("prior_components", "prior_components", ("vae", "vaegan"), "VAE options", int,
-           "vae, vaegan: after training, fit a mixture of K full-covariance Gaussians to the encoder's codes of up to "
-           f"{PRIOR_CODES:,} training images and draw samples (grids, kgen sample, evaluation, exports) from it "
-           "instead of N(0, I) (ex-post density estimation, Ghosh et al. 2020); on MNIST, 100 took the VAE-GAN's "
-           "classifier FID (pinned evaluator, 3 seeds) from 170 [130, 210] to 16.5 [9.3, 23.7] (docs/quality.md). The "
-           "metrics during training still "
-           "sample from N(0, I), and kgen eval's likelihoods keep N(0, I) as the prior the model trained with. 0: "
-           "N(0, I) (default).", minimum=0),
+           "vae, vaegan: after training, fit a mixture of K full-covariance Gaussians to the encoder's codes "
+           f"({PRIOR_DRAWS} draws of q(z|x) each) of up to {PRIOR_CODES:,} training images and draw samples (grids, "
+           "kgen sample, evaluation, exports) from it instead of N(0, I) (ex-post density estimation, Ghosh et al. "
+           "2020); on MNIST, 100 took the VAE-GAN's classifier FID (pinned evaluator, 3 seeds) from 170 [130, 210] "
+           "to 16.5 [9.3, 23.7] (docs/quality.md). The metrics during training still sample from N(0, I), and kgen "
+           "eval's likelihoods keep N(0, I) as the prior the model trained with. 0: N(0, I) (default).",
+           minimum=0),
+    _model("prior_temperature", "prior_temperature", ("vae", "vaegan"), "VAE options", float,
+           "vae, vaegan --prior-components: scale the fitted mixture's covariances by T² (default 1). T > 1 spreads "
+           "the samples: more of the real images' variety covered (recall), fewer that look real (precision, FID); "
+           "docs/quality.md measures it.", minimum=0, open_minimum=True),
     _model("kl_warmup", "kl_warmup_steps", ("vae",), "VAE options", int,
            "vae: training steps over which the KL weight grows linearly to --beta (default 0: no warm-up); `kgen "
            "eval` reports the KL per latent dimension and how many are active.", minimum=0),

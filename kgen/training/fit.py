@@ -403,12 +403,14 @@ class PriorFitError(RuntimeError):
 
 def fit_run_prior(model, config, run):
     """After training: fit the model's mixture prior to its codes of the run's training images, and draw the last
-    sample grid again from it. Returns what the record keeps (components, codes, seconds)."""
-    codes, seconds = fit_latent_prior(model, config.data, limit=config.limit, seed=config.seed, classes=config.classes)
-    print(f"Fitted the latent prior: a mixture of {model.prior_components} Gaussians to the codes of {codes:,} "
-          f"training images in {seconds:.0f} s.", flush=True)
+    sample grid again from it. Returns what the record keeps (:func:`kgen.training.prior.fit_latent_prior`)."""
+    fitted = fit_latent_prior(model, config.data, limit=config.limit, seed=config.seed, classes=config.classes)
+    print(f"Fitted the latent prior: a mixture of {fitted['components']} Gaussians to {fitted['draws']} codes each "
+          f"of {fitted['images']:,} training images in {fitted['seconds']:.0f} s"
+          + (f", covariances scaled by {fitted['temperature']:g}²." if fitted["temperature"] != 1 else "."),
+          flush=True)
     run.grid.redraw_last()
-    return {"components": model.prior_components, "codes": codes, "seconds": round(seconds, 1)}
+    return fitted
 
 
 def _write_outcome(trainer, config, record, run, keep_model):
