@@ -92,3 +92,34 @@ def test_ci_runs_the_readmes_test_command_and_installs_what_it_needs():
     assert command in ci_lines, f".ci/run does not run the README's test command {command!r}"
     if " -n " in f" {command} ":
         assert "pytest-xdist" in (ROOT / "pyproject.toml").read_text(), "-n needs pytest-xdist in the dev extras"
+
+
+def test_the_fid_recall_plot_draws_one_evaluators_points_and_refuses_a_mix(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    def study(name, evaluator, fid):
+        metrics = {"fid": {"mean": fid, "interval": [fid - 1, fid + 1]},
+                   "recall": {"mean": 0.85, "interval": [0.84, 0.86]}}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(
+            json.dumps({"sample_quality": {evaluator: {"models": {"gan:dcgan": metrics}}}}))
+        return str(tmp_path / name)
+
+    same, other = study("a", "classifier-aaa", 10.0), study("b", "classifier-bbb", 12.0)
+    script = str(ROOT / "scripts" / "plot_fid_recall.py")
+
+    def plot(*points):
+        args = [arg for point in points for arg in ("--point", *point)]
+        return subprocess.run([sys.executable, script, str(tmp_path / "out.png"), *args], capture_output=True,
+                              text=True)
+
+    mixed = plot(("A", same, "gan:dcgan"), ("B", other, "gan:dcgan"))
+    assert mixed.returncode != 0 and "different evaluators" in mixed.stderr
+    assert not (tmp_path / "out.png").exists()
+    missing = plot(("A", same, "vae:dcgan"))
+    assert missing.returncode != 0 and "expected entry 'vae:dcgan'" in missing.stderr
+    drawn = plot(("A", same, "gan:dcgan"), ("A again", same, "gan:dcgan"))
+    assert drawn.returncode == 0, drawn.stderr
+    assert (tmp_path / "out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

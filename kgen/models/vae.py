@@ -59,11 +59,9 @@ class VAE(AutoencodingModel):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH,
                  reconstruction_loss="bce", beta=1.0, seed=None, kl_warmup_steps=0, num_classes=0, ema_decay=None,
-                 encoder=None, decoder=None, prior_components=0, prior_temperature=1.0,
-                 **kwargs):
+                 encoder=None, decoder=None, prior_components=0, prior_temperature=1.0, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay,
-                         prior_components=prior_components,
-                         prior_temperature=prior_temperature, **kwargs)
+                         prior_components=prior_components, prior_temperature=prior_temperature, **kwargs)
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
                 f"Unknown reconstruction_loss {reconstruction_loss!r}: expected one of "

@@ -63,11 +63,9 @@ class VAEGAN(AutoencodingModel):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH, gamma=1e-2,
                  beta=1.0, feature_layer=None, seed=None, num_classes=0, ema_decay=None, encoder=None, decoder=None,
-                 discriminator=None, prior_components=0, prior_temperature=1.0,
-                 **kwargs):
+                 discriminator=None, prior_components=0, prior_temperature=1.0, **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay,
-                         prior_components=prior_components,
-                         prior_temperature=prior_temperature, **kwargs)
+                         prior_components=prior_components, prior_temperature=prior_temperature, **kwargs)
         if float(gamma) < 0:
             raise ValueError(f"gamma must be ≥ 0; got {gamma}.")
         if float(beta) < 0:
