@@ -316,9 +316,8 @@ MODEL_OPTIONS = (
            "kgen sample, evaluation, exports) from it instead of N(0, I) (ex-post density estimation, Ghosh et al. "
            "2020); on MNIST, 200 took the VAE-GAN's classifier FID (pinned evaluator, 3 seeds) from 170 [130, 210] "
            "to 8.4 [6.7, 10.0], below the default GAN's 11.3, in about 4 minutes of fitting (docs/quality.md). The "
-           "metrics during training still sample from N(0, I), and kgen "
-           "eval's likelihoods keep N(0, I) as the prior the model trained with. 0: N(0, I) (default).",
-           minimum=0),
+           "metrics during training still sample from N(0, I), and kgen eval's likelihoods keep N(0, I) as the "
+           "prior the model trained with. 0: N(0, I) (default).", minimum=0),
     _model("prior_temperature", "prior_temperature", ("vae", "vaegan"), "VAE options", float,
            "vae, vaegan --prior-components: scale the fitted mixture's covariances by T² (default 1). T > 1 spreads "
            "the samples: more of the real images' variety covered (recall), fewer that look real (precision, FID). "
