@@ -155,9 +155,9 @@ SECONDS_BETWEEN_GRIDS = 30
 #: about 2.5 s on 2 cores.
 PRIOR_CODES = 60_000
 
-#: Draws of q(z|x) per training image among those codes. MNIST VAE-GAN, 100 Gaussians, 3 seeds: 1 draw FID 16.5,
-#: 3 draws 10.1 (docs/quality.md); each draw adds the time of one more set of codes to every EM step (a fit of 100
-#: Gaussians: about 1 minute → 2.7).
+#: Draws of q(z|x) per training image among those codes. MNIST VAE-GAN, 100 Gaussians, 3 seeds, pinned evaluator:
+#: 1 draw FID 16.5 [9.3, 23.7], 3 draws 10.1 [7.3, 12.9] (docs/quality.md); each draw adds the time of one more set
+#: of codes to every EM step (a fit of 100 Gaussians: about 1 minute → 2.7).
 PRIOR_DRAWS = 3
 
 RUN_SETTINGS = (
@@ -315,14 +315,14 @@ MODEL_OPTIONS = (
            f"({PRIOR_DRAWS} draws of q(z|x) each) of up to {PRIOR_CODES:,} training images and draw samples (grids, "
            "kgen sample, evaluation, exports) from it instead of N(0, I) (ex-post density estimation, Ghosh et al. "
            "2020); on MNIST, 200 took the VAE-GAN's classifier FID (pinned evaluator, 3 seeds) from 170 [130, 210] "
-           "to 8.4 [6.7, 10.0], below the default GAN's 11.3, in about 4 minutes of fitting (docs/quality.md). The "
-           "metrics during training still sample from N(0, I), and kgen eval's likelihoods keep N(0, I) as the "
-           "prior the model trained with. 0: N(0, I) (default).", minimum=0),
+           "to 8.4 [6.7, 10.0], below the default GAN's 11.3 [8.5, 14.1], in about 4 minutes of fitting "
+           "(docs/quality.md). The metrics during training still sample from N(0, I), and kgen eval's likelihoods "
+           "keep N(0, I) as the prior the model trained with. 0: N(0, I) (default).", minimum=0),
     _model("prior_temperature", "prior_temperature", ("vae", "vaegan"), "VAE options", float,
            "vae, vaegan --prior-components: scale the fitted mixture's covariances by T² (default 1). T > 1 spreads "
            "the samples: more of the real images' variety covered (recall), fewer that look real (precision, FID). "
-           "MNIST VAE-GAN, 200 Gaussians, 3 seeds: 1.2 took recall from 0.843 to 0.867 and FID from 8.4 to "
-           "18.6.", minimum=0, open_minimum=True),
+           "MNIST VAE-GAN, 200 Gaussians, 3 seeds, pinned evaluator: 1.2 took recall from 0.843 [0.836, 0.851] to "
+           "0.867 [0.863, 0.870] and FID from 8.4 [6.7, 10.0] to 18.6 [11.3, 25.9].", minimum=0, open_minimum=True),
     _model("kl_warmup", "kl_warmup_steps", ("vae",), "VAE options", int,
            "vae: training steps over which the KL weight grows linearly to --beta (default 0: no warm-up); `kgen "
            "eval` reports the KL per latent dimension and how many are active.", minimum=0),
