@@ -19,6 +19,7 @@ import os
 import shutil
 
 from kgen.compare.study import RUNS_DIR, parse_models, run_status
+from kgen.models.latent_prior import GaussianMixture
 from kgen.run import layout
 from kgen.run.record import RunRecord, RunStatus
 from kgen.training.callbacks import SampleGrid
@@ -48,16 +49,14 @@ def copy_run(source, target, components=0, temperature=1.0, fitted=None):
         run = record.kgen_run
         fitted = {} if fitted is None else fitted
         if components in fitted:
-            record.latent_prior, weights, means, cholesky = fitted[components]
-            for variable, value in zip((model.prior_weights, model.prior_means, model.prior_cholesky),
-                                       (weights, means, cholesky * temperature)):
-                variable.assign(value)
+            record.latent_prior, mixture = fitted[components]
+            model.set_prior(mixture)
             record.latent_prior = {**record.latent_prior, "temperature": temperature}
         else:
             record.latent_prior = fit_latent_prior(model, run["data"], limit=run.get("limit"), seed=run["seed"],
                                                    classes=run.get("classes"))
-            fitted[components] = (record.latent_prior, model.prior_weights.numpy(), model.prior_means.numpy(),
-                                  model.prior_cholesky.numpy() / temperature)
+            fitted[components] = (record.latent_prior, GaussianMixture(
+                model.prior_weights.numpy(), model.prior_means.numpy(), model.prior_cholesky.numpy() / temperature))
         save_model(model, os.path.join(target, layout.MODEL_FILE))
         redraw_last_grid(model, target, run)
         if temperature == 1:

@@ -134,6 +134,16 @@ def test_a_temperature_scales_the_fitted_factors_and_spreads_the_draws_about_the
     path = str(tmp_path / "model.keras")
     warm.save(path)
     assert keras.saving.load_model(path).prior_temperature == 1.5
+    # A mixture fitted once, set on a model of another temperature (as the prior benchmark does): scaled by its own
+    from kgen.models.latent_prior import GaussianMixture
+
+    hot = tiny_model("vae", "dcgan", prior_components=2, prior_temperature=3.0)
+    hot.set_prior(GaussianMixture(*(v.numpy() for v in plain.latent_prior())))
+    np.testing.assert_allclose(hot.prior_cholesky.numpy(), 2 * warm.prior_cholesky.numpy(), rtol=1e-6)
+    expected = r"Expected a mixture of 2 Gaussians in 4 dimensions; got prior_means of shape \(2, 3\)"
+    with pytest.raises(ValueError, match=expected):
+        hot.set_prior(GaussianMixture(np.array([0.9, 0.1]), np.zeros((2, 3)), np.stack([np.eye(3)] * 2)))
+    np.testing.assert_array_equal(hot.prior_weights.numpy(), plain.prior_weights.numpy())  # nothing half-set
 
 
 def test_posterior_codes_take_several_independent_draws_per_image(npz_file):

@@ -307,10 +307,23 @@ class AutoencodingModel(GenerativeModel):
         codes = np.asarray(codes)
         if codes.ndim != 2 or codes.shape[1] != self.latent_dim:
             raise ValueError(f"Expected codes [n, {self.latent_dim}]; got shape {codes.shape}.")
-        mixture = fit_gaussian_mixture(codes, self.prior_components, seed=seed)
-        for variable, value in zip((self.prior_weights, self.prior_means, self.prior_cholesky),
-                                   (mixture.weights, mixture.means, mixture.cholesky * self.prior_temperature)):
-            variable.assign(value.astype("float32"))
+        self.set_prior(fit_gaussian_mixture(codes, self.prior_components, seed=seed))
+
+    def set_prior(self, mixture):
+        """Sample from ``mixture`` (a :class:`kgen.models.latent_prior.GaussianMixture` of ``prior_components``
+        components in the latent space) from now on, its covariances scaled by ``prior_temperature``².
+
+        Raises:
+            ValueError: the mixture's shapes are not those of the model's prior (nothing is changed then).
+        """
+        pairs = list(zip((self.prior_weights, self.prior_means, self.prior_cholesky),
+                         (mixture.weights, mixture.means, mixture.cholesky * self.prior_temperature)))
+        for variable, value in pairs:  # all checked before any is assigned
+            if tuple(np.shape(value)) != tuple(variable.shape):
+                raise ValueError(f"Expected a mixture of {self.prior_components} Gaussians in {self.latent_dim} "
+                                 f"dimensions; got {variable.name} of shape {tuple(np.shape(value))}.")
+        for variable, value in pairs:
+            variable.assign(np.asarray(value, "float32"))
         self.forget_average_statistics()  # the average's batch-norm statistics are measured on the prior's draws
 
     def encode(self, images, labels=None, training=False):

@@ -299,7 +299,8 @@ MODEL_OPTIONS = (
     _model("r1", "r1_weight", ("gan",), "GAN options", float,
            "gan: weight γ of the R1 penalty on the discriminator, γ/2 · mean ‖∇D(x)‖² at the real images "
            "(Mescheder et al. 2018); 0: none (default). On MNIST 0.1 with --r1-every 4 gave a lower FID after 10 "
-           "minutes and kept pace before; on Fashion-MNIST it was behind (docs/quality.md).", minimum=0),
+           "minutes and kept pace before; on Fashion-MNIST it was behind, and 0.01 made no clear difference there "
+           "(docs/quality.md).", minimum=0),
     _model("r1_every", "r1_every", ("gan",), "GAN options", int,
            "gan --r1: lazy regularisation (Karras et al. 2020): the penalty on every K-th discriminator update only, "
            "with K times its weight, which saves most of its cost (default 1: every update).", **_POSITIVE),
