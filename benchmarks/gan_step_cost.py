@@ -6,7 +6,7 @@ process, round after round, so the ratios are fair on a machine whose speed drif
 
 Prints per entry the fastest and the median of the rounds' milliseconds per step, and both as a ratio to the first
 entry, beside the machine and the precision (``--precision auto``'s choice). Only model options of the entries
-count (``@r1=0.1``, ``@d_norm=spectral``); run settings such as the learning rate do not change a step's cost.
+count (``@r1=0.1``, ``@augment=translation``); run settings such as the learning rate do not change a step's cost.
 """
 
 import argparse
