@@ -5,8 +5,9 @@ process, round after round, so the ratios are fair on a machine whose speed drif
         [--batch-size 128]
 
 Prints per entry the fastest and the median of the rounds' milliseconds per step, and both as a ratio to the first
-entry, beside the machine and the precision (``--precision auto``'s choice). Only model options of the entries
-count (``@r1=0.1``, ``@augment=translation``); run settings such as the learning rate do not change a step's cost.
+entry, beside the machine and the precision (``--precision auto``'s choice). A step of an entry with k critic steps
+takes k real batches, as in ``kgen fit``. Only model options of the entries count (``@r1=0.1``,
+``@augment=translation``); run settings such as the learning rate do not change a step's cost.
 """
 
 import argparse
@@ -35,22 +36,25 @@ def main():
         specs = parse_models(args.models)
     except StudyError as e:
         parser.error(str(e))
-    if any(spec.model != "gan" for spec in specs):
-        parser.error(f"--models must list GAN entries only; got {args.models!r}")
+    if any(spec.model != "gan" or spec.conditional for spec in specs):
+        parser.error(f"--models must list unconditional GAN entries only; got {args.models!r}")
     precision = hardware.auto_precision()
     keras.mixed_precision.set_global_policy(precision.precision)
-    images = np.random.default_rng(0).uniform(-1, 1, (args.steps * args.batch_size, 28, 28, 1)).astype("float32")
-    models = {}
+    rng = np.random.default_rng(0)
+    models, images = {}, {}
     for spec in specs:
         model = registry.model_class("gan")(image_shape=(28, 28, 1), arch=spec.arch, seed=0, **spec.model_options())
         model.compile()
-        model.fit(images[:2 * args.batch_size], batch_size=args.batch_size, epochs=1, verbose=0)  # trace, warm up
+        # A step takes one real batch per critic step, as kgen fit feeds it.
+        step_batch = args.batch_size * model.batches_per_step
+        images[spec.name] = rng.uniform(-1, 1, (args.steps * step_batch, 28, 28, 1)).astype("float32")
+        model.fit(images[spec.name][:2 * step_batch], batch_size=step_batch, epochs=1, verbose=0)  # trace, warm up
         models[spec.name] = model
     times = {name: [] for name in models}
     for _ in range(args.rounds):
         for name, model in models.items():
             start = time.perf_counter()
-            model.fit(images, batch_size=args.batch_size, epochs=1, verbose=0)
+            model.fit(images[name], batch_size=args.batch_size * model.batches_per_step, epochs=1, verbose=0)
             times[name].append((time.perf_counter() - start) / args.steps * 1000)
     print(f"{hardware.machine_description()}; precision {precision.precision}; batch {args.batch_size}, "
           f"{args.steps} steps × {args.rounds} rounds, alternating")
