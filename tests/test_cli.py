@@ -33,11 +33,13 @@ def test_fit_trains_a_wgan_gp_and_records_its_loss(trained, tmp_path):
     shutil.copy(trained[0] / "tiny.npz", work)
     result = run(["fit", "--model", "gan", "--arch", "dcgan", "--data", "tiny.npz", "--epochs", "1", "--gan-loss",
                   "wgan-gp", "--critic-steps", "2", "--gp-weight", "5", "--r1", "0.5", "--r1-every", "2",
-                  "--ema", "0.9", "--beta2", "0.95", "--run-dir", "saved_models/wgan", *FAST], work)
+                  "--ema", "0.9", "--beta2", "0.95", "--minibatch-std", "2", "--reuse-fakes", "--run-dir",
+                  "saved_models/wgan", *FAST], work)
     assert result.exit_code == 0, result.output + result.stderr
     config = json.loads((work / "saved_models" / "wgan" / "config.json").read_text())
     assert config["kgen_run"]["model_options"] == {"loss": "wgan-gp", "critic_steps": 2, "gp_weight": 5.0,
-                                                   "r1_weight": 0.5, "r1_every": 2, "ema_decay": 0.9}
+                                                   "r1_weight": 0.5, "r1_every": 2, "ema_decay": 0.9,
+                                                   "minibatch_std": 2, "reuse_fakes": True}
     assert config["kgen_run"]["beta_2"] == 0.95 and config["model_config"]["ema_decay"] == 0.9
     from kgen.run.layout import load_model
 
@@ -50,7 +52,7 @@ def test_fit_trains_a_wgan_gp_and_records_its_loss(trained, tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
     info = json.loads(next((work / "saved_models").glob("wgan_export/*/assets.extra/kgen.json")).read_text())
     assert info["model_config"]["ema_decay"] == 0.9 and info["model_config"]["loss"] == "wgan-gp"
-    assert (model.r1_weight, model.r1_every) == (0.5, 2)
+    assert (model.r1_weight, model.r1_every, model.minibatch_std, model.reuse_fakes) == (0.5, 2, 2, True)
     assert (info["model_config"]["r1_weight"], info["model_config"]["r1_every"]) == (0.5, 2)
 
 

@@ -485,3 +485,46 @@ def test_the_gan_trains_at_8e4_only_where_that_rate_was_measured(options, rate):
     assert model.default_learning_rate == rate
     assert float(model.d_optimizer.learning_rate) == pytest.approx(rate)
     assert float(model.g_optimizer.learning_rate) == pytest.approx(rate)
+
+
+def test_minibatch_std_option_builds_trains_and_survives_the_config():
+    from kgen.models.networks import MinibatchStdDev
+
+    model = tiny_model("gan", "dcgan", minibatch_std=4)
+    layers = model.discriminator.get_layer("discriminator_trunk").layers
+    assert [layer.group_size for layer in layers if isinstance(layer, MinibatchStdDev)] == [4]
+    model.compile()
+    history = model.fit(tiny_data(model, 16), batch_size=8, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    again = GAN.from_config(model.get_config())
+    assert again.minibatch_std == 4 and again.discriminator.count_params() == model.discriminator.count_params()
+    assert not any(isinstance(layer, MinibatchStdDev)
+                   for layer in tiny_model("gan", "dcgan").discriminator.get_layer("discriminator_trunk").layers)
+    for bad in (1, -2):
+        with pytest.raises(ValueError, match=f"minibatch_std must be 0 \\(off\\) or a group size ≥ 2; got {bad}"):
+            tiny_model("gan", "dcgan", minibatch_std=bad)
+
+
+@pytest.mark.parametrize("reuse_fakes", [False, True])
+def test_reuse_fakes_scores_the_discriminators_fake_batch_again_for_the_generator(reuse_fakes):
+    import tensorflow as tf
+
+    model = tiny_model("gan", "dcgan", reuse_fakes=reuse_fakes)
+    model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+    made, scored = [], []
+    generate, discriminate = model.generate, model.discriminate
+    model.generate = lambda z, *args, **kwargs: made.append(generate(z, *args, **kwargs)) or made[-1]
+    model.discriminate = lambda images, *args, **kwargs: scored.append(images) or discriminate(images, *args, **kwargs)
+    generator_before = [w.numpy().copy() for w in model.generator.trainable_weights]
+    model.train_step(tf.constant(tiny_data(model, 8)))
+    # Scored: the real batch and the fake batch in D's update, then the generator's batch in its own update.
+    assert len(scored) == 3 and scored[1] is made[0]
+    assert len(made) == (1 if reuse_fakes else 2) and scored[2] is made[-1]
+    assert any(np.abs(w.numpy() - before).max() > 0
+               for w, before in zip(model.generator.trainable_weights, generator_before))
+    assert GAN.from_config(model.get_config()).reuse_fakes is reuse_fakes
+    # Compiled, with two critic steps: the generator's update reuses the last of them.
+    model = tiny_model("gan", "dcgan", reuse_fakes=reuse_fakes, critic_steps=2)
+    model.compile()
+    history = model.fit(tiny_data(model, 32), batch_size=16, epochs=1, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())

@@ -166,3 +166,47 @@ def test_a_conv_gan_trains_without_tensorflow_graph_optimizer_errors():
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0"), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "remapper failed" not in result.stderr
+
+
+def test_minibatch_stddev_matches_numpy_per_group():
+    x = np.random.default_rng(3).normal(size=(8, 3, 3, 2)).astype("float32")
+    # Groups of 4 in a batch of 8: image i belongs to group i mod 2, as a reshape to [4, 2, …] splits the batch.
+    groups = x.reshape(4, 2, -1)
+    expected = np.tile(np.sqrt(groups.var(axis=0) + 1e-8).mean(axis=-1), 4)
+    np.testing.assert_allclose(networks.minibatch_stddev(tf.constant(x), 4).numpy(), expected, rtol=1e-5)
+    # A batch the group size does not divide is one group; bfloat16 features give float32 values.
+    whole = np.sqrt(x[:6].reshape(6, -1).var(axis=0) + 1e-8).mean()
+    np.testing.assert_allclose(networks.minibatch_stddev(tf.constant(x[:6]), 4).numpy(), np.full(6, whole), rtol=1e-5)
+    low = networks.minibatch_stddev(tf.constant(x, tf.bfloat16), 4)
+    assert low.dtype == tf.float32
+    np.testing.assert_allclose(low.numpy(), expected, rtol=2e-2)
+
+
+def test_minibatch_stddev_layer_couples_each_image_to_its_group_only():
+    layer = networks.MinibatchStdDev(4)
+    x = np.random.default_rng(4).normal(size=(8, 3, 3, 2)).astype("float32")
+    out = layer(tf.constant(x)).numpy()
+    assert out.shape == (8, 3, 3, 3)
+    np.testing.assert_array_equal(out[..., :2], x)
+    np.testing.assert_allclose(out[:, 0, 0, 2], networks.minibatch_stddev(tf.constant(x), 4).numpy())
+    assert np.ptp(out[..., 2], axis=(1, 2)).max() == 0  # the same value at every position
+    discriminator = networks.build_discriminator((16, 16, 1), "dcgan", width=4, minibatch_std=4)
+    assert any(isinstance(layer, networks.MinibatchStdDev) for layer in discriminator.get_layer(
+        "discriminator_trunk").layers)
+    images = np.random.default_rng(5).uniform(-1, 1, size=(8, 16, 16, 1)).astype("float32")
+
+    def first_features(batch):
+        """Image 0's features after the dense layer that the standard deviation feeds, in inference mode (no batch
+        statistics couple the images)."""
+        return discriminator.get_layer("discriminator_trunk")(tf.constant(batch), training=False)[-1][0].numpy()
+
+    same_group, other_group = images.copy(), images.copy()
+    same_group[2] *= -1  # image 2 shares image 0's group (i mod 2 == 0), image 1 does not
+    other_group[1] *= -1
+    moved_by_same = np.abs(first_features(same_group) - first_features(images)).max()
+    moved_by_other = np.abs(first_features(other_group) - first_features(images)).max()
+    assert moved_by_same > 1e-6 and moved_by_other <= 1e-3 * moved_by_same, (moved_by_same, moved_by_other)
+    with pytest.raises(ValueError, match="group_size must be an integer ≥ 2; got 1"):
+        networks.MinibatchStdDev(1)
+    with pytest.raises(ValueError, match="dcgan trunk only; got arch 'mlp'"):
+        networks.build_discriminator((16, 16, 1), "mlp", width=4, minibatch_std=4)

@@ -37,6 +37,8 @@ def setting_option(setting):
     if setting.default not in (None, {}):
         attrs["default"] = ",".join(setting.default) if isinstance(setting.default, list) else setting.default
         attrs["show_default"] = setting.type is not bool or switch
+    elif setting.type is bool:
+        attrs["default"] = None  # a yes-no model option not given stays None: the model's own default applies
     return option(setting.section, setting.spelling, setting.name, **attrs)
 
 

@@ -20,7 +20,8 @@ class GAN(GenerativeModel):
 
     Each training step follows the paper's algorithm: for each of ``critic_steps`` discriminator
     updates, take a real batch and a fake batch from fresh noise and update D; then update G on fresh
-    noise; then update the generator's weight average. With ``critic_steps`` k > 1 every discriminator
+    noise (with ``reuse_fakes``: on the last fake batch again, scored by the updated D); then update the
+    generator's weight average. With ``critic_steps`` k > 1 every discriminator
     update gets its own real batch: the step's input holds k batches (``kgen fit`` multiplies the
     pipeline's batch size by k).
 
@@ -57,6 +58,12 @@ class GAN(GenerativeModel):
         augment: differentiable augmentation of every image the discriminator sees in training, real
             and generated (Zhao et al. 2020), comma-separated names of :data:`kgen.models.augment.TRANSFORMS`
             (e.g. ``"translation,cutout"``); ``""`` (default) for none.
+        minibatch_std: ``dcgan``: the discriminator gets a minibatch standard deviation feature map over groups of
+            this many images before its dense layer (Karras et al. 2018; :class:`kgen.models.networks.MinibatchStdDev`);
+            0 (default): none.
+        reuse_fakes: the generator's update scores the last fake batch of the discriminator's update again (with
+            the updated discriminator, as PyTorch's DCGAN example does) instead of making a new one: one generator
+            pass fewer per step. ``False`` (default): fresh noise for the generator's update.
         generator, discriminator: your own networks instead of ``arch``'s (``keras.Model``: z
             ``[batch, latent_dim]`` → images ``[batch, *image_shape]`` in [-1, 1]; images → logits
             ``[batch, 1]``; with ``num_classes``, each also takes the labels as a second input). They are
@@ -80,7 +87,8 @@ class GAN(GenerativeModel):
 
     def __init__(self, image_shape=(28, 28, 1), latent_dim=None, arch="dcgan", width=names.REFERENCE_WIDTH, seed=None,
                  loss="non-saturating", critic_steps=None, gp_weight=10.0, r1_weight=0.0, r1_every=1, num_classes=0,
-                 ema_decay=None, augment="", generator=None, discriminator=None, **kwargs):
+                 ema_decay=None, augment="", minibatch_std=0, reuse_fakes=False, generator=None, discriminator=None,
+                 **kwargs):
         super().__init__(image_shape, latent_dim, arch, width, seed, num_classes, ema_decay, **kwargs)
         self.augment = ",".join(parse_policy(augment))
         if loss not in losses.GAN_LOSSES:
@@ -93,6 +101,9 @@ class GAN(GenerativeModel):
                 raise ValueError(f"{name} must be non-negative; got {weight!r}.")
         if int(r1_every) < 1:
             raise ValueError(f"r1_every must be a positive integer; got {r1_every!r}.")
+        if int(minibatch_std) < 0 or int(minibatch_std) == 1:
+            raise ValueError(f"minibatch_std must be 0 (off) or a group size ≥ 2; got {minibatch_std!r}.")
+        self.minibatch_std, self.reuse_fakes = int(minibatch_std), bool(reuse_fakes)
         self.loss_name, self.critic_steps, self.gp_weight = loss, critic_steps, float(gp_weight)
         self.r1_weight, self.r1_every = float(r1_weight), int(r1_every)
         self._objective = objective
@@ -105,7 +116,8 @@ class GAN(GenerativeModel):
             self.generator = self.own_or_built("generator", generator, self._build_generator)
             self.discriminator = self.own_or_built("discriminator", discriminator, lambda: networks.build_discriminator(
                 self.image_shape, self.arch, self.width, num_classes=self.num_classes,
-                dropout=0.0 if penalised else None, norm="layer" if penalised else "batch"))
+                dropout=0.0 if penalised else None, norm="layer" if penalised else "batch",
+                minibatch_std=self.minibatch_std))
             self.average_generator(self._build_generator)
         self.check_network("generator", self.generator, self.image_shape)
         self.check_network("discriminator", self.discriminator, (1,))
@@ -152,7 +164,8 @@ class GAN(GenerativeModel):
     def get_config(self):
         config = super().get_config()
         config.update(loss=self.loss_name, critic_steps=self.critic_steps, gp_weight=self.gp_weight,
-                      r1_weight=self.r1_weight, r1_every=self.r1_every, augment=self.augment)
+                      r1_weight=self.r1_weight, r1_every=self.r1_every, augment=self.augment,
+                      minibatch_std=self.minibatch_std, reuse_fakes=self.reuse_fakes)
         return config
 
     @property
@@ -181,40 +194,47 @@ class GAN(GenerativeModel):
         batch = tf.shape(images)[0] // steps
 
         # Discriminator: critic_steps updates, each on its own real batch and a fresh fake batch (of its labels).
+        # With reuse_fakes the generator's pass that made the last fake batch is recorded for its own update.
+        g_tape = tf.GradientTape()
         for i in range(steps):
             real = images[i * batch:(i + 1) * batch]
             labels = None if all_labels is None else all_labels[i * batch:(i + 1) * batch]
             z = self.normal_noise(batch, self.latent_dim)
+            if self.reuse_fakes and i == steps - 1:
+                with g_tape:
+                    fake = self.generate(z, labels, training=True)
+            else:
+                fake = self.generate(z, labels, training=True)
             if self.r1_weight and self.r1_every > 1:  # lazy R1: one update in r1_every pays for the penalty
                 due = tf.equal(self.d_optimizer.iterations % self.r1_every, 0)
                 gradients, d_loss, real_logits, fake_logits = tf.cond(
-                    due, lambda: self._discriminator_update(real, labels, z, self.r1_every),
-                    lambda: self._discriminator_update(real, labels, z, 0))
+                    due, lambda: self._discriminator_update(real, labels, fake, self.r1_every),
+                    lambda: self._discriminator_update(real, labels, fake, 0))
             else:
                 gradients, d_loss, real_logits, fake_logits = self._discriminator_update(
-                    real, labels, z, 1 if self.r1_weight else 0)
+                    real, labels, fake, 1 if self.r1_weight else 0)
             self.apply_role_gradients("d_optimizer", gradients)
 
-        # Generator: fresh noise (with the labels of the last real batch), then its weight average.
-        z = self.normal_noise(batch, self.latent_dim)
-        with tf.GradientTape() as tape:
-            g_logits = self.discriminate(self.generate(z, labels, training=True), labels, training=True)
-            g_loss = self._objective.generator(g_logits)
-        self.apply_gradients("g_optimizer", tape, g_loss)
+        # Generator: the last fake batch again, or fresh noise (with the labels of the last real batch), scored by
+        # the updated discriminator; then its weight average.
+        with g_tape:
+            if not self.reuse_fakes:
+                fake = self.generate(self.normal_noise(batch, self.latent_dim), labels, training=True)
+            g_loss = self._objective.generator(self.discriminate(fake, labels, training=True))
+        self.apply_gradients("g_optimizer", g_tape, g_loss)
         self.update_average()
 
         return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
 
-    def _discriminator_update(self, real, labels, z, r1_scale):
-        """One discriminator update's gradients (for its optimizer), loss and logits on real and fake images, the
-        fakes made from noise ``z``; the loss holds ``r1_scale × r1_weight`` × the R1 penalty (none when 0).
+    def _discriminator_update(self, real, labels, fake, r1_scale):
+        """One discriminator update's gradients (for its optimizer), loss and logits on ``real`` and ``fake`` images;
+        the loss holds ``r1_scale × r1_weight`` × the R1 penalty (none when 0).
 
         Under lazy R1 a ``tf.cond`` picks between two of these: its branches hold whole updates, so that nothing
         differentiates through the ``tf.cond`` (that would make TensorFlow keep the branch's intermediate tensors,
         which its graph optimiser then fails to fuse: an error line in every run).
         """
         with tf.GradientTape() as tape:
-            fake = self.generate(z, labels, training=True)
             if r1_scale:
                 real_logits, real_gradients = self._logits_and_input_gradients(real, labels)
             else:

@@ -106,6 +106,52 @@ class LeakyReLU(layers.LeakyReLU):
         return leaky_relu(inputs)
 
 
+def minibatch_stddev(features, group_size):
+    """The minibatch standard deviation of Karras et al. (2018), one value per image.
+
+    The batch is split into groups of ``group_size`` images (image ``i`` in group ``i mod (n / group_size)``, as
+    a reshape to ``[group_size, n / group_size, …]`` splits it); each image gets the standard deviation of every
+    feature over its group, averaged over the features. A batch whose size ``group_size`` does not divide is one
+    group. Computed in float32 whatever the input's type.
+
+    Args:
+        features: ``[n, …]`` features of ``n`` images.
+        group_size: images per group (≥ 2).
+
+    Returns:
+        ``[n]`` float32 tensor.
+    """
+    n = tf.shape(features)[0]
+    group = tf.where(n % group_size == 0, group_size, n)
+    grouped = tf.reshape(tf.cast(features, tf.float32), [group, n // group, -1])
+    spread = tf.sqrt(tf.math.reduce_variance(grouped, axis=0) + 1e-8)
+    return tf.tile(tf.reduce_mean(spread, axis=-1), [group])
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class MinibatchStdDev(layers.Layer):
+    """Appends one feature map to a batch of feature maps: each image's :func:`minibatch_stddev` over its group,
+    the same at every position. A discriminator that sees it can tell a batch of too-alike images from a real
+    one (ProGAN's remedy for a generator that covers too little of the data's variety)."""
+
+    def __init__(self, group_size=4, **kwargs):
+        super().__init__(**kwargs)
+        if int(group_size) < 2:
+            raise ValueError(f"group_size must be an integer ≥ 2; got {group_size!r}.")
+        self.group_size = int(group_size)
+
+    def call(self, inputs):
+        spread = tf.cast(minibatch_stddev(inputs, self.group_size), inputs.dtype)
+        plane = tf.ones_like(inputs[..., :1]) * spread[:, None, None, None]
+        return tf.concat([inputs, plane], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
+
+
 def _check_arch(arch):
     if arch not in ARCHS:
         raise ValueError(f"Unknown architecture {arch!r}: expected one of {', '.join(ARCHS)}.")
@@ -182,7 +228,7 @@ def _normalization(norm, features_axis_only=False):
     raise ValueError(f"Unknown normalisation {norm!r}: expected one of {', '.join(map(str, NORMS))}.")
 
 
-def _dcgan_trunk(images, image_shape, width, dropout, norm, activation):
+def _dcgan_trunk(images, image_shape, width, dropout, norm, activation, minibatch_std=0):
     x, taps = images, []
     for i, filters in enumerate(dcgan_filters(upsampling_stages(image_shape)[0], width)):
         normalised = i > 0 and norm is not None  # never on the input layer
@@ -194,6 +240,8 @@ def _dcgan_trunk(images, image_shape, width, dropout, norm, activation):
         taps.append(x)
         if dropout:
             x = ReplicaDropout(dropout)(x)
+    if minibatch_std:
+        x = MinibatchStdDev(minibatch_std)(x)
     # A fully connected layer of 32w units on top, as InfoGAN's MNIST networks: it raised the quality per
     # minute of training (docs/quality.md, "How the defaults were chosen").
     x = layers.Dense(32 * width, use_bias=norm is None, kernel_initializer=dcgan_init())(layers.Flatten()(x))
@@ -241,7 +289,7 @@ _TRUNKS = {DCGAN: _dcgan_trunk, MLP: _mlp_trunk, PAPER_DCGAN: _paper_conv_trunk,
 
 
 def image_trunk(image_shape, arch, width=REFERENCE_WIDTH, dropout=0.0, norm=None, activation="leaky_relu",
-                name="trunk"):
+                name="trunk", minibatch_std=0):
     """The image-to-features body shared by the discriminator and the encoder.
 
     Args:
@@ -252,6 +300,8 @@ def image_trunk(image_shape, arch, width=REFERENCE_WIDTH, dropout=0.0, norm=None
         norm: ``dcgan`` only: ``"batch"``, ``"layer"`` or ``None``, on every layer but the first.
         activation: ``"leaky_relu"`` (slope 0.2) or ``"relu"``.
         name: name of the returned model.
+        minibatch_std: ``dcgan`` only: if > 0, a :class:`MinibatchStdDev` feature map over groups of this many
+            images is appended to the last convolution's output, before the dense layer (0: none).
 
     Returns:
         A functional ``keras.Model`` mapping images to a list of per-layer feature maps (the
@@ -262,7 +312,10 @@ def image_trunk(image_shape, arch, width=REFERENCE_WIDTH, dropout=0.0, norm=None
     if norm not in NORMS:
         _normalization(norm)  # raises with the list of names
     images = keras.Input(shape=tuple(image_shape), name="images")
-    x, taps = _TRUNKS[arch](images, image_shape, width, dropout, norm, activation)
+    if minibatch_std and arch != DCGAN:
+        raise ValueError(f"The minibatch standard deviation is built into the {DCGAN} trunk only; got arch {arch!r}.")
+    options = {"minibatch_std": minibatch_std} if minibatch_std else {}
+    x, taps = _TRUNKS[arch](images, image_shape, width, dropout, norm, activation, **options)
     # The last entry is what heads are put on: the (flattened) output of the final block.
     return keras.Model(images, taps + [x], name=name)
 
@@ -286,7 +339,7 @@ PAPER_DROPOUT = {PAPER_MLP: 0.4, PAPER_DCGAN: 0.25}
 
 
 def build_discriminator(image_shape, arch, width=REFERENCE_WIDTH, dropout=None, feature_layer=None, num_classes=0,
-                        norm="batch"):
+                        norm="batch", minibatch_std=0):
     """The GAN discriminator: image → one real/fake logit (and optionally hidden features).
 
     Architectures: ``dcgan`` convs 64/128 (4×4, stride 2 at 28×28; 256 more at 64×64) and a dense layer
@@ -314,6 +367,8 @@ def build_discriminator(image_shape, arch, width=REFERENCE_WIDTH, dropout=None, 
         norm: the ``dcgan`` discriminator's normalisation: ``"batch"`` (Radford et al.), ``"layer"``
             (for critics with a gradient penalty, which batch statistics would couple across images)
             or ``None``.
+        minibatch_std: ``dcgan`` only: group size of a minibatch standard deviation feature map before the
+            dense layer (:class:`MinibatchStdDev`); 0: none.
 
     Returns:
         ``keras.Model``: images (and, if conditional, ``labels``) → logits ``[batch, 1]``, or →
@@ -321,7 +376,8 @@ def build_discriminator(image_shape, arch, width=REFERENCE_WIDTH, dropout=None, 
     """
     if dropout is None:
         dropout = PAPER_DROPOUT.get(arch, 0.0)
-    trunk = image_trunk(image_shape, arch, width, dropout=dropout, norm=norm, name="discriminator_trunk")
+    trunk = image_trunk(image_shape, arch, width, dropout=dropout, norm=norm, name="discriminator_trunk",
+                        minibatch_std=minibatch_std)
     images = keras.Input(shape=tuple(image_shape), name="images")
     inputs = images
     outputs = trunk(images)
