@@ -5,6 +5,8 @@ the generator's weights for sampling."""
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -200,10 +202,7 @@ class GAN(GenerativeModel):
             real = images[i * batch:(i + 1) * batch]
             labels = None if all_labels is None else all_labels[i * batch:(i + 1) * batch]
             z = self.normal_noise(batch, self.latent_dim)
-            if self.reuse_fakes and i == steps - 1:
-                with g_tape:
-                    fake = self.generate(z, labels, training=True)
-            else:
+            with g_tape if self.reuse_fakes and i == steps - 1 else contextlib.nullcontext():
                 fake = self.generate(z, labels, training=True)
             if self.r1_weight and self.r1_every > 1:  # lazy R1: one update in r1_every pays for the penalty
                 due = tf.equal(self.d_optimizer.iterations % self.r1_every, 0)
