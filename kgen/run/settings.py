@@ -317,7 +317,7 @@ MODEL_OPTIONS = (
            "gan: the generator's update scores the fake batch the discriminator was just updated on again, with the "
            "updated discriminator, instead of a fresh one: one generator pass fewer per step (default: off). On "
            "Fashion-MNIST (3 seeds, 10 minutes) clearly ahead after 1, 2 and 5 minutes, no clear difference after 10; "
-           "on MNIST behind after 5 and 10 minutes in one seed (docs/quality.md).",
+           "on MNIST (3 seeds) no clear difference at any point (docs/quality.md).",
            flag="--reuse-fakes/--fresh-fakes"),
     _model("beta", "beta", ("vae", "vaegan"), "VAE options", float,
            "vae: weight of the KL term (β-VAE; default 1); vaegan: its weight in the encoder's loss (default 1).",
