@@ -6,8 +6,10 @@ process, round after round, so the ratios are fair on a machine whose speed drif
 
 Prints per entry the fastest and the median of the rounds' milliseconds per step, and both as a ratio to the first
 entry, beside the machine and the precision (``--precision auto``'s choice). A step of an entry with k critic steps
-takes k real batches, as in ``kgen fit``. Only model options of the entries count (``@r1=0.1``,
-``@augment=translation``); run settings such as the learning rate do not change a step's cost.
+takes k real batches, as in ``kgen fit``. The entries' model options (``@r1=0.1``, ``@augment=translation``) and
+the run settings that shape the networks (``@width=64``, ``@latent_dim=128``) count, as ``kgen fit`` builds them;
+other run settings, such as the learning rate, do not change a step's cost and are refused, so that no entry is
+timed as something it is not.
 """
 
 import argparse
@@ -22,6 +24,7 @@ from kgen.compare.study import StudyError, parse_models
 from kgen.models import registry
 
 DEFAULT_MODELS = "gan:dcgan,gan:dcgan@r1=0.1,gan:dcgan@r1=0.1;r1_every=4"
+NETWORK_SETTINGS = ("width", "latent_dim")  # run settings that kgen fit passes to the model's constructor
 
 
 def main():
@@ -38,12 +41,18 @@ def main():
         parser.error(str(e))
     if any(spec.model != "gan" or spec.conditional for spec in specs):
         parser.error(f"--models must list unconditional GAN entries only; got {args.models!r}")
+    timed_apart = sorted({key for spec in specs for key in spec.run_settings()} - set(NETWORK_SETTINGS))
+    if timed_apart:
+        parser.error(f"--models may set model options and {', '.join(NETWORK_SETTINGS)} only (the batch: "
+                     f"--batch-size); got {', '.join(timed_apart)}")
     precision = hardware.auto_precision()
     keras.mixed_precision.set_global_policy(precision.precision)
     rng = np.random.default_rng(0)
     models, images = {}, {}
     for spec in specs:
-        model = registry.model_class("gan")(image_shape=(28, 28, 1), arch=spec.arch, seed=0, **spec.model_options())
+        network = {key: value for key, value in spec.run_settings().items() if key in NETWORK_SETTINGS}
+        model = registry.model_class("gan")(image_shape=(28, 28, 1), arch=spec.arch, seed=0, **network,
+                                            **spec.model_options())
         model.compile()
         # A step takes one real batch per critic step, as kgen fit feeds it.
         step_batch = args.batch_size * model.batches_per_step
