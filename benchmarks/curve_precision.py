@@ -1,10 +1,10 @@
 """Do the points of a training curve and the final evaluation score the same thing? ``kgen fit --metrics-at``
 scores the model as it trains, computing in its training precision (bfloat16 under ``--precision auto`` on CPUs
 with bfloat16 units); ``kgen eval`` and ``kgen compare``'s final evaluation load the same weights to compute in
-float32 (``kgen.run.layout.load_model``). This scores each finished run's weights both ways, with the same latent
-seed and number of images, so that only the precision differs.
+float32 (``kgen.run.layout.load_model``). This scores each finished run's weights both ways, from the same latent
+vectors (seed 0), so that only the precision differs.
 
-    .venv/bin/python benchmarks/curve_precision.py RUN_DIR [RUN_DIR ...] [--n 10000] [--seed 0]
+    .venv/bin/python benchmarks/curve_precision.py RUN_DIR [RUN_DIR ...] [--n 10000]
 
 Prints one JSON line per run, then a Markdown table: the mean over runs of each metric in the training
 precision and in float32, and the mean of the per-run difference (float32 − training precision, paired: the
@@ -16,39 +16,34 @@ from __future__ import annotations
 import argparse
 import json
 
+from evaluation_biases import sample_metrics
 from kgen.compare.statistics import mean_interval
-from kgen.evaluation import features, protocol
+from kgen.evaluation import features
 from kgen.evaluation.classifier import recorded_evaluator
 from kgen.evaluation.report import with_interval
 from kgen.run import layout
 from kgen.run.record import RunRecord
 
-METRICS = ("fid", "is", "pr")
 
-
-def scores(run_dir, n, seed, float32):
-    """The run's sample metrics (no intervals) with its weights computing in float32 or in the precision it
-    trained in, and that precision's name."""
-    model = layout.load_model(run_dir, float32=float32)
-    record = RunRecord.read(run_dir)
-    data = record.kgen_run["data"]
-    extractor, _ = recorded_evaluator(record.evaluator, data)
-    real = features.RealFeatures.load(extractor, data, model.image_shape[0], min(n, 10_000), seed=seed)
-    generated = features.generated_features(model, extractor, n, seed)
-    values = {k: v["value"] for k, v in protocol.score(generated, real.reference, METRICS, seed, 0).items()}
-    return values, model.generator.dtype_policy.name
+def both_precisions(run_dir, n):
+    """The run's sample metrics (latent seed 0, no intervals) computing in the precision it trained in and in
+    float32, and that precision's name."""
+    data = RunRecord.read(run_dir).kgen_run["data"]
+    extractor, _ = recorded_evaluator(RunRecord.read(run_dir).evaluator, data)
+    trained, full = (layout.load_model(run_dir, float32=float32) for float32 in (False, True))
+    real = features.RealFeatures.load(extractor, data, full.image_shape[0], min(n, 10_000))
+    return (sample_metrics(trained, extractor, data, n, real), sample_metrics(full, extractor, data, n, real),
+            trained.generator.dtype_policy.name)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dirs", nargs="+")
     parser.add_argument("--n", type=int, default=10_000, help="generated images per score (default 10000)")
-    parser.add_argument("--seed", type=int, default=0, help="latent seed of the generated images (default 0)")
     args = parser.parse_args()
     pairs = {}
     for run_dir in args.run_dirs:
-        trained, policy = scores(run_dir, args.n, args.seed, float32=False)
-        full, _ = scores(run_dir, args.n, args.seed, float32=True)
+        trained, full, policy = both_precisions(run_dir, args.n)
         print(json.dumps({"run": run_dir, "training_precision": policy, "in_training_precision": trained,
                           "in_float32": full}), flush=True)
         for key in trained:

@@ -10,7 +10,8 @@ Reads ``eval/classifier-n<N>-seed<S>.json`` of every run (seed 0 is the study's 
 entry: each run's value per draw, their mean and standard deviation; the mean over training seeds with its 95 %
 Student-t interval from the seed-0 draws alone (what the study reports) and from each run's mean over its
 draws; the draw's standard deviation pooled over the runs, against the standard deviation between training
-seeds. With two entries, Welch's test of their difference both ways. Pure reading: nothing is trained or scored.
+seeds. With two entries, Welch's test of their difference, from the seed-0 draws and from the means over draws.
+Pure reading: nothing is trained or scored.
 """
 
 from __future__ import annotations
